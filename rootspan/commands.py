@@ -1,0 +1,65 @@
+"""The core's own commands: ``rootspan spans`` lists the spans of a run as a plain table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rootspan.cli_app import app
+from rootspan.model import Run, Span, Trace
+from rootspan.text import format_duration, printable, shorten
+
+_STATUS = {0: "unset", 1: "ok", 2: "error"}
+
+
+def span_rows(run: Run) -> list[dict[str, object]]:
+    """One row per span, traces in start order and spans in step order."""
+    rows: list[dict[str, object]] = []
+    for trace in run.trace_list():
+        for span in trace.steps():
+            rows.append(_row(trace, span))
+    return rows
+
+
+def _row(trace: Trace, span: Span) -> dict[str, object]:
+    return {
+        "trace_id": trace.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "step": span.step,
+        "agent": trace.agent_of(span),
+        "kind": span.kind.value if span.kind else "other",
+        "name": span.name,
+        "duration_ms": round(span.duration_ns / 1e6, 3),
+        "status": _STATUS.get(int(span.status_code), "unset"),
+    }
+
+
+@app.command("spans")
+def spans_command(
+    run_path: Path = typer.Argument(..., metavar="RUN", help="A run directory or a traces.jsonl file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+) -> None:
+    """A plain table of the spans: step, agent, kind, name, duration, status."""
+    from rootspan.cli_support import load_run_for_cli, print_json
+
+    run = load_run_for_cli(run_path)
+    rows = span_rows(run)
+    if as_json:
+        print_json(rows)
+        return
+    header = f"{'step':>5}  {'agent':<18} {'kind':<8} {'name':<44} {'duration':>9}  status"
+    current_trace = None
+    for row in rows:
+        if row["trace_id"] != current_trace:
+            current_trace = row["trace_id"]
+            typer.echo(f"trace {current_trace}")
+            typer.echo(header)
+        step = "" if row["step"] is None else str(row["step"])
+        agent = shorten(printable(row["agent"] or "-"), 18)
+        name = shorten(printable(row["name"]), 44)
+        duration = format_duration(int(float(row["duration_ms"]) * 1e6))
+        typer.echo(f"{step:>5}  {agent:<18} {row['kind']:<8} {name:<44} {duration:>9}  {row['status']}")
+    if not rows:
+        typer.echo("no spans")

@@ -1,0 +1,234 @@
+"""Reading and writing run directories, tolerant of what real runs leave behind.
+
+A run killed mid-way leaves a truncated last line; exporters from other tools leave orphans and
+duplicates. The loader keeps everything it can, says what it skipped in ``Run.warnings`` (naming
+the line or span), and only refuses input that is not OTLP at all. It never writes to its input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from rootspan.errors import UserError
+from rootspan.model import Label, Run, Span, Trace, Verdict
+from rootspan.otlp import OTLPDecodeError, decode_span, is_traces_data, iter_traces_data, spans_to_traces_data
+
+TRACES_FILE = "traces.jsonl"
+METRICS_FILE = "metrics.jsonl"
+KERNELS_DIR = "kernels"
+LABELS_FILE = "labels.json"
+VERDICTS_FILE = "verdicts.json"
+
+MAX_WARNINGS_PER_KIND = 20
+
+
+class _Warnings:
+    """Collects warnings, keeping the first few of each kind and counting the rest."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self._counts: dict[str, int] = {}
+
+    def add(self, kind: str, message: str) -> None:
+        count = self._counts.get(kind, 0) + 1
+        self._counts[kind] = count
+        if count <= MAX_WARNINGS_PER_KIND:
+            self.messages.append(message)
+
+    def finish(self) -> list[str]:
+        for kind, count in self._counts.items():
+            if count > MAX_WARNINGS_PER_KIND:
+                self.messages.append(f"... and {count - MAX_WARNINGS_PER_KIND} more {kind} warnings")
+        return self.messages
+
+
+def resolve_traces_path(path: Path) -> Path:
+    """A run directory or a traces file -> the traces file, or a one-line UserError."""
+    if not path.exists():
+        raise UserError(f"{path}: no such file or directory")
+    if path.is_dir():
+        candidate = path / TRACES_FILE
+        if not candidate.is_file():
+            raise UserError(f"{path}: not a run directory (no {TRACES_FILE} in it)")
+        return candidate
+    return path
+
+
+def read_spans(traces_path: Path, warnings: _Warnings) -> list[Span]:
+    """Decode every span of an OTLP JSON Lines file, skipping (and reporting) what is broken."""
+    try:
+        data = traces_path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{traces_path}: cannot read ({exc.strerror or exc})") from exc
+    lines = data.split(b"\n")
+    ends_with_newline = data.endswith(b"\n")
+    spans: list[Span] = []
+    otlp_lines = 0
+    bad_lines = 0
+    last_index = len(lines) - 1
+    for index, raw_line in enumerate(lines):
+        line_no = index + 1
+        if not raw_line.strip():
+            continue
+        try:
+            obj: Any = json.loads(raw_line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            bad_lines += 1
+            if index == last_index and not ends_with_newline:
+                warnings.add("truncated", f"{traces_path.name} line {line_no}: truncated last line skipped")
+            else:
+                warnings.add("invalid", f"{traces_path.name} line {line_no}: invalid JSON skipped ({exc})")
+            continue
+        if not is_traces_data(obj):
+            bad_lines += 1
+            warnings.add("invalid", f"{traces_path.name} line {line_no}: not an OTLP TracesData object, skipped")
+            continue
+        otlp_lines += 1
+        try:
+            for resource, scope_name, raw_spans in iter_traces_data(obj):
+                for position, raw_span in enumerate(raw_spans):
+                    try:
+                        spans.append(decode_span(raw_span, resource, scope_name))
+                    except (OTLPDecodeError, ValueError) as exc:
+                        name = raw_span.get("name") if isinstance(raw_span, dict) else None
+                        label = f"span {position}" + (f" {name!r}" if isinstance(name, str) else "")
+                        warnings.add("span", f"{traces_path.name} line {line_no}: {label} skipped: {exc}")
+        except OTLPDecodeError as exc:
+            warnings.add("invalid", f"{traces_path.name} line {line_no}: malformed TracesData skipped ({exc})")
+    if otlp_lines == 0 and bad_lines > 0:
+        raise UserError(f"{traces_path}: not an OTLP JSON Lines traces file (no line holds a TracesData object)")
+    return spans
+
+
+def _break_parent_cycles(spans_by_id: dict[str, Span], warnings: _Warnings) -> None:
+    """Detach one span per parent cycle so every tree walk terminates."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for start in spans_by_id:
+        if state.get(start):
+            continue
+        path: list[str] = []
+        current: str | None = start
+        while current is not None and current in spans_by_id and not state.get(current):
+            state[current] = 1
+            path.append(current)
+            current = spans_by_id[current].parent_span_id
+        if current is not None and state.get(current) == 1:
+            cycle = path[path.index(current) :]
+            victim = min((spans_by_id[span_id] for span_id in cycle), key=lambda s: (s.start_ns, s.span_id))
+            warnings.add(
+                "cycle",
+                f"span {victim.span_id} {victim.name!r}: parent cycle through {len(cycle)} spans; shown as a root",
+            )
+            victim.parent_span_id = None
+        for span_id in path:
+            state[span_id] = 2
+
+
+def build_traces(spans: Iterable[Span], warnings: _Warnings) -> dict[str, Trace]:
+    """Group spans by trace id, dropping duplicates and repairing what would break analyses."""
+    grouped: dict[str, dict[str, Span]] = {}
+    for span in spans:
+        by_id = grouped.setdefault(span.trace_id, {})
+        if span.span_id in by_id:
+            warnings.add("duplicate", f"span {span.span_id} {span.name!r}: duplicate span id, later copy skipped")
+            continue
+        if span.end_ns < span.start_ns:
+            warnings.add("time", f"span {span.span_id} {span.name!r}: ends before it starts; duration set to 0")
+            span.end_ns = span.start_ns
+        by_id[span.span_id] = span
+    traces: dict[str, Trace] = {}
+    for trace_id, by_id in grouped.items():
+        for span in by_id.values():
+            parent = span.parent_span_id
+            if parent == span.span_id:
+                warnings.add("cycle", f"span {span.span_id} {span.name!r}: is its own parent; shown as a root")
+                span.parent_span_id = None
+            elif parent and parent not in by_id:
+                warnings.add(
+                    "orphan", f"span {span.span_id} {span.name!r}: parent {parent} not in trace {trace_id}; shown as a root"
+                )
+        _break_parent_cycles(by_id, warnings)
+        traces[trace_id] = Trace(trace_id=trace_id, spans=list(by_id.values()))
+    return traces
+
+
+def load_run(path: str | os.PathLike[str]) -> Run:
+    """Load a run directory or a single traces file; bad input raises a one-line UserError."""
+    path = Path(path)
+    traces_path = resolve_traces_path(path)
+    warnings = _Warnings()
+    spans = read_spans(traces_path, warnings)
+    traces = build_traces(spans, warnings)
+    run_dir = path if path.is_dir() else None
+    run = Run(path=path, traces=traces)
+    if run_dir is not None:
+        kernels = run_dir / KERNELS_DIR
+        if kernels.is_dir():
+            run.kernel_files = {item.stem: item for item in sorted(kernels.glob("*.json"))}
+        metrics = run_dir / METRICS_FILE
+        run.metrics_path = metrics if metrics.is_file() else None
+        labels_path = run_dir / LABELS_FILE
+        if labels_path.is_file():
+            try:
+                run.labels = read_labels(labels_path)
+            except UserError as exc:
+                warnings.add("labels", str(exc))
+    run.warnings = warnings.finish()
+    return run
+
+
+def append_jsonl(path: Path, obj: dict[str, Any]) -> None:
+    """Append one JSON object as one line; a single write keeps lines whole for live readers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def write_traces(path: str | os.PathLike[str], spans: Iterable[Span]) -> Path:
+    """Append spans as one TracesData line to a run directory's traces file (or to a .jsonl path)."""
+    path = Path(path)
+    target = path if path.suffix == ".jsonl" else path / TRACES_FILE
+    append_jsonl(target, spans_to_traces_data(spans))
+    return target
+
+
+def read_labels(path: Path) -> Label:
+    try:
+        return Label.model_validate_json(path.read_bytes())
+    except (ValidationError, ValueError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: not a valid labels file ({first})") from exc
+
+
+def write_labels(run_dir: str | os.PathLike[str], label: Label) -> Path:
+    target = Path(run_dir) / LABELS_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(label.model_dump_json(indent=2, exclude_none=False) + "\n", encoding="utf-8")
+    return target
+
+
+def write_verdicts(run_dir: str | os.PathLike[str], verdicts: list[Verdict], summary: dict[str, Any] | None = None) -> Path:
+    """verdicts.json: ``{"verdicts": [...], "summary": {...}}``; replaced whole on each analysis."""
+    target = Path(run_dir) / VERDICTS_FILE
+    payload = {"verdicts": [verdict.model_dump(mode="json") for verdict in verdicts], "summary": summary or {}}
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def read_verdicts(run_dir: str | os.PathLike[str]) -> list[Verdict]:
+    target = Path(run_dir) / VERDICTS_FILE
+    if not target.is_file():
+        return []
+    try:
+        payload = json.loads(target.read_text(encoding="utf-8"))
+        return [Verdict.model_validate(item) for item in payload.get("verdicts", [])]
+    except (ValidationError, ValueError, AttributeError) as exc:
+        raise UserError(f"{target}: not a valid verdicts file") from exc

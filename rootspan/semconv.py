@@ -1,0 +1,46 @@
+"""Attribute names shared by the tracer, the loaders and the analyses, spelled once.
+
+GenAI names follow the OpenTelemetry GenAI semantic conventions (v1.41); rootspan's own live
+under ``rootspan.*``. OpenInference and Traceloop names are read on ingest only.
+"""
+
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_SYSTEM_DEPRECATED = "gen_ai.system"
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_AGENT_ID = "gen_ai.agent.id"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+GEN_AI_WORKFLOW_NAME = "gen_ai.workflow.name"
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+
+OP_INVOKE_AGENT = "invoke_agent"
+OP_CHAT = "chat"
+OP_TEXT_COMPLETION = "text_completion"
+OP_GENERATE_CONTENT = "generate_content"
+OP_EXECUTE_TOOL = "execute_tool"
+OP_INVOKE_WORKFLOW = "invoke_workflow"
+OP_CREATE_AGENT = "create_agent"
+OP_EMBEDDINGS = "embeddings"
+
+ROOTSPAN_STEP = "rootspan.step"
+ROOTSPAN_INPUTS = "rootspan.inputs"
+ROOTSPAN_OUTCOME = "rootspan.outcome"
+ROOTSPAN_OUTCOME_REASON = "rootspan.outcome.reason"
+ROOTSPAN_EXPECTED = "rootspan.expected"
+ROOTSPAN_OUTPUT = "rootspan.output"
+ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
+ROOTSPAN_CPU_PREFIX = "rootspan.cpu."
+
+OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+TRACELOOP_SPAN_KIND = "traceloop.span.kind"
+TRACELOOP_ENTITY_NAME = "traceloop.entity.name"
