@@ -1,0 +1,48 @@
+"""rootspan's DeepSeek-V2/V3 Mixture-of-Experts backend: MLA, DeepSeekMoE, MTP, FP8, fast decode.
+
+Public API (see DESIGN.md):
+    model = load_checkpoint("dir", device="cpu", dtype=torch.float32)
+    logits = model(input_ids)
+    tokens = generate(model, input_ids, max_new_tokens=16)
+
+Names load lazily (PEP 562) so that importing the CLI module rootspan.agents.moe.commands, which
+lives in this package, does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "write_random_checkpoint": "checkpoint",
+    "MoEConfig": "config",
+    "quantize_checkpoint": "fp8",
+    "quantize_model": "fp8",
+    "generate": "generate",
+    "sample": "generate",
+    "DeepseekMoEModel": "model",
+    "init_weights": "model",
+    "update_routing_bias": "moe",
+    "mtp_loss": "mtp",
+    "training_loss": "mtp",
+    "preset_config": "presets",
+    "load_tokenizer": "tokenizer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,141 @@
+"""Multi-head Latent Attention (MLA): a naive path that expands the latent into per-head K/V
+(prefill, training) and an absorbed path that attends in the latent space (decode).
+
+The cache stores only the normalised latent c (kv_lora_rank) and the rotated shared rope key
+(qk_rope_head_dim). The absorbed path folds kv_b_proj's key half into the query and its value
+half into the output, so a decode step reads kv_lora_rank + rope dims per cached token instead of
+num_heads * (nope + rope + v).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rootspan.agents.moe.cache import LatentCache
+from rootspan.agents.moe.config import MoEConfig
+from rootspan.agents.moe.rope import RotaryEmbedding, yarn_mscale
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        x = x.float()
+        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * x.to(dtype)
+
+
+def dense_weight(linear: nn.Module) -> torch.Tensor:
+    """The weight in compute dtype, whether the module is nn.Linear or an FP8 linear."""
+    get = getattr(linear, "dense_weight", None)
+    return get() if get is not None else linear.weight
+
+
+class MLA(nn.Module):
+    def __init__(self, config: MoEConfig, rotary: RotaryEmbedding) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.rotary = [rotary]  # shared with the model; a list keeps it out of this module's state_dict
+        self.num_heads = c.num_attention_heads
+        h, nh = c.hidden_size, c.num_attention_heads
+        if c.q_lora_rank is None:
+            self.q_proj = nn.Linear(h, nh * c.qk_head_dim, bias=False)
+        else:
+            self.q_a_proj = nn.Linear(h, c.q_lora_rank, bias=False)
+            self.q_a_layernorm = RMSNorm(c.q_lora_rank)
+            self.q_b_proj = nn.Linear(c.q_lora_rank, nh * c.qk_head_dim, bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(h, c.kv_lora_rank + c.qk_rope_head_dim, bias=False)
+        self.kv_a_layernorm = RMSNorm(c.kv_lora_rank)
+        self.kv_b_proj = nn.Linear(c.kv_lora_rank, nh * (c.qk_nope_head_dim + c.v_head_dim), bias=False)
+        self.o_proj = nn.Linear(nh * c.v_head_dim, h, bias=False)
+        self.scale = c.qk_head_dim**-0.5
+        scaling = c.rope_scaling or {}
+        if scaling.get("mscale_all_dim"):
+            self.scale *= yarn_mscale(float(scaling["factor"]), float(scaling["mscale_all_dim"])) ** 2
+        self.path: str | None = None  # None = config.attention
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: LatentCache | None = None,
+        layer: int = 0,
+        start: torch.Tensor | int = 0,
+        mask: torch.Tensor | None = None,
+        kv_len: int | None = None,
+    ) -> torch.Tensor:
+        """x (B, S, H). Without a cache: causal attention over x (mask, if given, replaces causal).
+        With one: write this chunk at slot start, attend over slots [0, kv_len) under mask."""
+        c = self.config
+        b, s, _ = x.shape
+        rotary = self.rotary[0]
+        if c.q_lora_rank is None:
+            q = self.q_proj(x)
+        else:
+            q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
+        q = q.view(b, s, self.num_heads, c.qk_head_dim)
+        q_nope, q_rope = q.split([c.qk_nope_head_dim, c.qk_rope_head_dim], dim=-1)
+        q_rope = rotary.apply(q_rope, cos, sin)
+        latent, k_rope = self.kv_a_proj_with_mqa(x).split([c.kv_lora_rank, c.qk_rope_head_dim], dim=-1)
+        latent = self.kv_a_layernorm(latent)
+        k_rope = rotary.apply(k_rope.unsqueeze(2), cos, sin).squeeze(2)
+        if cache is not None:
+            cache.write(layer, start, latent, k_rope)
+            kv_len = kv_len or cache.max_len
+            latent = cache.latent[layer, :, :kv_len]
+            k_rope = cache.rope[layer, :, :kv_len]
+        path = self.path or c.attention
+        if path == "auto":
+            path = "absorbed" if s == 1 else "naive"
+        if path == "naive":
+            out = self._naive(q_nope, q_rope, latent, k_rope, mask)
+        else:
+            out = self._absorbed(q_nope, q_rope, latent, k_rope, mask)
+        return self.o_proj(out.reshape(b, s, -1))
+
+    def _naive(
+        self, q_nope: torch.Tensor, q_rope: torch.Tensor, latent: torch.Tensor, k_rope: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        c = self.config
+        b, t = latent.shape[:2]
+        kv = self.kv_b_proj(latent).view(b, t, self.num_heads, c.qk_nope_head_dim + c.v_head_dim)
+        k_nope, v = kv.split([c.qk_nope_head_dim, c.v_head_dim], dim=-1)
+        k = torch.cat((k_nope, k_rope.unsqueeze(2).expand(-1, -1, self.num_heads, -1)), dim=-1)
+        q = torch.cat((q_nope, q_rope), dim=-1)
+        out = F.scaled_dot_product_attention(
+            q.transpose(1, 2),
+            k.transpose(1, 2),
+            v.transpose(1, 2),
+            attn_mask=mask,
+            is_causal=mask is None and q.shape[1] > 1,
+            scale=self.scale,
+        )
+        return out.transpose(1, 2)
+
+    def _absorbed(
+        self, q_nope: torch.Tensor, q_rope: torch.Tensor, latent: torch.Tensor, k_rope: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        c = self.config
+        w = dense_weight(self.kv_b_proj).view(self.num_heads, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
+        w_uk, w_uv = w.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)
+        # (B, S, nh, nope) x (nh, nope, r) -> (B, nh, S, r): the query in latent space.
+        q_lat = torch.einsum("bshd,hdr->bhsr", q_nope, w_uk)
+        q = torch.cat((q_lat, q_rope.transpose(1, 2)), dim=-1)
+        k = torch.cat((latent, k_rope), dim=-1).unsqueeze(1)  # one shared "head": (B, 1, T, r + rope)
+        s = q.shape[2]
+        if mask is None and s > 1:
+            mask = torch.ones(s, latent.shape[1], dtype=torch.bool, device=q.device).tril(latent.shape[1] - s)
+        out_lat = F.scaled_dot_product_attention(
+            q, k.expand(-1, self.num_heads, -1, -1), latent.unsqueeze(1).expand(-1, self.num_heads, -1, -1),
+            attn_mask=mask, scale=self.scale,
+        )
+        # (B, nh, S, r) x (nh, v, r) -> (B, S, nh, v): back out of latent space per head.
+        return torch.einsum("bhsr,hvr->bshv", out_lat, w_uv)

@@ -1,0 +1,21 @@
+"""A tokenizer from a checkpoint directory's tokenizer.json (the `tokenizers` package, no hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rootspan.errors import UserError
+
+
+def load_tokenizer(path: str | Path):  # -> tokenizers.Tokenizer
+    """`path` is a checkpoint directory or a tokenizer.json file."""
+    from tokenizers import Tokenizer
+
+    p = Path(path)
+    file = p / "tokenizer.json" if p.is_dir() else p
+    if not file.is_file():
+        raise UserError(f"no tokenizer.json at {p}")
+    try:
+        return Tokenizer.from_file(str(file))
+    except Exception as e:  # the tokenizers package raises its own untyped exception
+        raise UserError(f"{file} is not a valid tokenizer.json: {str(e).splitlines()[0]}") from None
