@@ -26,3 +26,18 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
 app.add_typer(eval_app, name="eval")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from rootspan import __version__
+
+        typer.echo(f"rootspan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+) -> None:
+    """Which agent broke a multi-agent LLM run, at which step, and why it was slow."""
