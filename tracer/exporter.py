@@ -1,0 +1,118 @@
+"""The span exporter that writes a run directory's traces.jsonl in the OTel file-exporter format.
+
+Each export batch becomes one OTLP ``TracesData`` line (hex ids, enums as integers, int64 as
+strings), encoded with the core's ``rootspan.otlp`` encoders so the tracer and every loader agree
+on one encoding, and appended with ``rootspan.rundir.append_jsonl`` (one write per line, so a
+live reader or a killed run never sees half a batch interleaved with another).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from rootspan.otlp import encode_attributes
+from rootspan.rundir import TRACES_FILE, append_jsonl
+
+
+def _span_json(span: ReadableSpan) -> dict[str, Any]:
+    context = span.context
+    out: dict[str, Any] = {
+        "traceId": format(context.trace_id, "032x"),
+        "spanId": format(context.span_id, "016x"),
+        "name": span.name,
+        # OTLP numbers span kinds from 1 (0 is UNSPECIFIED); the Python API numbers them from 0.
+        "kind": span.kind.value + 1,
+        "startTimeUnixNano": str(span.start_time or 0),
+        "endTimeUnixNano": str(span.end_time or 0),
+        "attributes": encode_attributes(dict(span.attributes or {})),
+        "status": {"code": int(span.status.status_code.value)},
+    }
+    parent = span.parent
+    if parent is not None and parent.span_id:
+        out["parentSpanId"] = format(parent.span_id, "016x")
+    trace_state = context.trace_state
+    if trace_state:
+        out["traceState"] = trace_state.to_header()
+    if span.status.description:
+        out["status"]["message"] = span.status.description
+    if span.events:
+        out["events"] = [
+            {
+                "timeUnixNano": str(event.timestamp),
+                "name": event.name,
+                "attributes": encode_attributes(dict(event.attributes or {})),
+            }
+            for event in span.events
+        ]
+    if span.links:
+        out["links"] = [
+            {
+                "traceId": format(link.context.trace_id, "032x"),
+                "spanId": format(link.context.span_id, "016x"),
+                "attributes": encode_attributes(dict(link.attributes or {})),
+            }
+            for link in span.links
+        ]
+    if span.dropped_attributes:
+        out["droppedAttributesCount"] = span.dropped_attributes
+    if span.dropped_events:
+        out["droppedEventsCount"] = span.dropped_events
+    return out
+
+
+def spans_to_traces_data(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
+    """SDK spans -> one TracesData object, grouped by resource and instrumentation scope."""
+    # Spans of one provider share one Resource object, so identity is a cheap grouping key;
+    # two equal resources in different objects just become two (valid) resourceSpans entries.
+    groups: dict[int, tuple[Any, dict[tuple[str, str], list[dict[str, Any]]]]] = {}
+    for span in spans:
+        resource = span.resource
+        _, scopes = groups.setdefault(id(resource), (resource, {}))
+        scope = span.instrumentation_scope
+        key = (scope.name, scope.version or "") if scope is not None else ("", "")
+        scopes.setdefault(key, []).append(_span_json(span))
+    resource_spans = []
+    for resource, scopes in groups.values():
+        scope_spans = []
+        for (name, version), scope_span_list in scopes.items():
+            scope: dict[str, Any] = {"name": name}
+            if version:
+                scope["version"] = version
+            scope_spans.append({"scope": scope, "spans": scope_span_list})
+        attributes = dict(resource.attributes) if resource is not None else {}
+        resource_spans.append({"resource": {"attributes": encode_attributes(attributes)}, "scopeSpans": scope_spans})
+    return {"resourceSpans": resource_spans}
+
+
+class RunDirSpanExporter(SpanExporter):
+    """Appends each export batch to ``<run_dir>/traces.jsonl`` as one TracesData line."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / TRACES_FILE
+        self._shutdown = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._shutdown:
+            return SpanExportResult.FAILURE
+        if not spans:
+            return SpanExportResult.SUCCESS
+        try:
+            append_jsonl(self.path, spans_to_traces_data(spans))
+        except (OSError, ValueError, TypeError) as exc:
+            # A full disk or an unwritable directory must not crash the app being traced; the
+            # counting wrapper turns the failure into the shutdown report.
+            print(f"rootspan: warning: cannot write {self.path}: {exc}", file=sys.stderr)
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self._shutdown = True
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
