@@ -1,0 +1,588 @@
+"""Deterministic evidence rules: what each step did that could explain a failure, quoted from the trace.
+
+Each rule reads the attribution graph once and returns ``Evidence`` items: the span it points
+at, a category from the shared vocabulary (CONTRACTS.md), a weight, and a sentence quoting the
+trace. Some evidence is *caused* elsewhere: a tool that fails because its caller passed bad
+code or arguments blames the caller (``blames``), and a step whose output repeats a wrong value
+blames the step that introduced it. The scoring in failure.py turns the evidence into a verdict.
+No rule calls a model; all of them work without the expected answer, one uses it when present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from rootspan import semconv as sc
+from rootspan.attribution.content import normalise_number, numbers, quote, tokens
+from rootspan.attribution.graph import AttributionGraph
+from rootspan.model import Span, SpanKind
+
+
+@dataclass
+class Evidence:
+    """One finding about one span."""
+
+    span_id: str
+    rule: str
+    category: str
+    weight: float
+    sentence: str
+    blames: str | None = None  # the span this finding is really about, when not ``span_id``
+
+
+@dataclass
+class Weights:
+    """How much each rule counts; tuned on the Who&When tune split and the demo faults only."""
+
+    error_status: float = 3.0
+    error_inherited: float = 0.3  # a parent that errors because a child did
+    exception_handled: float = 1.0
+    tool_failed: float = 0.5
+    tool_empty: float = 3.0
+    caller_bad_code: float = 3.75
+    contradiction: float = 3.0
+    repetition: float = 0.75
+    unsupported_per_value: float = 1.2
+    unsupported_cap: float = 6.0
+    ignored_input: float = 2.0
+    premature_stop: float = 4.0
+    unverified: float = 0.3
+    inability: float = 2.0
+    stall_reported: float = 4.5
+    wrong_handoff: float = 2.5
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+_TIMEOUT = re.compile(r"time(?:d)?\s*out|timeout|deadline exceeded", re.I)
+_RATE = re.compile(r"rate.?limit|too many requests|\b429\b", re.I)
+_RESOURCE = re.compile(r"out of memory|\boom\b|memoryerror|resource.?exhausted|no space left", re.I)
+_TOOL_FAILURE = re.compile(
+    r"Traceback \(most recent call last\)|exitcode: [1-9]|execution failed|\b\w*(?:Error|Exception): |"
+    r"command not found|No such file or directory|\berror code\b|\bstatus(?: code)?:? [45]\d\d\b",
+)
+_CALLER_FAULT = re.compile(
+    r"\b(?:SyntaxError|NameError|TypeError|AttributeError|IndentationError|ModuleNotFoundError|ImportError|"
+    r"KeyError|IndexError|ValueError|invalid argument|missing (?:required )?argument|unexpected keyword)\b"
+)
+_EMPTY_RESULT = re.compile(r"^(?:\s*(?:\[\]|\{\}|null|none|\"\"|''|no results?(?: found)?\.?)\s*)$", re.I)
+_CODE_OUTPUT_EMPTY = re.compile(r"Code output:\s*$", re.I)
+_INABILITY = re.compile(
+    r"\b(?:I (?:cannot|can't|am unable to|am not able to)|unable to (?:access|find|retrieve|locate|browse|determine)|"
+    r"(?:do|does) not have (?:access|the ability)|cannot (?:browse|access)|not possible to)\b",
+    re.I,
+)
+_TERMINATE = re.compile(r"\bTERMINATE\b|\bfinal answer\b|\btask (?:is )?complete\b|\bFINAL ANSWER\b", re.I)
+_VERIFY_CLAIM = re.compile(r"\b(?:verified|confirmed|validated|double-checked|correct(?:ly)? (?:calculated|identified))\b", re.I)
+_STALL = re.compile(r'"is_progress_being_made"\s*:\s*\{[^{}]*"answer"\s*:\s*false', re.S)
+_LOOP = re.compile(r'"is_in_loop"\s*:\s*\{[^{}]*"answer"\s*:\s*true', re.S)
+_CODE_BLOCK = re.compile(r"```")
+_NORMALISE_SPACE = re.compile(r"\s+")
+_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+
+
+def error_category(text: str, is_tool: bool) -> str:
+    """The system category an error message points at."""
+    if _TIMEOUT.search(text):
+        return "timeout"
+    if _RATE.search(text):
+        return "rate_limited"
+    if _RESOURCE.search(text):
+        return "resource_exhausted"
+    return "tool_error" if is_tool else "exception"
+
+
+def is_tool(span: Span) -> bool:
+    return span.kind == SpanKind.TOOL
+
+
+def is_actor(span: Span) -> bool:
+    """Spans whose output is a decision or claim of an agent (agents and LLM calls)."""
+    return span.kind in (SpanKind.AGENT, SpanKind.LLM)
+
+
+def _error_text(span: Span) -> str:
+    parts = [span.status_message]
+    for event in span.exception_events:
+        parts.append(str(event.attributes.get("exception.type", "")))
+        parts.append(str(event.attributes.get("exception.message", "")))
+    return " ".join(part for part in parts if part)
+
+
+def caller_of(graph: AttributionGraph, span: Span) -> Span | None:
+    """The agent step that asked for a tool call: a data-flow producer, else the previous actor step.
+
+    In our tracer's traces a tool span is nested in the agent that called it; in flat logs
+    (Who&When) the caller is the last actor before the tool.
+    """
+    producers = [graph.span(p) for p in graph.data_parents.get(span.span_id, {}) if p in graph.trace.by_id]
+    actors = [p for p in producers if is_actor(p) and p.span_id != span.span_id]
+    if actors:
+        return max(actors, key=lambda s: graph.position[s.span_id])
+    parent = graph.trace.parent(span)
+    # a sibling LLM call that ended before the tool started wrote its arguments
+    if parent is not None:
+        siblings = [
+            s for s in graph.trace.children(parent.span_id) if s.kind == SpanKind.LLM and s.end_ns <= span.start_ns
+        ]
+        if siblings:
+            return siblings[-1]
+        if is_actor(parent):
+            return parent
+    for earlier in graph.before(span):
+        if is_actor(earlier) and graph.trace.parent(earlier) is graph.trace.parent(span):
+            return earlier
+    return None
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """Error status and exceptions; the innermost failing span is the origin, parents inherit little."""
+    trace = graph.trace
+    root = trace.root
+    for span in graph.order:
+        text = _error_text(span)
+        if span.is_error:
+            if root is not None and span.span_id == root.span_id and len(graph.order) > 1:
+                continue  # the run's own failure status is the symptom, not a step
+            failing_children = [child for child in trace.children(span.span_id) if child.is_error]
+            category = error_category(text, is_tool(span))
+            message = quote(text or "status ERROR", 100)
+            if failing_children:
+                yield Evidence(
+                    span.span_id,
+                    "error_status",
+                    category,
+                    weights.error_inherited,
+                    f"step {span.step} {quote(span.name, 40)} failed because a child failed: {message}",
+                )
+            else:
+                yield Evidence(
+                    span.span_id,
+                    "error_status",
+                    category,
+                    weights.error_status,
+                    f"step {span.step} {quote(span.name, 40)} ended with an error: {message}",
+                )
+        elif span.exception_events:
+            yield Evidence(
+                span.span_id,
+                "exception",
+                error_category(text, is_tool(span)),
+                weights.exception_handled,
+                f"step {span.step} {quote(span.name, 40)} recorded an exception: {quote(text, 100)}",
+            )
+
+
+def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """Tool results that report a failure or come back empty; bad code or arguments blame the caller."""
+    for span in graph.order:
+        if not is_tool(span) or span.is_error:
+            continue
+        text = graph.outputs[span.span_id]
+        recorded = sc.GEN_AI_TOOL_CALL_RESULT in span.attributes or sc.ROOTSPAN_OUTPUT in span.attributes
+        if not text.strip() or _EMPTY_RESULT.match(text) or _CODE_OUTPUT_EMPTY.search(text.strip() + "\n"):
+            if recorded or text:
+                yield Evidence(
+                    span.span_id,
+                    "tool_empty",
+                    "tool_empty_result",
+                    weights.tool_empty,
+                    f"step {span.step} tool {quote(span.name, 40)} returned nothing: '{quote(text, 40)}'",
+                )
+            continue
+        failure = _TOOL_FAILURE.search(text)
+        if not failure:
+            continue
+        excerpt = quote(_line_around(text, failure.start()), 100)
+        caller_fault = _CALLER_FAULT.search(text)
+        caller = caller_of(graph, span) if caller_fault else None
+        if caller is not None:
+            yield Evidence(
+                span.span_id,
+                "caller_bad_code",
+                "tool_misuse",
+                weights.caller_bad_code,
+                f"step {caller.step} ({graph.agent(caller)}) called {quote(span.name, 40)} with code or arguments "
+                f"that failed at step {span.step}: '{excerpt}'",
+                blames=caller.span_id,
+            )
+        else:
+            yield Evidence(
+                span.span_id,
+                "tool_failed",
+                "tool_error",
+                weights.tool_failed,
+                f"step {span.step} tool {quote(span.name, 40)} reported a failure: '{excerpt}'",
+            )
+
+
+def _line_around(text: str, index: int) -> str:
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    line = text[start : end if end >= 0 else len(text)]
+    # a traceback's last line names the error; prefer it
+    lines = [item for item in text.strip().splitlines() if item.strip()]
+    if "Traceback" in line and lines:
+        return lines[-1]
+    return line
+
+
+def _answer_values(text: str) -> set[str]:
+    """Values that identify an answer: numbers, and lowercased words of 3+ letters for short answers."""
+    values = {"n:" + value for value in numbers(text)}
+    words = re.findall(r"[A-Za-z][A-Za-z'\-]{2,}", text)
+    if len(words) <= 8:
+        values |= {"w:" + word.lower() for word in words}
+    return values
+
+
+def final_answer_span(graph: AttributionGraph) -> Span | None:
+    """The last actor step with output: what the run answered."""
+    for span in reversed(graph.order):
+        if is_actor(span) and graph.outputs[span.span_id].strip() and span is not graph.trace.root:
+            text = graph.outputs[span.span_id].strip()
+            if text.upper() == "TERMINATE":
+                continue
+            return span
+    return None
+
+
+_BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
+
+
+def _answer_values(text: str, task_values: set[str]) -> set[str]:
+    """Values that identify an answer: numbers not given in the task, and bold or quoted phrases."""
+    values = {"n:" + value for value in numbers(text) if len(value.lstrip("-").replace(".", "")) >= 1}
+    values = {value for value in values if value not in task_values and not _YEAR.match(value[2:])}
+    for match in _BOLD.finditer(text):
+        phrase = match.group(1).strip().strip(":").lower()
+        if phrase and not phrase.endswith(":") and len(phrase) >= 2:
+            values.add("b:" + phrase)
+    return values
+
+
+_ANSWER_LINE = re.compile(r"(?:final answer|the answer is|answer:)\s*[:\-]?\s*(.+)", re.I)
+
+
+def _answer_part(text: str) -> str:
+    """The answer itself when the text announces it ('FINAL ANSWER: x'), else the whole text."""
+    matches = list(_ANSWER_LINE.finditer(text))
+    return matches[-1].group(1)[:300] if matches else text
+
+
+def _contains_expected(text: str, expected: str) -> bool:
+    want = " ".join(expected.lower().split())
+    have = " ".join(text.lower().replace(",", "").split())
+    if want and want.replace(",", "") in have:
+        return True
+    want_numbers = set(numbers(expected))
+    return bool(want_numbers) and want_numbers <= set(numbers(text))
+
+
+def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """The step that first stated the value the run ended with; a wrong answer is traced to its origin.
+
+    The run failed, so its final answer is wrong (or, with the expected answer, known to differ):
+    the earliest step that produced that answer is where it diverged. A value first printed by a
+    tool blames the step that wrote the tool call.
+    """
+    expected = graph.trace.expected
+    final = final_answer_span(graph)
+    if final is None:
+        return
+    final_text = _answer_part(graph.outputs[final.span_id])
+    if expected and _contains_expected(final_text, expected):
+        return  # the answer holds the expected value: the failure lies elsewhere
+    root = graph.trace.root
+    task_values = {"n:" + value for value in numbers(graph.inputs[root.span_id])} if root is not None else set()
+    wanted = _answer_values(final_text, task_values)
+    if expected:
+        wanted -= _answer_values(expected, set())
+    if not wanted:
+        return
+    origin: Span | None = None
+    value_found = ""
+    for span in graph.order:
+        if span is root:
+            continue
+        if graph.position[span.span_id] > graph.position[final.span_id]:
+            break
+        text = graph.outputs[span.span_id]
+        if not text:
+            continue
+        values = _answer_values(text, task_values)
+        hit = wanted & values
+        if hit:
+            origin, value_found = span, sorted(hit)[0][2:]
+            break
+    if origin is None:
+        return
+    target = caller_of(graph, origin) if is_tool(origin) else None
+    weight = weights.contradiction if expected else weights.contradiction * 0.6
+    versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
+    yield Evidence(
+        origin.span_id,
+        "contradiction",
+        "tool_output_misread" if target is not None else "hallucination",
+        weight,
+        f"step {origin.step} ({graph.agent(origin)}) first states '{quote(value_found, 30)}', which the final answer "
+        f"(step {final.step}) repeats{versus}",
+        blames=target.span_id if target is not None else None,
+    )
+
+
+def _normalised(text: str) -> str:
+    flat = _NORMALISE_SPACE.sub(" ", text.lower()).strip()
+    return re.sub(r"\d+", "#", flat)[:2000]
+
+
+def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """The same agent producing the same output, or the same tool called with the same arguments, again."""
+    first_seen: dict[str, Span] = {}
+    reported_loops: set[str] = set()
+    for span in graph.order:
+        if span is graph.trace.root:
+            continue
+        if is_tool(span):
+            arguments = graph.inputs[span.span_id]
+            if not arguments:
+                continue
+            key = "tool:" + span.name + ":" + _normalised(arguments)
+        elif is_actor(span):
+            text = graph.outputs[span.span_id]
+            if len(text.strip()) < 40:
+                continue  # short acknowledgements ('Next speaker X') repeat by design
+            key = f"out:{graph.agent(span)}:{span.kind}:" + hashlib.sha1(_normalised(text).encode()).hexdigest()
+        else:
+            continue
+        earlier = first_seen.get(key)
+        if earlier is None:
+            first_seen[key] = span
+            continue
+        if key in reported_loops:
+            continue  # the loop starts at its first repeat; later repeats are the same finding
+        reported_loops.add(key)
+        yield Evidence(
+            span.span_id,
+            "repetition",
+            "step_repetition",
+            weights.repetition,
+            f"step {span.step} ({graph.agent(span)}) repeats step {earlier.step}: '{quote(graph.outputs[span.span_id] or graph.inputs[span.span_id], 60)}'",
+        )
+
+
+def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """Numbers an agent states that appear in no earlier input, output or tool result."""
+    for span in graph.order:
+        if not is_actor(span) or span is graph.trace.root:
+            continue
+        novel = sorted(
+            value[2:]
+            for value in graph.novel_tokens.get(span.span_id, ())
+            if value.startswith("n:") and not _YEAR.match(value[2:]) and len(value.lstrip("n:-").replace(".", "")) >= 3
+        )
+        if not novel:
+            continue
+        if span.kind == SpanKind.AGENT and any(
+            child.kind == SpanKind.LLM for child in graph.trace.children(span.span_id)
+        ):
+            continue  # the LLM call inside made the claim; the agent only passes it on
+        # page dumps and file listings are full of numbers nobody claimed; count density, not volume
+        size_factor = min(1.0, 2000 / max(1, len(graph.outputs[span.span_id])))
+        weight = min(weights.unsupported_cap, weights.unsupported_per_value * len(novel)) * size_factor
+        yield Evidence(
+            span.span_id,
+            "unsupported_claim",
+            "hallucination",
+            weight,
+            f"step {span.step} ({graph.agent(span)}) states {', '.join(novel[:4])} that no earlier input or tool result contains",
+        )
+
+
+def rule_ignored_input(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """A step declared it consumed a span's output (rootspan.inputs) but uses none of its values."""
+    for span in graph.order:
+        declared = [p for p, how in graph.data_parents.get(span.span_id, {}).items() if how == "inputs"]
+        if not declared or not is_actor(span):
+            continue
+        out_values = graph.output_tokens.get(span.span_id, set()) | tokens(graph.inputs[span.span_id])
+        output = graph.outputs[span.span_id]
+        for producer_id in declared:
+            produced = graph.output_tokens.get(producer_id, set())
+            if not produced or not output:
+                continue
+            if produced & graph.output_tokens.get(span.span_id, set()):
+                continue
+            if produced & out_values and graph.output_tokens.get(span.span_id):
+                continue
+            producer = graph.span(producer_id)
+            yield Evidence(
+                span.span_id,
+                "ignored_input",
+                "ignored_input",
+                weights.ignored_input,
+                f"step {span.step} ({graph.agent(span)}) consumed step {producer.step}'s output "
+                f"('{quote(graph.outputs[producer_id], 40)}') but uses none of its values",
+            )
+            break
+
+
+def rule_premature_stop(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """The run ended right after a failed or empty step, or with finish reason 'length'."""
+    final = final_answer_span(graph)
+    for span in graph.order:
+        reasons = span.attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
+        if isinstance(reasons, (list, tuple)) and "length" in reasons:
+            yield Evidence(
+                span.span_id,
+                "truncated",
+                "premature_termination",
+                weights.premature_stop * 0.5,
+                f"step {span.step} ({graph.agent(span)}) stopped at the token limit (finish reason 'length')",
+            )
+    if final is None or graph.trace.outcome != "failure":
+        return
+    text = graph.outputs[final.span_id]
+    if not _TERMINATE.search(text) and final.attributes.get("rootspan.stop_reason") is None:
+        return
+    previous = [s for s in graph.before(final) if s is not graph.trace.root and s.kind in (SpanKind.TOOL, SpanKind.AGENT, SpanKind.LLM)]
+    if not previous:
+        return
+    last = previous[0]
+    last_text = graph.outputs[last.span_id]
+    unresolved = last.is_error or (is_tool(last) and (not last_text.strip() or _TOOL_FAILURE.search(last_text)))
+    if unresolved:
+        yield Evidence(
+            final.span_id,
+            "premature_stop",
+            "premature_termination",
+            weights.premature_stop,
+            f"step {final.step} ({graph.agent(final)}) ends the run right after step {last.step} failed: '{quote(text, 50)}'",
+        )
+
+
+def rule_unverified(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """A step claims verification although no tool ran since the claim it verifies."""
+    last_tool_position = -1
+    for span in graph.order:
+        if is_tool(span) and not span.is_error:
+            last_tool_position = graph.position[span.span_id]
+            continue
+        if not is_actor(span) or span is graph.trace.root:
+            continue
+        text = graph.outputs[span.span_id]
+        match = _VERIFY_CLAIM.search(text)
+        if not match or _CODE_BLOCK.search(text):
+            continue
+        previous_actor = next((s for s in graph.before(span) if is_actor(s) and s is not graph.trace.root), None)
+        if previous_actor is None or graph.position[previous_actor.span_id] < last_tool_position:
+            continue
+        yield Evidence(
+            span.span_id,
+            "unverified",
+            "incorrect_verification",
+            weights.unverified,
+            f"step {span.step} ({graph.agent(span)}) says '{quote(_line_around(text, match.start()), 60)}' with no tool run to check it",
+        )
+
+
+def rule_inability(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """An agent says it cannot do its part (no access, cannot browse) instead of doing it."""
+    for span in graph.order:
+        if not is_actor(span) or span is graph.trace.root:
+            continue
+        text = graph.outputs[span.span_id]
+        match = _INABILITY.search(text)
+        if match:
+            yield Evidence(
+                span.span_id,
+                "inability",
+                "disobey_role_spec",
+                weights.inability,
+                f"step {span.step} ({graph.agent(span)}) gives up on its part: '{quote(_line_around(text, match.start()), 60)}'",
+            )
+
+
+def rule_stall_reported(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """An orchestrator's own ledger says progress stopped or a loop began: blame the step it judged."""
+    reported = 0
+    for span in graph.order:
+        if not is_actor(span):
+            continue
+        text = graph.outputs[span.span_id]
+        stalled = _STALL.search(text)
+        looping = _LOOP.search(text)
+        if not stalled and not looping:
+            continue
+        judged = next(
+            (s for s in graph.before(span) if is_actor(s) and graph.agent(s) != graph.agent(span) and s is not graph.trace.root),
+            None,
+        )
+        if judged is None:
+            continue
+        reported += 1
+        yield Evidence(
+            span.span_id,
+            "stall_reported",
+            "step_repetition" if looping else "task_derailment",
+            weights.stall_reported / reported,  # the first stall matters most; later ones echo it
+            f"step {span.step} ({graph.agent(span)}) reports {'a loop' if looping else 'no progress'} after step {judged.step} ({graph.agent(judged)})",
+            blames=judged.span_id,
+        )
+
+
+def rule_wrong_handoff(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """A handoff (``rootspan.handoff.to``) to an agent that then fails or is not in the team."""
+    agents = set(graph.trace.agents())
+    for span in graph.order:
+        target = span.attributes.get("rootspan.handoff.to")
+        if not isinstance(target, str) or not target:
+            continue
+        expected = span.attributes.get("rootspan.handoff.expected")
+        if isinstance(expected, str) and expected and expected != target:
+            yield Evidence(
+                span.span_id,
+                "wrong_handoff",
+                "wrong_handoff",
+                weights.wrong_handoff,
+                f"step {span.step} ({graph.agent(span)}) hands off to {quote(target, 30)} where {quote(expected, 30)} was asked for",
+            )
+        elif target not in agents:
+            yield Evidence(
+                span.span_id,
+                "wrong_handoff",
+                "wrong_handoff",
+                weights.wrong_handoff,
+                f"step {span.step} ({graph.agent(span)}) hands off to {quote(target, 30)}, which never runs",
+            )
+
+
+RULES: tuple[Callable[[AttributionGraph, Weights], Iterable[Evidence]], ...] = (
+    rule_errors,
+    rule_tool_output,
+    rule_contradiction,
+    rule_repetition,
+    rule_unsupported,
+    rule_ignored_input,
+    rule_premature_stop,
+    rule_unverified,
+    rule_inability,
+    rule_stall_reported,
+    rule_wrong_handoff,
+)
+
+
+def collect(graph: AttributionGraph, weights: Weights | None = None) -> list[Evidence]:
+    """Run every rule over the graph."""
+    weights = weights or Weights()
+    found: list[Evidence] = []
+    for rule in RULES:
+        found.extend(rule(graph, weights))
+    return found
