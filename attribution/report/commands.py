@@ -12,7 +12,7 @@ from typing import Any, List, Optional
 import typer
 from typer.core import TyperCommand
 
-from rootspan.cli_app import app
+from rootspan.cli_app import app, bench_app
 from rootspan.errors import UserError
 
 FORMATS = ("md", "junit", "json")
@@ -131,3 +131,25 @@ def report_command(
         typer.echo(f"rootspan report: {headline(report)} -> {output}")
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+@bench_app.command("report")
+def bench_report_command(
+    seeds: int = typer.Option(200, "--seeds", help="Seeded comparisons per scenario."),
+    runs: int = typer.Option(10, "--runs", help="Traces per side in each comparison."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """False-alarm rate on noise-only synthetic runs and detection rate on injected regressions."""
+    from rootspan.cli_support import print_json
+
+    from rootspan.attribution.report.bench import run_benchmark
+
+    if seeds < 1 or runs < 1:
+        raise UserError("--seeds and --runs must be at least 1")
+    result = run_benchmark(seeds, runs)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"{seeds} seeds x {runs} traces per side ({result['seconds']} s)")
+    for name, row in result["scenarios"].items():
+        typer.echo(f"  {name:<45} {row['flagged']:>4}/{row['seeds']}  {row['rate'] * 100:5.1f}%")

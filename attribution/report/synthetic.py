@@ -37,8 +37,10 @@ class Shape:
 
     sigma: float = 0.25  # lognormal sigma of every step's latency (0.25: about +-25% run to run)
     slow: dict[str, float] = field(default_factory=dict)  # span name -> latency multiplier
-    fail_agent: str | None = None  # this agent's last LLM call gives a wrong answer
-    tool_error: bool = False  # the search tool raises, the run fails
+    fail_agent: str | None = None  # this agent gives a wrong answer in every trace
+    tool_error: bool = False  # the search tool raises in every trace, the run fails
+    fail_rate: float = 0.0  # background noise: share of traces where the researcher is wrong
+    error_rate: float = 0.0  # background noise: share of traces where the search tool raises
     gpu: bool = True  # put rootspan.gpu.* aggregates on LLM calls
 
 
@@ -50,6 +52,8 @@ def synthetic_trace(rng: random.Random, shape: Shape, start_ns: int = 1_700_000_
     """One trace of the synthetic team; the same rng state always gives the same spans."""
     trace_id = _id(rng, 16)
     root_id = _id(rng, 8)
+    fail_agent = shape.fail_agent or ("researcher" if rng.random() < shape.fail_rate else None)
+    tool_error = shape.tool_error or rng.random() < shape.error_rate
     spans: list[Span] = []
     clock = start_ns + 1_000_000
     step = 1
@@ -84,14 +88,14 @@ def synthetic_trace(rng: random.Random, shape: Shape, start_ns: int = 1_700_000_
             )
             # Content as a capture-enabled run records it: a wrong claim from the faulty agent
             # travels downstream into the final answer.
-            wrong = shape.fail_agent is not None and (agent == shape.fail_agent or agent == TEAM[-1][0])
+            wrong = fail_agent is not None and (agent == fail_agent or agent == TEAM[-1][0])
             attributes[sc.ROOTSPAN_OUTPUT] = WRONG if wrong else RIGHT
             if shape.gpu:
                 attributes["rootspan.gpu.kernel_time_ns"] = int(duration_ns * 0.6)
                 attributes["rootspan.gpu.energy_j"] = duration_ms * 0.12
         else:
             attributes.update({sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name.split()[-1]})
-            if shape.tool_error:
+            if tool_error:
                 status = StatusCode.ERROR
                 failed = True
                 events.append(
@@ -108,7 +112,7 @@ def synthetic_trace(rng: random.Random, shape: Shape, start_ns: int = 1_700_000_
         clock += duration_ns + 300_000
         parent.end_ns = clock
         clock += 200_000
-    if shape.fail_agent is not None:
+    if fail_agent is not None:
         failed = True
     root_attributes: dict[str, object] = {
         sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
@@ -123,7 +127,7 @@ def synthetic_trace(rng: random.Random, shape: Shape, start_ns: int = 1_700_000_
         0,
         Span(
             trace_id=trace_id, span_id=root_id, name="invoke_workflow answer-question", start_ns=start_ns, end_ns=clock,
-            attributes=root_attributes, status_code=StatusCode.ERROR if shape.tool_error else StatusCode.OK,
+            attributes=root_attributes, status_code=StatusCode.ERROR if tool_error else StatusCode.OK,
         ),
     )
     return spans
