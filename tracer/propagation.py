@@ -90,8 +90,15 @@ def extract_traceparent(carrier: Mapping[str, str]) -> Iterator[otel_context.Con
 
 
 def subprocess_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``env`` (default: os.environ) plus TRACEPARENT/TRACESTATE for a child process."""
+    """``env`` (default: os.environ) plus what a child process needs to join this run.
+
+    TRACEPARENT/TRACESTATE make the current span the parent of the child's root spans, and
+    ROOTSPAN_RUN_DIR sends the child's spans to this process's run directory.
+    """
     out = dict(os.environ if env is None else env)
+    tracing = pipeline.current()
+    if tracing is not None and tracing.run_dir is not None:
+        out[pipeline.ENV_RUN_DIR] = str(tracing.run_dir.resolve())
     carrier = inject_traceparent()
     if "traceparent" in carrier:
         out[pipeline.ENV_TRACEPARENT] = carrier["traceparent"]
