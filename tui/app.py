@@ -1,0 +1,177 @@
+"""The ``rootspan view`` application: loads runs in a worker thread and owns the background work.
+
+Screens ask the app for analyses and metrics; the app runs them in thread workers, caches the
+results and posts them back as messages, so no screen ever blocks the event loop on a big run.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message_pump import MessagePump
+from textual.screen import Screen
+
+from rootspan.errors import UserError
+from rootspan.model import MetricPoint, Trace, Verdict
+from rootspan.tui.analysis import Engine, TraceAnalysis
+from rootspan.tui.data import RunView, ViewData, load_view_data
+from rootspan.tui.messages import AnalysisReady, MetricsReady
+from rootspan.tui.screens_basic import ErrorScreen, HelpScreen, LoadingScreen
+
+
+class RootspanApp(App[None]):
+    """Traces list first; waterfall, detail, blame and diff screens are pushed on top of it."""
+
+    CSS_PATH = "rootspan.tcss"
+    TITLE = "rootspan"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self, path: Path, candidate: Path | None = None, engine: Engine | None = None) -> None:
+        super().__init__()
+        self.run_path = Path(path)
+        self.candidate_path = Path(candidate) if candidate is not None else None
+        self.engine = engine or Engine()
+        self.data: ViewData | None = None
+        self.load_error: str | None = None
+        self._analyses: dict[tuple[int, str], TraceAnalysis] = {}
+        self._engine_verdicts: dict[int, tuple[dict[str, Verdict], str]] = {}
+        self._metrics: dict[int, tuple[list[MetricPoint], list[str]]] = {}
+        self._engine_lock = threading.Lock()
+
+    def get_default_screen(self) -> Screen:
+        what = str(self.run_path) + (f" and {self.candidate_path}" if self.candidate_path else "")
+        return LoadingScreen(what)
+
+    def on_mount(self) -> None:
+        self.load_data()
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_data(self) -> None:
+        try:
+            data = load_view_data(self.run_path, self.candidate_path)
+        except UserError as exc:
+            self.call_from_thread(self.show_error, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a corrupt run is an error screen, never a traceback
+            self.call_from_thread(self.show_error, f"cannot load {self.run_path}: {type(exc).__name__}: {exc}")
+        else:
+            self.call_from_thread(self.show_data, data)
+
+    def show_error(self, message: str) -> None:
+        self.load_error = message
+        self.push_screen(ErrorScreen(message))
+
+    def show_data(self, data: ViewData) -> None:
+        from rootspan.tui.screens_diff import DiffScreen
+        from rootspan.tui.screens_traces import TracesScreen
+
+        self.data = data
+        # Pushed over the loading screen rather than switched: Textual cannot switch away from
+        # the default screen, and nothing ever pops back to it (escape stops at the traces list).
+        self.push_screen(TracesScreen(data))
+        if data.diff_mode:
+            self.push_screen(DiffScreen(data, 0))
+
+    # -- background work for screens -----------------------------------------------------------
+
+    def request_analysis(self, run_view: RunView, trace: Trace, target: MessagePump) -> None:
+        """Post AnalysisReady to ``target`` once the trace's verdict and critical path are known."""
+        key = (id(run_view), trace.trace_id)
+        if key in self._analyses:
+            target.post_message(AnalysisReady(trace.trace_id, self._analyses[key]))
+            return
+        self._analyse(run_view, trace, target)
+
+    @work(thread=True, group="analysis", exit_on_error=False)
+    def _analyse(self, run_view: RunView, trace: Trace, target: MessagePump) -> None:
+        notes: list[str] = []
+        verdict = run_view.verdicts.get(trace.trace_id)
+        if verdict is None:
+            with self._engine_lock:
+                if id(run_view) not in self._engine_verdicts:
+                    self._engine_verdicts[id(run_view)] = self.engine.verdicts(run_view.run)
+            computed, note = self._engine_verdicts[id(run_view)]
+            verdict = computed.get(trace.trace_id)
+            if note:
+                notes.append(note)
+        path, note = self.engine.critical_path(trace)
+        if note:
+            notes.append(note)
+        analysis = TraceAnalysis(verdict=verdict, critical_path=path, notes=notes)
+        self.call_from_thread(self._analysis_done, (id(run_view), trace.trace_id), analysis, target)
+
+    def _analysis_done(self, key: tuple[int, str], analysis: TraceAnalysis, target: MessagePump) -> None:
+        self._analyses[key] = analysis
+        target.post_message(AnalysisReady(key[1], analysis))
+
+    def request_metrics(self, run_view: RunView, target: MessagePump) -> None:
+        """Post MetricsReady to ``target`` with the run's metrics.jsonl points (read once)."""
+        key = id(run_view)
+        if key in self._metrics:
+            points, warnings = self._metrics[key]
+            target.post_message(MetricsReady(points, warnings))
+            return
+        self._load_metrics(run_view, target)
+
+    @work(thread=True, group="metrics", exit_on_error=False)
+    def _load_metrics(self, run_view: RunView, target: MessagePump) -> None:
+        from rootspan.metrics import load_metrics
+
+        warnings: list[str] = []
+        points: list[MetricPoint] = []
+        if run_view.run.metrics_path is not None:
+            try:
+                points = load_metrics(run_view.run.metrics_path, warnings)
+            except OSError as exc:
+                warnings.append(f"metrics unreadable: {exc}")
+        self.call_from_thread(self._metrics_done, id(run_view), points, warnings, target)
+
+    def _metrics_done(self, key: int, points: list[MetricPoint], warnings: list[str], target: MessagePump) -> None:
+        self._metrics[key] = (points, warnings)
+        target.post_message(MetricsReady(points, warnings))
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_back(self) -> None:
+        from rootspan.tui.screens_traces import TracesScreen
+
+        if len(self.screen_stack) > 1 and not isinstance(self.screen, TracesScreen):
+            self.pop_screen()
+
+    def open_waterfall(self, run_view: RunView, trace: Trace, focus: str | None = None) -> None:
+        """Show a trace's waterfall, reusing the one below when it is the same trace."""
+        from rootspan.tui.screens_waterfall import WaterfallScreen
+
+        for screen in reversed(self.screen_stack[:-1]):
+            if isinstance(screen, WaterfallScreen) and screen.trace is trace:
+                while self.screen is not screen:
+                    self.pop_screen()
+                if focus:
+                    screen.focus_span(focus)
+                return
+        self.push_screen(WaterfallScreen(run_view, trace, focus=focus))
+
+    def open_detail(self, run_view: RunView, trace: Trace, span_id: str) -> None:
+        from rootspan.tui.screens_detail import DetailScreen
+
+        span = trace.get(span_id)
+        if span is not None:
+            self.push_screen(DetailScreen(run_view, trace, span))
+
+    def open_blame(self, run_view: RunView, trace: Trace) -> None:
+        from rootspan.tui.screens_blame import BlameScreen
+
+        self.push_screen(BlameScreen(run_view, trace))

@@ -1,0 +1,57 @@
+"""Formatting shared by the tables: compact numbers, deltas and verdict one-liners, as Rich Text."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from rootspan.model import Verdict
+from rootspan.text import format_duration, printable, shorten
+
+STATUS_STYLES = {"failure": "bold red", "error": "bold red", "success": "green", "ok": "green"}
+
+
+def cell(value: object, style: str = "", width: int | None = None) -> Text:
+    """Untrusted value -> a Text cell (never markup), escaped and optionally shortened."""
+    text = printable(value)
+    return Text(shorten(text, width) if width else text, style=style)
+
+
+def compact(number: float) -> str:
+    """12345 -> 12.3k."""
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= limit:
+            return f"{number / limit:.3g}{suffix}"
+    return f"{number:.0f}"
+
+
+def signed_duration(delta_ns: int) -> str:
+    if delta_ns == 0:
+        return "0"
+    sign = "+" if delta_ns > 0 else "-"
+    return sign + format_duration(abs(delta_ns))
+
+
+def signed_number(delta: float) -> str:
+    if delta == 0:
+        return "0"
+    return ("+" if delta > 0 else "-") + compact(abs(delta))
+
+
+def delta_style(delta: float) -> str:
+    """Slower or bigger is red, faster or smaller green."""
+    return "red" if delta > 0 else "green" if delta < 0 else "dim"
+
+
+def verdict_line(verdict: Verdict | None) -> str:
+    """The verdict in a few words: category and culprit for failures, top bottleneck for slowdowns."""
+    if verdict is None:
+        return "-"
+    if verdict.culprit is not None:
+        culprit = verdict.culprit
+        where = f"step {culprit.step}" if culprit.step is not None else culprit.span_id[:8]
+        agent = f" {printable(culprit.agent)}" if culprit.agent else ""
+        return f"{verdict.category or 'failure'} @ {where}{agent}"
+    if verdict.bottlenecks:
+        top = max(verdict.bottlenecks, key=lambda item: item.share)
+        return f"{verdict.outcome}; bound by {top.bound_by} {top.share:.0%}"
+    return verdict.outcome

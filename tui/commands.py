@@ -1,0 +1,38 @@
+"""Registers ``rootspan view RUN [RUN2]``; Textual is imported only when the command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from rootspan.cli_app import app
+
+
+@app.command("view")
+def view_command(
+    run_path: Path = typer.Argument(..., metavar="RUN", help="A run directory or a traces.jsonl file."),
+    candidate: Optional[Path] = typer.Argument(
+        None, metavar="RUN2", help="A second run: opens the diff view (RUN is the baseline)."
+    ),
+) -> None:
+    """The terminal UI: traces, waterfall and agent lanes, span detail, blame; with RUN2, a diff.
+
+    Press ? inside for every key. Also runs in a browser: textual serve "rootspan view RUN".
+    """
+    from rootspan.errors import UserError
+    from rootspan.tui.data import check_traces_path
+
+    # Cheap checks first, so a wrong path is a one-line error before the screen is taken over;
+    # the full parse runs in the app's worker thread.
+    check_traces_path(run_path)
+    if candidate is not None:
+        check_traces_path(candidate)
+
+    from rootspan.tui.app import RootspanApp
+
+    viewer = RootspanApp(run_path, candidate)
+    viewer.run()
+    if viewer.load_error:
+        raise UserError(viewer.load_error)

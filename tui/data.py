@@ -1,0 +1,174 @@
+"""What the UI shows about a run, computed once off the UI thread: trace summaries and verdicts.
+
+Widgets only display these objects; everything that walks 100k spans happens here, inside the
+loading worker, so the first screen never waits on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rootspan import semconv as sc
+from rootspan.errors import UserError
+from rootspan.model import Run, Span, Trace, Verdict
+
+GPU_KERNEL_TIME = "rootspan.gpu.kernel_time_ns"
+# How far into a traces file the cheap pre-flight check looks for an OTLP object.
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass
+class TraceSummary:
+    """One row of the traces list."""
+
+    trace_id: str
+    name: str
+    status: str
+    start_ns: int
+    duration_ns: int
+    agents: list[str]
+    steps: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    gpu_time_ns: int | None
+    verdict: Verdict | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class RunView:
+    """A loaded run plus what the UI derived from it."""
+
+    run: Run
+    summaries: list[TraceSummary]
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    verdict_note: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(self.run.path)
+
+    def trace(self, trace_id: str) -> Trace:
+        return self.run.traces[trace_id]
+
+
+@dataclass
+class ViewData:
+    """Everything ``rootspan view`` loaded: one run, or a baseline and a candidate for diff mode."""
+
+    primary: RunView
+    candidate: RunView | None = None
+
+    @property
+    def diff_mode(self) -> bool:
+        return self.candidate is not None
+
+
+def check_traces_path(path: Path) -> Path:
+    """A cheap pre-flight check, before the UI starts: the path exists and looks like OTLP JSON.
+
+    The full parse happens later in a worker; this only reads the first megabyte, so that a
+    wrong path fails as a one-line error instead of an empty screen.
+    """
+    from rootspan.rundir import resolve_traces_path
+
+    traces_path = resolve_traces_path(path)
+    if not traces_path.is_file():
+        raise UserError(f"{path}: not a file or run directory")
+    try:
+        with traces_path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise UserError(f"{traces_path}: cannot read ({exc.strerror or exc})") from exc
+    if head.strip() and b'"resourceSpans"' not in head:
+        raise UserError(f"{traces_path}: not an OTLP JSON Lines traces file")
+    return traces_path
+
+
+def _int_attr(span: Span, key: str) -> int:
+    value = span.attributes.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return int(value)
+
+
+def outermost_gpu_time(trace: Trace) -> int | None:
+    """Kernel time summed over the outermost spans that carry it, so nested spans are not counted twice."""
+    total = 0
+    seen_any = False
+    stack: list[tuple[Span, bool]] = [(root, False) for root in trace.roots]
+    visited: set[str] = set()
+    while stack:
+        span, covered = stack.pop()
+        if span.span_id in visited:
+            continue
+        visited.add(span.span_id)
+        has_time = GPU_KERNEL_TIME in span.attributes
+        if has_time and not covered:
+            total += _int_attr(span, GPU_KERNEL_TIME)
+            seen_any = True
+        for child in trace.children(span.span_id):
+            stack.append((child, covered or has_time))
+    return total if seen_any else None
+
+
+def trace_status(trace: Trace, errors: int) -> str:
+    """``success``/``failure`` from the recorded outcome; else ``error`` or ``ok`` from span statuses."""
+    outcome = trace.outcome
+    if outcome:
+        return outcome
+    return "error" if errors else "ok"
+
+
+def summarize_trace(trace: Trace, verdict: Verdict | None = None) -> TraceSummary:
+    """One pass over a trace's spans for the traces list."""
+    errors = input_tokens = output_tokens = 0
+    for span in trace.spans:
+        if span.is_error:
+            errors += 1
+        input_tokens += _int_attr(span, sc.GEN_AI_USAGE_INPUT_TOKENS)
+        output_tokens += _int_attr(span, sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+    root = trace.root
+    return TraceSummary(
+        trace_id=trace.trace_id,
+        name=root.name if root is not None else "",
+        status=trace_status(trace, errors),
+        start_ns=trace.start_ns,
+        duration_ns=trace.duration_ns,
+        agents=trace.agents(),
+        steps=len(trace.spans),
+        errors=errors,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        gpu_time_ns=outermost_gpu_time(trace),
+        verdict=verdict,
+    )
+
+
+def build_run_view(run: Run) -> RunView:
+    """Summaries plus the verdicts ``rootspan attribute`` saved next to the run, if any."""
+    from rootspan.rundir import read_verdicts
+
+    verdicts: dict[str, Verdict] = {}
+    note = ""
+    if run.path.is_dir():
+        try:
+            verdicts = {verdict.trace_id: verdict for verdict in read_verdicts(run.path)}
+        except UserError as exc:
+            note = str(exc)
+    summaries = [summarize_trace(trace, verdicts.get(trace.trace_id)) for trace in run.trace_list()]
+    return RunView(run=run, summaries=summaries, verdicts=verdicts, verdict_note=note)
+
+
+def load_view_data(path: Path, candidate: Path | None = None) -> ViewData:
+    """Load one run (or two, for diff mode); slow for big runs, so callers run it in a worker."""
+    from rootspan.rundir import load_run
+
+    primary = build_run_view(load_run(path))
+    second = build_run_view(load_run(candidate)) if candidate is not None else None
+    return ViewData(primary=primary, candidate=second)

@@ -1,0 +1,215 @@
+"""Two runs side by side: aligned steps with duration, token and GPU-time deltas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from rootspan import semconv as sc
+from rootspan.model import Span, Trace
+from rootspan.text import format_duration, printable
+from rootspan.tui.analysis import pair_traces
+from rootspan.tui.cells import cell, compact, delta_style, signed_duration, signed_number
+from rootspan.tui.data import GPU_KERNEL_TIME, ViewData, summarize_trace
+from rootspan.tui.messages import AlignmentReady
+
+# A step counts as changed when its duration moved by this fraction (and by at least 1 ms).
+CHANGE_FRACTION = 0.2
+
+
+def _tokens(span: Span | None) -> int:
+    if span is None:
+        return 0
+    total = 0
+    for key in (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS):
+        value = span.attributes.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            total += int(value)
+    return total
+
+
+def _gpu(span: Span | None) -> int:
+    value = span.attributes.get(GPU_KERNEL_TIME) if span is not None else None
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One aligned step: ``=`` same, ``~`` changed, ``+`` added in the candidate, ``-`` removed."""
+
+    baseline: Span | None
+    candidate: Span | None
+
+    @property
+    def mark(self) -> str:
+        if self.baseline is None:
+            return "+"
+        if self.candidate is None:
+            return "-"
+        a, b = self.baseline, self.candidate
+        delta = abs(b.duration_ns - a.duration_ns)
+        changed = delta > 1_000_000 and delta > CHANGE_FRACTION * max(1, a.duration_ns)
+        return "~" if changed or a.is_error != b.is_error else "="
+
+    @property
+    def duration_delta(self) -> int:
+        return (self.candidate.duration_ns if self.candidate else 0) - (self.baseline.duration_ns if self.baseline else 0)
+
+    @property
+    def token_delta(self) -> int:
+        return _tokens(self.candidate) - _tokens(self.baseline)
+
+    @property
+    def gpu_delta(self) -> int:
+        return _gpu(self.candidate) - _gpu(self.baseline)
+
+
+class DiffScreen(Screen):
+    """One pair of traces at a time (traces pair up by position); [ and ] move between pairs."""
+
+    BINDINGS = [
+        Binding("right_square_bracket", "pair(1)", "Next pair"),
+        Binding("left_square_bracket", "pair(-1)", "Previous pair"),
+        Binding("enter", "open", "Detail"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, data: ViewData, pair_index: int = 0) -> None:
+        super().__init__()
+        assert data.candidate is not None
+        self.data = data
+        self.pairs = pair_traces(data.primary.run.trace_list(), data.candidate.run.trace_list())
+        self.pair_index = max(0, min(pair_index, len(self.pairs) - 1)) if self.pairs else 0
+        self.rows: list[DiffRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("aligning…"), classes="title", id="diff-title")
+        yield DataTable(id="diff", cursor_type="row", zebra_stripes=True)
+        yield Static(Text(""), classes="note", id="diff-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in ("", "step A", "step B", "agent", "name", "A", "B", "Δ time", "Δ tokens", "Δ GPU"):
+            table.add_column(column, key=column or "mark")
+        self.show_pair()
+
+    def show_pair(self) -> None:
+        if not self.pairs:
+            self.query_one("#diff-title", Static).update(Text("nothing to compare: both runs are empty"))
+            return
+        self.query_one(DataTable).clear()
+        self.align(self.pair_index)
+
+    @work(thread=True, exclusive=True, group="align", exit_on_error=False)
+    def align(self, pair_index: int) -> None:
+        baseline, candidate = self.pairs[pair_index]
+        note = ""
+        if baseline is not None and candidate is not None:
+            pairs, note = self.app.engine.align(baseline, candidate)
+        elif baseline is not None:
+            pairs = [(span, None) for span in baseline.steps()]
+        else:
+            assert candidate is not None
+            pairs = [(None, span) for span in candidate.steps()]
+        rows = [DiffRow(a, b) for a, b in pairs]
+        self.app.call_from_thread(self.post_message, AlignmentReady(pair_index, rows, note))
+
+    def on_alignment_ready(self, message: AlignmentReady) -> None:
+        if message.pair_index != self.pair_index:
+            return
+        self.rows = message.rows
+        baseline, candidate = self.pairs[self.pair_index]
+        self.query_one("#diff-title", Static).update(self._title(baseline, candidate))
+        note = Text(printable(message.note)) if message.note else Text("")
+        self.query_one("#diff-note", Static).update(note)
+        table = self.query_one(DataTable)
+        table.clear()
+        for index, row in enumerate(self.rows):
+            table.add_row(*self._cells(row), key=str(index))
+        table.focus()
+
+    def _title(self, baseline: Trace | None, candidate: Trace | None) -> Text:
+        text = Text()
+        text.append(f"pair {self.pair_index + 1}/{len(self.pairs)}  ", "bold")
+        for label, trace, run_view in (("A", baseline, self.data.primary), ("B", candidate, self.data.candidate)):
+            text.append(f"{label}: ", "bold")
+            text.append(printable(run_view.label if run_view else "-"))
+            if trace is not None:
+                root = trace.root
+                text.append(f" {printable(root.name) if root else ''} ({trace.trace_id[:8]})", "dim")
+            else:
+                text.append(" (no trace)", "dim")
+            text.append("  ")
+        if baseline is not None and candidate is not None:
+            a, b = summarize_trace(baseline), summarize_trace(candidate)
+            text.append("\n")
+            text.append(f"time {format_duration(a.duration_ns)} → {format_duration(b.duration_ns)} ")
+            delta = b.duration_ns - a.duration_ns
+            text.append(f"({signed_duration(delta)})", delta_style(delta))
+            text.append(f"   tokens {compact(a.tokens)} → {compact(b.tokens)} ")
+            text.append(f"({signed_number(b.tokens - a.tokens)})", delta_style(b.tokens - a.tokens))
+            gpu_a, gpu_b = a.gpu_time_ns or 0, b.gpu_time_ns or 0
+            if a.gpu_time_ns is not None or b.gpu_time_ns is not None:
+                text.append(f"   GPU {format_duration(gpu_a)} → {format_duration(gpu_b)} ")
+                text.append(f"({signed_duration(gpu_b - gpu_a)})", delta_style(gpu_b - gpu_a))
+            text.append(f"   status {a.status} → {b.status}")
+        marks = [row.mark for row in self.rows]
+        text.append(
+            f"\n{marks.count('=') + marks.count('~')} aligned ({marks.count('~')} changed), "
+            f"{marks.count('+')} added, {marks.count('-')} removed"
+        )
+        return text
+
+    def _cells(self, row: DiffRow) -> list[Text]:
+        a, b = row.baseline, row.candidate
+        span = b or a
+        assert span is not None
+        trace = self._trace_of(span, b is not None)
+        mark_style = {"+": "bold green", "-": "bold red", "~": "bold yellow", "=": "dim"}[row.mark]
+        error = "red" if span.is_error else ""
+        return [
+            Text(row.mark, style=mark_style),
+            Text("" if a is None or a.step is None else str(a.step), justify="right"),
+            Text("" if b is None or b.step is None else str(b.step), justify="right"),
+            cell((trace.agent_of(span) if trace else None) or "-", width=16),
+            cell(span.name, error, width=36),
+            Text(format_duration(a.duration_ns) if a else "", justify="right"),
+            Text(format_duration(b.duration_ns) if b else "", justify="right"),
+            Text(signed_duration(row.duration_delta), style=delta_style(row.duration_delta), justify="right"),
+            Text(signed_number(row.token_delta), style=delta_style(row.token_delta), justify="right"),
+            Text(signed_duration(row.gpu_delta), style=delta_style(row.gpu_delta), justify="right"),
+        ]
+
+    def _trace_of(self, span: Span, candidate_side: bool) -> Trace | None:
+        baseline, candidate = self.pairs[self.pair_index]
+        return candidate if candidate_side else baseline
+
+    def action_pair(self, step: int) -> None:
+        if len(self.pairs) > 1:
+            self.pair_index = (self.pair_index + step) % len(self.pairs)
+            self.show_pair()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.rows or not table.row_count:
+            return
+        row = self.rows[table.cursor_row]
+        baseline, candidate = self.pairs[self.pair_index]
+        if row.candidate is not None and candidate is not None and self.data.candidate is not None:
+            self.app.open_detail(self.data.candidate, candidate, row.candidate.span_id)
+        elif row.baseline is not None and baseline is not None:
+            self.app.open_detail(self.data.primary, baseline, row.baseline.span_id)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
