@@ -165,6 +165,16 @@ def load_checkpoint(
     return model.eval()
 
 
+def materialize(model: DeepseekMoEModel, device: torch.device | str) -> DeepseekMoEModel:
+    """A model built on meta -> uninitialised storage on `device` (no host copy of big weights),
+    with the rope table rebuilt and tied embeddings re-tied."""
+    model = model.to_empty(device=device)
+    model.rotary.inv_freq = _rebuilt_inv_freq(model.config, device)
+    if model.config.tie_word_embeddings:
+        model.lm_head.weight = model.model.embed_tokens.weight
+    return model
+
+
 def _rebuilt_inv_freq(config: MoEConfig, device: torch.device | str) -> torch.Tensor:
     from rootspan.agents.moe.rope import RotaryEmbedding
 
@@ -248,11 +258,14 @@ def write_random_checkpoint(
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
     max_shard_bytes: int | None = None,
-    std: float = 0.02,
+    std: float | None = None,
 ) -> Path:
-    """A checkpoint with random weights (HF's init) in the same format, for tests and benchmarks."""
+    """A checkpoint with random weights (HF's init, std = config.initializer_range unless given)
+    in the same format, for tests and benchmarks."""
     config = config or MoEConfig()
     config.torch_dtype = str(dtype).removeprefix("torch.")
-    model = DeepseekMoEModel(config)
-    init_weights(model, std=std, seed=seed)
+    with torch.device("meta"):
+        model = DeepseekMoEModel(config)
+    model = materialize(model, "cpu")
+    init_weights(model, std=config.initializer_range if std is None else std, seed=seed)
     return save_checkpoint(model.to(dtype), path, max_shard_bytes=max_shard_bytes)

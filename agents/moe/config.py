@@ -49,6 +49,7 @@ class MoEConfig:
     tie_word_embeddings: bool = False
     num_nextn_predict_layers: int = 0
     hidden_act: str = "silu"
+    initializer_range: float = 0.02
     bos_token_id: int | None = 0
     eos_token_id: int | list[int] | None = 1
     pad_token_id: int | None = None

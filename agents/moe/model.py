@@ -96,6 +96,8 @@ class DeepseekMoEModel(nn.Module):
         )
         self._stats_on = False
         self._stats: dict[str, Any] = {}
+        if not self.lm_head.weight.is_meta:  # the loader builds on meta and fills weights itself
+            init_weights(self, std=c.initializer_range)
 
     # ---- forward paths -------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:

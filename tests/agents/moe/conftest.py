@@ -52,3 +52,13 @@ def hf_pair(tmp_path_factory):
         d = tmp_path_factory.mktemp(f"hf_{kind}")
         out[kind] = (build_hf(kind, d), d)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models are tiny: on the shared 2-core box, a second BLAS/OpenMP thread only adds
+    contention (seconds of spin-wait per test), so the MoE tests run single-threaded."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
