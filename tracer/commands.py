@@ -84,8 +84,8 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
 @bench_app.command("tracer")
 def bench_tracer_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    spans: int = typer.Option(5000, "--spans", min=100, help="Spans per variant and round."),
-    rounds: int = typer.Option(7, "--rounds", min=1, help="Rounds (the median is reported)."),
+    spans: int = typer.Option(3000, "--spans", min=100, help="Spans per variant and round."),
+    rounds: int = typer.Option(11, "--rounds", min=1, help="Rounds (the median is reported)."),
 ) -> None:
     """µs per span: bare OpenTelemetry SDK vs rootspan agent/tool spans, same exporter, same run."""
     from rootspan.cli_support import print_json
