@@ -1,0 +1,143 @@
+"""Where a slower run lost its time against a baseline: per aligned step, the growth of its own time.
+
+The two traces are aligned (``align.py``). For each step of the candidate on its critical path,
+the delta is how much its self time grew against its baseline partner, capped at its time on the
+candidate's critical path (time that grew off the critical path did not slow the run down); a
+step with no partner (inserted) contributes all its critical-path time. The biggest deltas become
+bottlenecks, classified by the candidate's bound_by, with evidence that names the baseline figure,
+the share of the slowdown, and which profile numbers changed.
+"""
+
+from __future__ import annotations
+
+from rootspan.attribution.align import align_traces
+from rootspan.attribution.bound_by import Profile, span_profile
+from rootspan.attribution.slowdown import ClassifiedSegment, classify_segments, own_time_ns
+from rootspan.model import Bottleneck, Span, Trace
+from rootspan.text import format_duration, printable, shorten
+
+# A candidate less than 2% (and 1 ms) slower than its baseline has not regressed: run-to-run noise.
+MIN_SLOWDOWN_FRACTION = 0.02
+MIN_SLOWDOWN_NS = 1_000_000
+# Steps explaining less than 5% of the slowdown are not worth a line.
+MIN_DELTA_FRACTION = 0.05
+MAX_BOTTLENECKS = 10
+# Profile numbers shown as "was -> now" when they moved this much (relative), so evidence says
+# what changed besides the time.
+PROFILE_CHANGE = 0.25
+
+# (attribute, label, formatter) of the profile numbers worth comparing
+_COMPARED = (
+    ("rootspan.gpu.busy_fraction", "GPU busy", "pct"),
+    ("rootspan.gpu.kernel_count", "kernels", "int"),
+    ("rootspan.gpu.sync_count", "host-device syncs", "int"),
+    ("rootspan.gpu.moe.imbalance_max", "expert imbalance", "x"),
+    ("rootspan.gpu.util.mean", "GPU utilisation (all processes)", "pct"),
+    ("rootspan.gpu.sm_clock.mean_mhz", "SM clock MHz", "int"),
+    ("rootspan.gpu.mem.peak_reserved_bytes", "peak GPU memory GiB", "gib"),
+    ("rootspan.cpu.utilization", "process CPU", "pct"),
+    ("rootspan.cpu.system_utilization", "machine CPU", "pct"),
+)
+
+
+def _format(value: float, style: str) -> str:
+    if style == "pct":
+        return f"{value * 100:.0f}%"
+    if style == "x":
+        return f"{value:.1f}x"
+    if style == "gib":
+        return f"{value / 2**30:.1f}"
+    return f"{value:,.0f}"
+
+
+def _profile_changes(base: Profile, cand: Profile) -> list[str]:
+    changes: list[str] = []
+    for name, label, style in _COMPARED:
+        before = base.fraction(name) if style == "pct" else base.number(name)
+        after = cand.fraction(name) if style == "pct" else cand.number(name)
+        if before is None or after is None:
+            continue
+        scale = max(abs(before), abs(after))
+        if scale > 0 and abs(after - before) / scale >= PROFILE_CHANGE:
+            changes.append(f"{label} {_format(before, style)} -> {_format(after, style)}")
+    return changes
+
+
+def _critical_time(classified: list[ClassifiedSegment]) -> tuple[dict[str, int], dict[str, str], dict[str, list[str]]]:
+    """Per span id: time on the critical path, dominant bound_by, and that bound_by's evidence."""
+    time: dict[str, int] = {}
+    per_cause: dict[tuple[str, str], int] = {}
+    evidence: dict[tuple[str, str], list[str]] = {}
+    for item in classified:
+        span = item.segment.span
+        assert span is not None
+        time[span.span_id] = time.get(span.span_id, 0) + item.segment.duration_ns
+        key = (span.span_id, item.bound_by)
+        per_cause[key] = per_cause.get(key, 0) + item.segment.duration_ns
+        evidence.setdefault(key, item.evidence)
+    cause: dict[str, str] = {}
+    best: dict[str, int] = {}
+    for (span_id, bound_by), ns in per_cause.items():
+        if ns > best.get(span_id, -1):
+            best[span_id] = ns
+            cause[span_id] = bound_by
+    return time, cause, {span_id: evidence[(span_id, bound_by)] for span_id, bound_by in cause.items()}
+
+
+def diff_bottlenecks(
+    baseline: Trace, candidate: Trace, classified: list[ClassifiedSegment] | None = None
+) -> list[Bottleneck]:
+    """The steps that made ``candidate`` slower than ``baseline``; [] when it is not slower."""
+    wall = candidate.duration_ns
+    slowdown = wall - baseline.duration_ns
+    if slowdown <= max(MIN_SLOWDOWN_NS, MIN_SLOWDOWN_FRACTION * baseline.duration_ns):
+        return []
+    if classified is None:
+        classified = classify_segments(candidate)
+    cand_time, cand_cause, cand_evidence = _critical_time(classified)
+    base_time, base_cause, _ = _critical_time(classify_segments(baseline))
+
+    found: list[tuple[int, Span, Span | None]] = []
+    for base, cand in align_traces(baseline, candidate):
+        if cand is None or cand.span_id not in cand_time:
+            continue
+        on_path = cand_time[cand.span_id]
+        if base is None:
+            delta = on_path
+        else:
+            delta = min(on_path, own_time_ns(candidate, cand) - own_time_ns(baseline, base))
+        if delta >= MIN_DELTA_FRACTION * slowdown:
+            found.append((delta, cand, base))
+    found.sort(key=lambda item: -item[0])
+
+    bottlenecks: list[Bottleneck] = []
+    for delta, cand, base in found[:MAX_BOTTLENECKS]:
+        label = printable(shorten(cand.name, 60))
+        bound_by = cand_cause[cand.span_id]
+        share_of_slowdown = f"{delta / slowdown * 100:.0f}% of the +{format_duration(slowdown)} slowdown"
+        if base is None:
+            sentences = [f"{label}: {format_duration(cand.duration_ns)}, not in the baseline (+{format_duration(delta)}, {share_of_slowdown})"]
+        else:
+            sentences = [
+                f"{label}: {format_duration(cand.duration_ns)} vs {format_duration(base.duration_ns)} in the baseline "
+                f"(+{format_duration(delta)}, {share_of_slowdown})"
+            ]
+            was = base_cause.get(base.span_id)
+            if was is not None and was != bound_by:
+                sentences.append(f"bound by {bound_by} now, {was} in the baseline")
+            changes = _profile_changes(span_profile(base), span_profile(cand))
+            if changes:
+                sentences.append("changed: " + ", ".join(changes))
+        sentences.extend(cand_evidence[cand.span_id])
+        bottlenecks.append(
+            Bottleneck(
+                span_id=cand.span_id,
+                bound_by=bound_by,
+                share=delta / wall,
+                evidence=sentences,
+                name=cand.name,
+                agent=candidate.agent_of(cand),
+                duration_ns=cand.duration_ns,
+            )
+        )
+    return bottlenecks

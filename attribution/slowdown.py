@@ -1,0 +1,251 @@
+"""Why a trace took as long as it did: critical-path segments classified by bound_by, as bottlenecks.
+
+``analyze_slowdown`` is what ``attribute_trace`` calls. Without a baseline it walks the critical
+path, classifies every segment (``bound_by.classify``), and sums the time per (span, bound_by)
+into ``Bottleneck`` objects whose shares are fractions of the trace's wall time. With a baseline
+that is faster, the bottlenecks are instead the spans whose time grew (``diff.py``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from rootspan.attribution.bound_by import (
+    ANOMALIES,
+    CPU_BUSY,
+    Classification,
+    classify,
+    own_profile,
+    span_profile,
+)
+from rootspan.attribution.critical_path import Segment, critical_segments
+from rootspan.model import Bottleneck, Span, Trace
+from rootspan.text import format_duration, printable, shorten
+
+# Bottlenecks below 1% of the wall time are noise in a report; more than 10 nobody reads.
+MIN_SHARE = 0.01
+MAX_BOTTLENECKS = 10
+# A parent's own time before a step counts as queueing when the step's inputs were all ready
+# this long before it started (shorter gaps are the agent building the next request).
+QUEUE_MIN_NS = 10_000_000
+# A span this many times slower than the median of its peers (same agent, same name) is called
+# out as an outlier, and 2 peers is the fewest that make a median mean something.
+OUTLIER_RATIO = 2.0
+MIN_PEERS = 2
+# When naming the one primary bottleneck, a pathology (ANOMALIES) or an outlier outranks normal
+# work up to this factor: 20% of the run lost to host syncs is the finding, not the 50% of decode
+# the model needs anyway.
+ANOMALY_PRIORITY = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedSegment:
+    segment: Segment
+    bound_by: str
+    evidence: list[str]
+
+
+def _own_wall(trace: Trace, span: Span) -> int:
+    """A span's time not covered by any of its children (the union, so parallel children count once)."""
+    start, end = span.start_ns, max(span.start_ns, span.end_ns)
+    covered = 0
+    cursor = start
+    for child in sorted(trace.children(span.span_id), key=lambda c: c.start_ns):
+        child_start, child_end = max(child.start_ns, cursor), min(child.end_ns, end)
+        if child_end > child_start:
+            covered += child_end - child_start
+            cursor = child_end
+    return max(0, (end - start) - covered)
+
+
+def own_time_ns(trace: Trace, span: Span) -> int:
+    """Self time: the whole duration of a leaf, the uncovered part of a parent."""
+    return _own_wall(trace, span) if trace.children(span.span_id) else span.duration_ns
+
+
+def _step_after(trace: Trace, parent: Span, next_span: Span | None) -> Span | None:
+    """The child of ``parent`` that contains ``next_span`` (the step the parent moved on to)."""
+    current = next_span
+    while current is not None and current.parent_span_id != parent.span_id:
+        current = trace.parent(current)
+    return current
+
+
+def _dependency_wait(trace: Trace, parent: Span, segment: Segment, step: Span | None) -> Classification | None:
+    """queueing when ``step`` had every declared input before the parent's gap even began."""
+    if step is None or segment.duration_ns < QUEUE_MIN_NS:
+        return None
+    inputs = [trace.get(span_id) for span_id in step.inputs] + [
+        trace.get(link.span_id) for link in step.links if link.trace_id == trace.trace_id
+    ]
+    ready = [span for span in inputs if span is not None]
+    if not ready or len(ready) < len(inputs):
+        return None
+    last = max(ready, key=lambda s: s.end_ns)
+    if last.end_ns > segment.start_ns:
+        return None
+    label = printable(shorten(step.name, 60))
+    return Classification(
+        "queueing",
+        [
+            f"{label}: started {format_duration(step.start_ns - last.end_ns)} after its last input "
+            f"({printable(shorten(last.name, 40))}) finished; {printable(shorten(parent.name, 40))} held it back"
+        ],
+    )
+
+
+def classify_segments(trace: Trace, segments: list[Segment] | None = None) -> list[ClassifiedSegment]:
+    """Every critical-path segment that belongs to a span, with its bound_by and evidence."""
+    if segments is None:
+        segments = critical_segments(trace)
+    whole: dict[str, Classification] = {}
+    own: dict[str, tuple[Classification, bool]] = {}
+    out: list[ClassifiedSegment] = []
+    for index, segment in enumerate(segments):
+        span = segment.span
+        if span is None:
+            continue
+        if segment.kind != "self":
+            result = whole.get(span.span_id)
+            if result is None:
+                result = whole[span.span_id] = classify(span, span_profile(span))
+            out.append(ClassifiedSegment(segment, result.bound_by, result.evidence))
+            continue
+        cached = own.get(span.span_id)
+        if cached is None:
+            profile = own_profile(span, trace.children(span.span_id), _own_wall(trace, span))
+            util = profile.cpu_utilization()
+            cached = own[span.span_id] = (classify(span, profile, own=True), util is not None and util >= CPU_BUSY)
+        own_result, computing = cached
+        waited = None
+        if not computing:  # a parent busy on the CPU was working, not holding the next step back
+            after = index + 1
+            while after < len(segments) and segments[after].span is None:
+                after += 1
+            following = segments[after].span if after < len(segments) else None
+            waited = _dependency_wait(trace, span, segment, _step_after(trace, span, following))
+        result = waited or own_result
+        out.append(ClassifiedSegment(segment, result.bound_by, result.evidence))
+    return out
+
+
+def _peer_evidence(trace: Trace, span: Span, by_name: dict[str, list[Span]]) -> tuple[str | None, float]:
+    """An outlier sentence when the span is much slower than its peers, and its excess time."""
+    agent = trace.agent_of(span)
+    peers = [s.duration_ns for s in by_name.get(span.name, []) if s is not span and trace.agent_of(s) == agent]
+    if len(peers) < MIN_PEERS:
+        return None, 0.0
+    median = statistics.median(peers)
+    if median <= 0 or span.duration_ns < OUTLIER_RATIO * median:
+        return None, 0.0
+    sentence = (
+        f"{printable(shorten(span.name, 60))}: {format_duration(span.duration_ns)} vs a median of "
+        f"{format_duration(int(median))} over {len(peers)} other calls ({span.duration_ns / median:.1f}x)"
+    )
+    return sentence, span.duration_ns - median
+
+
+def segment_bottlenecks(trace: Trace, classified: list[ClassifiedSegment]) -> list[Bottleneck]:
+    """Critical-path time summed per (span, bound_by), as bottlenecks sorted by share."""
+    wall = trace.duration_ns
+    if wall <= 0:
+        return []
+    totals: dict[tuple[str, str], list[Any]] = {}
+    for item in classified:
+        span = item.segment.span
+        assert span is not None
+        entry = totals.setdefault((span.span_id, item.bound_by), [0, span, item.evidence])
+        entry[0] += item.segment.duration_ns
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1][0])
+    by_name: dict[str, list[Span]] = {}
+    for span in trace.spans:
+        by_name.setdefault(span.name, []).append(span)
+    bottlenecks: list[Bottleneck] = []
+    for (span_id, bound_by), (ns, span, evidence) in ranked[:MAX_BOTTLENECKS]:
+        share = ns / wall
+        if share < MIN_SHARE:
+            break
+        sentences = list(evidence)
+        outlier, _ = _peer_evidence(trace, span, by_name)
+        if outlier is not None:
+            sentences.append(outlier)
+        sentences.append(f"on the critical path for {format_duration(ns)}, {share * 100:.0f}% of the {format_duration(wall)} run")
+        bottlenecks.append(
+            Bottleneck(
+                span_id=span_id,
+                bound_by=bound_by,
+                share=share,
+                evidence=sentences,
+                name=span.name,
+                agent=trace.agent_of(span),
+                duration_ns=span.duration_ns,
+            )
+        )
+    return bottlenecks
+
+
+def analyze_slowdown(trace: Trace, graph: Any = None, baseline_trace: Trace | None = None) -> list[Bottleneck]:
+    """Bottlenecks of a trace, sorted by share of its wall time (shares sum to at most 1).
+
+    With a baseline that ran faster, the bottlenecks are the spans whose time on the critical
+    path grew, each with its share of the candidate's wall time; otherwise the critical path's
+    biggest segments. ``graph`` (the failure engine's span graph) is accepted so callers can pass
+    what they built, but is not needed: the critical path reads only the span tree.
+    """
+    del graph
+    classified = classify_segments(trace)
+    if baseline_trace is not None:
+        from rootspan.attribution.diff import diff_bottlenecks
+
+        regressions = diff_bottlenecks(baseline_trace, trace, classified)
+        if regressions:
+            return regressions
+    return segment_bottlenecks(trace, classified)
+
+
+def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottleneck | None:
+    """The one bottleneck to blame: the biggest, with pathologies and outliers weighted up."""
+    if not bottlenecks:
+        return None
+    by_name: dict[str, list[Span]] = {}
+    names = {b.name for b in bottlenecks}
+    for span in trace.spans:
+        if span.name in names:
+            by_name.setdefault(span.name, []).append(span)
+
+    def score(bottleneck: Bottleneck) -> float:
+        span = trace.get(bottleneck.span_id)
+        outlier = span is not None and _peer_evidence(trace, span, by_name)[0] is not None
+        weight = ANOMALY_PRIORITY if bottleneck.bound_by in ANOMALIES or outlier else 1.0
+        return bottleneck.share * weight
+
+    return max(bottlenecks, key=score)
+
+
+def slowdown_summary(trace: Trace, baseline_trace: Trace | None = None) -> dict[str, Any]:
+    """Critical path, time per bound_by and bottlenecks of a trace, as plain JSON-ready data."""
+    segments = critical_segments(trace)
+    classified = classify_segments(trace, segments)
+    wall = trace.duration_ns
+    by_bound_by: dict[str, int] = {}
+    for item in classified:
+        by_bound_by[item.bound_by] = by_bound_by.get(item.bound_by, 0) + item.segment.duration_ns
+    bottlenecks = analyze_slowdown(trace, baseline_trace=baseline_trace)
+    primary = primary_bottleneck(trace, bottlenecks)
+    summary: dict[str, Any] = {
+        "trace_id": trace.trace_id,
+        "wall_ns": wall,
+        "critical_path": [
+            {"span_id": s.span.span_id if s.span else None, "kind": s.kind, "start_ns": s.start_ns, "end_ns": s.end_ns}
+            for s in segments
+        ],
+        "by_bound_by": {k: v / wall for k, v in sorted(by_bound_by.items(), key=lambda kv: -kv[1])} if wall else {},
+        "bottlenecks": [b.model_dump() for b in bottlenecks],
+        "primary": primary.span_id if primary is not None else None,
+    }
+    if baseline_trace is not None:
+        summary["baseline_wall_ns"] = baseline_trace.duration_ns
+        summary["delta_ns"] = wall - baseline_trace.duration_ns
+    return summary

@@ -1,0 +1,148 @@
+"""bound_by on synthetic profiles with a known answer: one test per class, plus the rules' edges."""
+
+from __future__ import annotations
+
+import pytest
+from slowdown_fixtures import MS, agent, llm, span, tool, trace, workflow
+
+from rootspan.attribution.bound_by import classify, own_profile, span_profile
+from rootspan.attribution.slowdown import analyze_slowdown
+from rootspan.model import SpanEvent
+
+GiB = 2**30
+H100 = {"rootspan__gpu__peak_flops": 989e12, "rootspan__gpu__peak_bandwidth_bytes_per_s": 3.35e12}
+
+
+def _kernels(duration_ms: float, busy: float, count: int, **extra) -> dict:
+    """GPU profile attributes for a span of the given length, busy fraction and kernel count."""
+    return {
+        "rootspan__gpu__kernel_time_ns": int(duration_ms * MS * busy),
+        "rootspan__gpu__kernel_count": count,
+        "rootspan__gpu__busy_fraction": busy,
+        **extra,
+    }
+
+
+def _top(*spans) -> tuple[str, str, list[str]]:
+    """(span id, bound_by, evidence) of the biggest bottleneck of a workflow holding the spans."""
+    t = trace(workflow("w", 0, 1000), agent("a", 0, 1000, "w", "solver"), *spans)
+    top = analyze_slowdown(t)[0]
+    return top.span_id, top.bound_by, top.evidence
+
+
+CASES = {
+    "llm_remote_latency": lambda: llm("x", 0, 1000, "a", provider="openai"),
+    "llm_prefill": lambda: llm(
+        "x", 0, 1000, "a", gen_ai__usage__input_tokens=4000, gen_ai__usage__output_tokens=8,
+        rootspan__cpu__utilization=0.95,
+    ),
+    "llm_decode": lambda: llm(
+        "x", 0, 1000, "a", gen_ai__usage__input_tokens=120, gen_ai__usage__output_tokens=200,
+        rootspan__cpu__utilization=0.95,
+    ),
+    "gpu_compute": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.95, 800, rootspan__gpu__achieved_flops=520e12, **H100)),
+    "gpu_memory_bandwidth": lambda: llm(
+        "x", 0, 1000, "a", **_kernels(1000, 0.9, 800, rootspan__gpu__achieved_bytes_per_s=2.6e12, **H100)
+    ),
+    "gpu_launch_overhead": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.1, 20_000)),
+    "host_sync": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.4, 900, rootspan__cpu__sync_wait_ns=450 * MS, rootspan__gpu__sync_count=300)),
+    "gpu_throttled": lambda: llm(
+        "x", 0, 1000, "a", **_kernels(1000, 0.9, 800, rootspan__gpu__throttle_reasons=["sw_power_cap", "hw_slowdown"], rootspan__gpu__sm_clock__mean_mhz=810)
+    ),
+    "moe_imbalance": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.7, 800, rootspan__gpu__moe__imbalance_max=9.5)),
+    "gpu_memory_pressure": lambda: llm(
+        "x", 0, 1000, "a",
+        **_kernels(1000, 0.6, 800, rootspan__gpu__mem__peak_reserved_bytes=78 * GiB, rootspan__gpu__mem__total_bytes=80 * GiB),
+    ),
+    "tool_io": lambda: tool("x", 0, 1000, "a", "search", rootspan__cpu__utilization=0.03),
+    "cpu": lambda: tool("x", 0, 1000, "a", "compile", rootspan__cpu__utilization=0.97),
+    "queueing": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.08, 30, rootspan__gpu__util__mean=0.96)),
+}
+
+
+@pytest.mark.parametrize("expected", sorted(CASES))
+def test_each_bound_by_class_on_a_known_profile(expected: str) -> None:
+    span_id, bound_by, evidence = _top(CASES[expected]())
+    assert (span_id, bound_by) == ("x", expected)
+    assert evidence and any(ch.isdigit() for ch in evidence[0])
+
+
+def test_sync_count_alone_flags_host_sync() -> None:
+    assert _top(llm("x", 0, 1000, "a", **_kernels(1000, 0.35, 400, rootspan__gpu__sync_count=200)))[1] == "host_sync"
+
+
+def test_oom_flag_and_oom_exception_mean_memory_pressure() -> None:
+    assert _top(llm("x", 0, 1000, "a", **_kernels(1000, 0.6, 100, rootspan__gpu__oom=True)))[1] == "gpu_memory_pressure"
+    failed = llm("x", 0, 1000, "a", **_kernels(1000, 0.6, 100))
+    failed.events.append(SpanEvent(name="exception", attributes={"exception.type": "torch.OutOfMemoryError"}))
+    assert _top(failed)[1] == "gpu_memory_pressure"
+
+
+def test_software_power_cap_under_load_is_not_throttling() -> None:
+    busy = llm("x", 0, 1000, "a", **_kernels(1000, 0.95, 800, rootspan__gpu__achieved_flops=520e12, rootspan__gpu__throttle_reasons=["sw_power_cap"], **H100))
+    assert _top(busy)[1] == "gpu_compute"
+
+
+def test_cpu_contention_stays_cpu_and_says_contention() -> None:
+    victim = llm(
+        "x", 0, 1000, "a", gen_ai__usage__input_tokens=50, gen_ai__usage__output_tokens=64,
+        rootspan__cpu__utilization=0.31, rootspan__cpu__system_utilization=0.98,
+    )
+    _, bound_by, evidence = _top(victim)
+    assert bound_by == "cpu" and "contention" in evidence[0] and "98%" in evidence[0]
+
+
+def test_percent_scaled_utilisations_are_read_as_fractions() -> None:
+    victim = tool("x", 0, 1000, "a", "search", rootspan__cpu__utilization=25.0, rootspan__cpu__system_utilization=97.0)
+    assert _top(victim)[1] == "cpu"
+
+
+def test_time_to_first_token_splits_prefill_and_decode() -> None:
+    slow_prefill = llm("x", 0, 1000, "a", gen_ai__response__time_to_first_token=0.8, gen_ai__usage__output_tokens=40)
+    slow_decode = llm("x", 0, 1000, "a", gen_ai__response__time_to_first_token=0.1, gen_ai__usage__output_tokens=40)
+    assert _top(slow_prefill)[1] == "llm_prefill"
+    assert _top(slow_decode)[1] == "llm_decode"
+
+
+def test_no_profile_at_all_falls_back_to_span_kind() -> None:
+    t = trace(
+        workflow("w", 0, 300),
+        agent("a", 0, 300, "w", "solver"),
+        llm("remote", 0, 100, "a", provider="anthropic"),
+        tool("search", 100, 250, "a", "search"),
+    )
+    causes = {b.span_id: b.bound_by for b in analyze_slowdown(t)}
+    assert causes == {"remote": "llm_remote_latency", "search": "tool_io", "a": "cpu"}
+
+
+def test_parent_own_time_uses_its_own_profile_not_its_childrens() -> None:
+    # The agent's inclusive profile is all from its LLM child; its own 400ms used no GPU.
+    child = llm("x", 400, 1000, "a", **_kernels(600, 0.95, 800, rootspan__gpu__achieved_flops=520e12, **H100))
+    parent = agent("a", 0, 1000, "w", "solver", rootspan__gpu__kernel_time_ns=570 * MS, rootspan__gpu__kernel_count=800,
+                   rootspan__gpu__busy_fraction=0.57, rootspan__cpu__time_ns=380 * MS, rootspan__cpu__utilization=0.4)
+    profile = own_profile(parent, [child], 400 * MS)
+    assert profile.number("rootspan.gpu.kernel_time_ns") == 0
+    assert profile.busy_fraction() == 0
+    assert profile.cpu_utilization() == pytest.approx(0.95)
+    assert classify(parent, profile, own=True).bound_by == "cpu"
+    assert classify(child, span_profile(child)).bound_by == "gpu_compute"
+
+
+def test_dependency_wait_in_the_parent_is_queueing() -> None:
+    first = tool("t", 0, 100, "a", "search")
+    second = llm("l", 700, 1000, "a", provider="openai", rootspan__inputs=["t"])
+    t = trace(workflow("w", 0, 1000), agent("a", 0, 1000, "w", "solver"), first, second)
+    bottlenecks = analyze_slowdown(t)
+    waiting = [b for b in bottlenecks if b.span_id == "a"]
+    assert waiting and waiting[0].bound_by == "queueing" and "after its last input" in waiting[0].evidence[0]
+    assert waiting[0].share == pytest.approx(0.6)
+
+
+def test_unrelated_attributes_never_crash_the_rules() -> None:
+    odd = span(
+        "x", 0, 1000, "a", rootspan__gpu__busy_fraction="high", rootspan__gpu__throttle_reasons="hw_slowdown,gpu_idle",
+        rootspan__gpu__kernel_count=True, rootspan__cpu__utilization=None,
+    )
+    assert _top(odd)[1] == "cpu"  # nothing usable: no GPU activity, so the clock reasons do not apply
+    odd.attributes["rootspan.gpu.kernel_time_ns"] = 500 * MS
+    assert _top(odd)[1] == "gpu_throttled"
