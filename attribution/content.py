@@ -82,7 +82,7 @@ def _attribute_text(value: Any) -> str:
 def _collect(span: Span, keys: Iterable[str], prefix: str) -> str:
     attributes = span.attributes
     parts = [_attribute_text(attributes[key]) for key in keys if attributes.get(key) not in (None, "")]
-    if any(key.startswith(prefix) for key in attributes):
+    if "llm.input_messages.0.message.content" in attributes or "llm.output_messages.0.message.content" in attributes:
         parts.extend(str(value) for key, value in sorted(attributes.items()) if key.startswith(prefix) and key.endswith("content"))
     text = "\n".join(part for part in parts if part)
     return text[:MAX_TEXT]
@@ -106,6 +106,8 @@ def has_output(span: Span) -> bool:
 
 def normalise_number(raw: str) -> str:
     """'1,234.50' -> '1234.5' so the same value matches however it was written."""
+    if raw.isdigit():
+        return raw
     text = raw.replace(",", "").lstrip("+")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -124,16 +126,21 @@ def tokens(text: str, limit: int = 200) -> set[str]:
     link every span to every other.
     """
     found: set[str] = set()
-    for value in numbers(text):
-        digits = value.lstrip("-").replace(".", "")
-        if len(digits) >= 2:
+    for match in _NUMBER.finditer(text):
+        value = match.group(0)
+        if not value.isdigit():
+            value = normalise_number(value)
+        if len(value) >= 2 and len(value.lstrip("-").replace(".", "")) >= 2:
             found.add("n:" + value)
-    for match in _QUOTED.finditer(text):
-        found.add("q:" + match.group(1).strip().lower())
-    for match in _FILE.finditer(text):
-        found.add("f:" + match.group(0).lower())
-    for match in _URL.finditer(text):
-        found.add("u:" + match.group(0).rstrip(".,;").lower())
+    if "'" in text or '"' in text or "“" in text:
+        for match in _QUOTED.finditer(text):
+            found.add("q:" + match.group(1).strip().lower())
+    if "." in text:
+        for match in _FILE.finditer(text):
+            found.add("f:" + match.group(0).lower())
+    if "://" in text:
+        for match in _URL.finditer(text):
+            found.add("u:" + match.group(0).rstrip(".,;").lower())
     if len(found) > limit:
         found = set(sorted(found)[:limit])
     return found

@@ -119,22 +119,22 @@ def caller_of(graph: AttributionGraph, span: Span) -> Span | None:
     In our tracer's traces a tool span is nested in the agent that called it; in flat logs
     (Who&When) the caller is the last actor before the tool.
     """
-    producers = [graph.span(p) for p in graph.data_parents.get(span.span_id, {}) if p in graph.trace.by_id]
+    producers = [graph.span(p) for p in graph.data_parents.get(span.span_id, {}) if p in graph.by_id]
     actors = [p for p in producers if is_actor(p) and p.span_id != span.span_id]
     if actors:
         return max(actors, key=lambda s: graph.position[s.span_id])
-    parent = graph.trace.parent(span)
+    parent = graph.parent(span)
     # a sibling LLM call that ended before the tool started wrote its arguments
     if parent is not None:
         siblings = [
-            s for s in graph.trace.children(parent.span_id) if s.kind == SpanKind.LLM and s.end_ns <= span.start_ns
+            s for s in graph.children(parent.span_id) if s.kind == SpanKind.LLM and s.end_ns <= span.start_ns
         ]
         if siblings:
             return siblings[-1]
         if is_actor(parent):
             return parent
     for earlier in graph.before(span):
-        if is_actor(earlier) and graph.trace.parent(earlier) is graph.trace.parent(span):
+        if is_actor(earlier) and graph.parent(earlier) is graph.parent(span):
             return earlier
     return None
 
@@ -144,14 +144,13 @@ def caller_of(graph: AttributionGraph, span: Span) -> Span | None:
 
 def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """Error status and exceptions; the innermost failing span is the origin, parents inherit little."""
-    trace = graph.trace
-    root = trace.root
+    root = graph.root
     for span in graph.order:
         text = _error_text(span)
         if span.is_error:
             if root is not None and span.span_id == root.span_id and len(graph.order) > 1:
                 continue  # the run's own failure status is the symptom, not a step
-            failing_children = [child for child in trace.children(span.span_id) if child.is_error]
+            failing_children = [child for child in graph.children(span.span_id) if child.is_error]
             category = error_category(text, is_tool(span))
             message = quote(text or "status ERROR", 100)
             if failing_children:
@@ -246,7 +245,7 @@ def _answer_values(text: str) -> set[str]:
 def final_answer_span(graph: AttributionGraph) -> Span | None:
     """The last actor step with output: what the run answered."""
     for span in reversed(graph.order):
-        if is_actor(span) and graph.outputs[span.span_id].strip() and span is not graph.trace.root:
+        if is_actor(span) and graph.outputs[span.span_id].strip() and span is not graph.root:
             text = graph.outputs[span.span_id].strip()
             if text.upper() == "TERMINATE":
                 continue
@@ -300,7 +299,7 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
     final_text = _answer_part(graph.outputs[final.span_id])
     if expected and _contains_expected(final_text, expected):
         return  # the answer holds the expected value: the failure lies elsewhere
-    root = graph.trace.root
+    root = graph.root
     task_values = {"n:" + value for value in numbers(graph.inputs[root.span_id])} if root is not None else set()
     wanted = _answer_values(final_text, task_values)
     if expected:
@@ -348,7 +347,7 @@ def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
     first_seen: dict[str, Span] = {}
     reported_loops: set[str] = set()
     for span in graph.order:
-        if span is graph.trace.root:
+        if span is graph.root:
             continue
         if is_tool(span):
             arguments = graph.inputs[span.span_id]
@@ -381,7 +380,7 @@ def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
 def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """Numbers an agent states that appear in no earlier input, output or tool result."""
     for span in graph.order:
-        if not is_actor(span) or span is graph.trace.root:
+        if not is_actor(span) or span is graph.root:
             continue
         novel = sorted(
             value[2:]
@@ -391,7 +390,7 @@ def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
         if not novel:
             continue
         if span.kind == SpanKind.AGENT and any(
-            child.kind == SpanKind.LLM for child in graph.trace.children(span.span_id)
+            child.kind == SpanKind.LLM for child in graph.children(span.span_id)
         ):
             continue  # the LLM call inside made the claim; the agent only passes it on
         # page dumps and file listings are full of numbers nobody claimed; count density, not volume
@@ -452,7 +451,7 @@ def rule_premature_stop(graph: AttributionGraph, weights: Weights) -> Iterable[E
     text = graph.outputs[final.span_id]
     if not _TERMINATE.search(text) and final.attributes.get("rootspan.stop_reason") is None:
         return
-    previous = [s for s in graph.before(final) if s is not graph.trace.root and s.kind in (SpanKind.TOOL, SpanKind.AGENT, SpanKind.LLM)]
+    previous = [s for s in graph.before(final) if s is not graph.root and s.kind in (SpanKind.TOOL, SpanKind.AGENT, SpanKind.LLM)]
     if not previous:
         return
     last = previous[0]
@@ -475,13 +474,13 @@ def rule_unverified(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
         if is_tool(span) and not span.is_error:
             last_tool_position = graph.position[span.span_id]
             continue
-        if not is_actor(span) or span is graph.trace.root:
+        if not is_actor(span) or span is graph.root:
             continue
         text = graph.outputs[span.span_id]
         match = _VERIFY_CLAIM.search(text)
         if not match or _CODE_BLOCK.search(text):
             continue
-        previous_actor = next((s for s in graph.before(span) if is_actor(s) and s is not graph.trace.root), None)
+        previous_actor = next((s for s in graph.before(span) if is_actor(s) and s is not graph.root), None)
         if previous_actor is None or graph.position[previous_actor.span_id] < last_tool_position:
             continue
         yield Evidence(
@@ -496,7 +495,7 @@ def rule_unverified(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
 def rule_inability(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """An agent says it cannot do its part (no access, cannot browse) instead of doing it."""
     for span in graph.order:
-        if not is_actor(span) or span is graph.trace.root:
+        if not is_actor(span) or span is graph.root:
             continue
         text = graph.outputs[span.span_id]
         match = _INABILITY.search(text)
@@ -522,7 +521,7 @@ def rule_stall_reported(graph: AttributionGraph, weights: Weights) -> Iterable[E
         if not stalled and not looping:
             continue
         judged = next(
-            (s for s in graph.before(span) if is_actor(s) and graph.agent(s) != graph.agent(span) and s is not graph.trace.root),
+            (s for s in graph.before(span) if is_actor(s) and graph.agent(s) != graph.agent(span) and s is not graph.root),
             None,
         )
         if judged is None:

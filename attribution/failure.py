@@ -54,8 +54,8 @@ def failing_output(graph: AttributionGraph) -> Span | None:
     final = final_answer_span(graph)
     if final is not None:
         return final
-    non_root = [span for span in graph.order if span is not graph.trace.root]
-    return max(non_root, key=lambda s: (s.end_ns, graph.position[s.span_id])) if non_root else graph.trace.root
+    non_root = [span for span in graph.order if span is not graph.root]
+    return max(non_root, key=lambda s: (s.end_ns, graph.position[s.span_id])) if non_root else graph.root
 
 
 def _path(graph: AttributionGraph, culprit: Span, sink: Span | None) -> list[str]:
@@ -77,7 +77,7 @@ def _path(graph: AttributionGraph, culprit: Span, sink: Span | None) -> list[str
 
 def _fallback(graph: AttributionGraph) -> Span | None:
     """No evidence at all: the busiest agent's first step (the trivial prior that beats random)."""
-    actors = [span for span in graph.order if is_actor(span) and span is not graph.trace.root]
+    actors = [span for span in graph.order if is_actor(span) and span is not graph.root]
     if not actors:
         return None
     counts: dict[str | None, int] = {}
@@ -99,7 +99,7 @@ def analyze_failure(
     reasons: dict[str, list[Evidence]] = {}
     for item in findings:
         target = item.blames or item.span_id
-        if target not in graph.trace.by_id:
+        if target not in graph.by_id:
             continue
         scores[target] = scores.get(target, 0.0) + item.weight
         reasons.setdefault(target, []).append(item)

@@ -55,13 +55,25 @@ class AttributionGraph:
     data_parents: dict[str, dict[str, str]]  # consumer -> {producer: how ("inputs", "link", or a value)}
     data_children: dict[str, list[str]]
     next_step: dict[str, str]  # span -> its following sibling when they run one after the other
+    root: Span | None
+    by_id: dict[str, Span]
+    parents: dict[str, Span]  # child id -> parent span (only parents inside the trace)
+    kids: dict[str, list[Span]]
+    agents: dict[str, str | None]
     _nx: "nx.DiGraph | None" = field(default=None, repr=False)
 
+    # plain-dict lookups: the analyses call these per span, and pydantic private attributes are slow
     def span(self, span_id: str) -> Span:
-        return self.trace.by_id[span_id]
+        return self.by_id[span_id]
 
     def agent(self, span: Span) -> str | None:
-        return self.trace.agent_of(span)
+        return self.agents.get(span.span_id)
+
+    def parent(self, span: Span) -> Span | None:
+        return self.parents.get(span.span_id)
+
+    def children(self, span_id: str) -> list[Span]:
+        return self.kids.get(span_id, [])
 
     def before(self, span: Span) -> Iterator[Span]:
         """Spans that started earlier, latest first."""
@@ -116,18 +128,52 @@ class AttributionGraph:
         return self._nx
 
 
-def _tree_edges(trace: Trace) -> Iterator[tuple[str, str]]:
-    for span in trace.spans:
-        parent = trace.parent(span)
-        if parent is not None:
-            yield parent.span_id, span.span_id
+def _tree(order: list[Span], by_id: dict[str, Span]) -> tuple[dict[str, Span], dict[str, list[Span]]]:
+    parents: dict[str, Span] = {}
+    kids: dict[str, list[Span]] = {}
+    for span in order:
+        parent_id = span.parent_span_id
+        if parent_id and parent_id != span.span_id and parent_id in by_id:
+            parents[span.span_id] = by_id[parent_id]
+            kids.setdefault(parent_id, []).append(span)
+    return parents, kids
 
 
-def _sequential_siblings(trace: Trace) -> dict[str, str]:
+def _agents(order: list[Span], parents: dict[str, Span]) -> dict[str, str | None]:
+    """Each span's responsible agent: its own agent name or its nearest agent ancestor's."""
+    agents: dict[str, str | None] = {}
+    late: list[Span] = []
+    for span in order:  # parents start before their children, so one pass settles almost all
+        own = span.agent_name
+        if own is not None:
+            agents[span.span_id] = own
+            continue
+        parent = parents.get(span.span_id)
+        if parent is None:
+            agents[span.span_id] = None
+        elif parent.span_id in agents:
+            agents[span.span_id] = agents[parent.span_id]
+        else:
+            late.append(span)
+    for span in late:  # clock skew: a child recorded as starting before its parent
+        current = parents.get(span.span_id)
+        seen: set[str] = set()
+        name = None
+        while current is not None and current.span_id not in seen:
+            seen.add(current.span_id)
+            name = current.agent_name
+            if name is not None:
+                break
+            current = parents.get(current.span_id)
+        agents[span.span_id] = name
+    return agents
+
+
+def _sequential_siblings(order: list[Span], parents: dict[str, Span]) -> dict[str, str]:
     """Each span -> the next sibling that starts after it ends (happens-before)."""
     groups: dict[str | None, list[Span]] = {}
-    for span in trace.spans:
-        parent = trace.parent(span)
+    for span in order:
+        parent = parents.get(span.span_id)
         groups.setdefault(parent.span_id if parent else None, []).append(span)
     following: dict[str, str] = {}
     for siblings in groups.values():
@@ -140,6 +186,8 @@ def _sequential_siblings(trace: Trace) -> dict[str, str]:
 def build_graph(trace: Trace) -> AttributionGraph:
     """Build the attribution graph of one trace (linear in spans and content size)."""
     order = list(trace.spans)  # already sorted by start time (then end time)
+    by_id = {span.span_id: span for span in order}
+    parents, kids = _tree(order, by_id)
     position = {span.span_id: index for index, span in enumerate(order)}
     outputs = {span.span_id: output_text(span) for span in order}
     inputs = {span.span_id: input_text(span) for span in order}
@@ -149,17 +197,17 @@ def build_graph(trace: Trace) -> AttributionGraph:
     for span in order:
         explicit: dict[str, str] = {}
         for producer in span.inputs:
-            if producer in trace.by_id and producer != span.span_id:
+            if producer in by_id and producer != span.span_id:
                 explicit[producer] = "inputs"
         for link in span.links:
-            if link.trace_id == trace.trace_id and link.span_id in trace.by_id and link.span_id != span.span_id:
+            if link.trace_id == trace.trace_id and link.span_id in by_id and link.span_id != span.span_id:
                 explicit.setdefault(link.span_id, "link")
         if explicit:
             data_parents[span.span_id] = explicit
 
     output_tokens: dict[str, set[str]] = {}
     novel_tokens: dict[str, set[str]] = {}
-    _infer_data_flow(trace, order, position, outputs, inputs, data_parents, output_tokens, novel_tokens)
+    _infer_data_flow(order, by_id, parents, outputs, inputs, data_parents, output_tokens, novel_tokens)
 
     data_children: dict[str, list[str]] = {}
     for consumer, producers in data_parents.items():
@@ -175,14 +223,19 @@ def build_graph(trace: Trace) -> AttributionGraph:
         novel_tokens=novel_tokens,
         data_parents=data_parents,
         data_children=data_children,
-        next_step=_sequential_siblings(trace),
+        next_step=_sequential_siblings(order, parents),
+        root=trace.root,
+        by_id=by_id,
+        parents=parents,
+        kids=kids,
+        agents=_agents(order, parents),
     )
 
 
 def _infer_data_flow(
-    trace: Trace,
     order: list[Span],
-    position: dict[str, int],
+    by_id: dict[str, Span],
+    parents: dict[str, Span],
     outputs: dict[str, str],
     inputs: dict[str, str],
     data_parents: dict[str, dict[str, str]],
@@ -190,13 +243,13 @@ def _infer_data_flow(
     novel_tokens: dict[str, set[str]],
 ) -> None:
     """Replay spans as start/end events; link each reused value to the span that produced it last."""
-    events: list[tuple[int, int, int, Span]] = []
+    events: list[tuple[int, int, int]] = []
     for index, span in enumerate(order):
         # at equal times an end comes before a start (an output is ready for the next step),
         # starts in start order, ends innermost first (children end before their parent)
-        events.append((span.start_ns, 1, index, span))
-        events.append((span.end_ns, 0, -index, span))
-    events.sort(key=lambda event: (event[0], event[1], event[2]))
+        events.append((span.start_ns, 1, index))
+        events.append((span.end_ns, 0, -index))
+    events.sort()
 
     last_producer: dict[str, str] = {}
     seen: set[str] = set()
@@ -205,7 +258,11 @@ def _infer_data_flow(
     def ancestors(span: Span) -> set[str]:
         cached = ancestors_cache.get(span.span_id)
         if cached is None:
-            cached = {ancestor.span_id for ancestor in trace.ancestors(span)}
+            cached = set()
+            current = parents.get(span.span_id)
+            while current is not None and current.span_id not in cached:
+                cached.add(current.span_id)
+                current = parents.get(current.span_id)
             ancestors_cache[span.span_id] = cached
         return cached
 
@@ -216,7 +273,7 @@ def _infer_data_flow(
             producer_id = last_producer.get(value)
             if producer_id is None or producer_id == consumer.span_id or producer_id in own:
                 continue
-            producer = trace.by_id[producer_id]
+            producer = by_id[producer_id]
             if consumer.span_id in ancestors(producer):
                 continue  # a child's output flowing up to its parent is the tree edge already
             if parents is None:
@@ -226,7 +283,8 @@ def _infer_data_flow(
                     break
                 parents[producer_id] = value
 
-    for _, is_start, _, span in events:
+    for _, is_start, signed_index in events:
+        span = order[signed_index if is_start else -signed_index]
         span_id = span.span_id
         if is_start:
             values = tokens(inputs[span_id]) if inputs[span_id] else set()
@@ -258,7 +316,7 @@ def _to_networkx(graph: AttributionGraph) -> "nx.DiGraph":
                 "span": span,
                 "position": graph.position[span.span_id],
                 "step": span.step,
-                "agent": trace.agent_of(span),
+                "agent": graph.agent(span),
                 "kind": (span.kind or SpanKind.OTHER).value,
                 "name": span.name,
                 "duration_ns": span.duration_ns,
@@ -268,7 +326,7 @@ def _to_networkx(graph: AttributionGraph) -> "nx.DiGraph":
         )
         for span in graph.order
     )
-    digraph.add_edges_from((parent, child, {"type": CHILD}) for parent, child in _tree_edges(trace))
+    digraph.add_edges_from((parent.span_id, child_id, {"type": CHILD}) for child_id, parent in graph.parents.items())
     digraph.add_edges_from((earlier, later, {"type": NEXT}) for earlier, later in graph.next_step.items())
     for consumer, producers in graph.data_parents.items():
         for producer, how in producers.items():

@@ -35,15 +35,6 @@ ROLE_ATTRIBUTE = "rootspan.whowhen.role"
 BASE_TIME_NS = 1_700_000_000_000_000_000
 STEP_NS = 1_000_000_000
 
-# Trivial priors from shared/ANCHORS.md (full public set), printed next to our figures.
-PUBLISHED = {
-    "Random": {"Algorithm-Generated": (29.1, 19.1), "Hand-Crafted": (12.0, 4.2)},
-    "All-at-Once (GPT-4o), w/ G": {"Algorithm-Generated": (54.3, 12.5), "Hand-Crafted": (55.2, 5.3)},
-    "Step-by-Step (GPT-4o), w/ G": {"Algorithm-Generated": (35.2, 25.5), "Hand-Crafted": (34.5, 7.0)},
-    "Binary search (GPT-4o), w/ G": {"Algorithm-Generated": (44.1, 24.0), "Hand-Crafted": (51.7, 6.9)},
-    "AgenTracer-8B, w/ G": {"Algorithm-Generated": (69.6, 42.9), "Hand-Crafted": (69.1, 20.7)},
-}
-
 _ROLE_SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")
 _HANDOFF = re.compile(r"\(->\s*([^)]+)\)")
 
@@ -302,4 +293,33 @@ def _fractions(counts: dict[str, int]) -> dict[str, Any]:
         "n": n,
         "agent_accuracy": round(counts["agent"] / n, 4) if n else 0.0,
         "step_accuracy": round(counts["step"] / n, 4) if n else 0.0,
+    }
+
+
+def trivial_baselines(logs: Iterable[Log], split: str = "all") -> dict[str, dict[str, float]]:
+    """The no-model priors of ANCHORS.md, measured on the same logs (percent, exact match)."""
+    rows: dict[str, dict[str, list[int]]] = {}
+
+    def add(name: str, subset: str, hit: bool) -> None:
+        counts = rows.setdefault(name, {}).setdefault(subset, [0, 0])
+        counts[0] += 1
+        counts[1] += int(hit)
+
+    for log in logs:
+        if split != "all" and split_of(log.key) != split:
+            continue
+        agents = [_agent_of_entry(entry) for entry in log.history]
+        if log.subset == "Algorithm-Generated":
+            talkers = [agent for agent in agents if agent not in TERMINAL_AGENTS]
+            busiest = max(set(talkers), key=lambda agent: (talkers.count(agent), -talkers.index(agent))) if talkers else None
+            add("agent with the most turns", log.subset, busiest == log.mistake_agent)
+            add("always step 0", log.subset, log.mistake_step == 0)
+            add("always step 1", log.subset, log.mistake_step == 1)
+        else:
+            add("always WebSurfer", log.subset, log.mistake_agent == "WebSurfer")
+            add("always Orchestrator", log.subset, log.mistake_agent == "Orchestrator")
+            add("always step 1", log.subset, log.mistake_step == 1)
+    return {
+        name: {subset: round(100 * hits / n, 1) for subset, (n, hits) in subsets.items()}
+        for name, subsets in rows.items()
     }

@@ -1,0 +1,100 @@
+"""Plain-text reports of verdicts and evaluations, every piece of trace text made printable first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rootspan.model import Run, Verdict
+from rootspan.text import format_duration, printable, shorten
+
+PUBLISHED_ROWS = (
+    ("Random", (29.1, 19.1, 12.0, 4.2)),
+    ("All-at-Once (GPT-4o), w/ G", (54.3, 12.5, 55.2, 5.3)),
+    ("Step-by-Step (GPT-4o), w/ G", (35.2, 25.5, 34.5, 7.0)),
+    ("Binary search (GPT-4o), w/ G", (44.1, 24.0, 51.7, 6.9)),
+    ("AgenTracer-8B, w/ G", (69.6, 42.9, 69.1, 20.7)),
+)
+
+
+def _step_label(run: Run, trace_id: str, span_id: str) -> str:
+    trace = run.traces.get(trace_id)
+    span = trace.get(span_id) if trace is not None else None
+    if span is None or trace is None:
+        return span_id
+    step = "?" if span.step is None else str(span.step)
+    return f"step {step} {printable(trace.agent_of(span) or shorten(span.name, 30))}"
+
+
+def render_verdict(run: Run, verdict: Verdict) -> list[str]:
+    lines = [f"trace {verdict.trace_id}  {printable(verdict.outcome)}"]
+    culprit = verdict.culprit
+    if culprit is not None:
+        step = "?" if culprit.step is None else culprit.step
+        lines.append(
+            f"  culprit     step {step}  {printable(culprit.agent or '-')}  {printable(shorten(culprit.name, 50))}  (span {culprit.span_id})"
+        )
+        lines.append(f"  category    {printable(verdict.category or 'unknown')}   confidence {verdict.confidence:.2f}")
+    if verdict.evidence:
+        lines.append("  evidence")
+        lines.extend(f"    - {printable(sentence)}" for sentence in verdict.evidence)
+    if len(verdict.path) > 1:
+        labels = [_step_label(run, verdict.trace_id, span_id) for span_id in verdict.path]
+        if len(labels) > 8:
+            labels = labels[:4] + [f"... {len(labels) - 7} more ..."] + labels[-3:]
+        lines.append("  failure path  " + " -> ".join(labels))
+    if verdict.alternatives:
+        alternatives = "; ".join(
+            f"step {'?' if alt.step is None else alt.step} {printable(alt.agent or '-')} {alt.confidence:.2f}"
+            for alt in verdict.alternatives
+        )
+        lines.append(f"  alternatives  {alternatives}")
+    if verdict.bottlenecks:
+        lines.append("  bottlenecks")
+        for bottleneck in verdict.bottlenecks:
+            where = _step_label(run, verdict.trace_id, bottleneck.span_id)
+            name = printable(shorten(bottleneck.name, 36)) if bottleneck.name else ""
+            duration = format_duration(bottleneck.duration_ns) if bottleneck.duration_ns else ""
+            lines.append(
+                f"    {100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip()
+            )
+            lines.extend(f"        {printable(sentence)}" for sentence in bottleneck.evidence[:2])
+    return lines
+
+
+def render_verdicts(run: Run, verdicts: list[Verdict], summary: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for verdict in verdicts:
+        lines.extend(render_verdict(run, verdict))
+        lines.append("")
+    agents = ", ".join(f"{printable(agent)} {count}" for agent, count in summary.get("culprit_agents", {}).items())
+    lines.append(
+        f"summary: {summary.get('traces', 0)} traces, {summary.get('failures', 0)} failed"
+        + (f"; culprits: {agents}" if agents else "")
+    )
+    return "\n".join(lines)
+
+
+def render_whowhen(result: dict[str, Any], priors: dict[str, dict[str, float]], with_truth: bool, split: str) -> str:
+    lines = [
+        f"Who&When, exact match, {'with' if with_truth else 'without'} the ground-truth answer, split: {split}",
+        f"{'subset':<22}{'n':>4}{'agent':>9}{'step':>9}   tune (n agent step) / holdout (n agent step)",
+    ]
+    for subset, entry in result.items():
+        splits = entry.get("splits", {})
+        detail = " / ".join(
+            f"{name} {part['n']} {100 * part['agent_accuracy']:.1f} {100 * part['step_accuracy']:.1f}"
+            for name, part in splits.items()
+        )
+        lines.append(
+            f"{subset:<22}{entry['n']:>4}{100 * entry['agent_accuracy']:>8.1f}%{100 * entry['step_accuracy']:>8.1f}%   {detail}"
+        )
+    lines.append("")
+    lines.append("trivial priors measured on the same logs (%):")
+    for name, subsets in priors.items():
+        cells = ", ".join(f"{subset} {value:.1f}" for subset, value in subsets.items())
+        lines.append(f"  {name:<28} {cells}")
+    lines.append("")
+    lines.append("published, full set (%):        AG agent  AG step  HC agent  HC step")
+    for name, (ag_agent, ag_step, hc_agent, hc_step) in PUBLISHED_ROWS:
+        lines.append(f"  {name:<30}{ag_agent:>8.1f}{ag_step:>9.1f}{hc_agent:>10.1f}{hc_step:>9.1f}")
+    return "\n".join(lines)
