@@ -52,6 +52,7 @@ def run_benchmark(seeds: int = 200, runs: int = 10) -> dict[str, Any]:
         "tool_slow_x2_detected_on_its_step": (Shape(), Shape(slow={SLOW_TOOL: 2.0}), config, SLOW_STEP_ID),
         "tool_slow_x1.5_detected_on_its_step": (Shape(), Shape(slow={SLOW_TOOL: 1.5}), config, SLOW_STEP_ID),
         "agent_fault_detected_as_success_drop": (Shape(), Shape(fail_agent="researcher"), config, "success_rate"),
+        "agent_fault_in_40pct_of_traces_detected": (Shape(), Shape(fail_rate=0.4), config, "success_rate"),
     }
     results: dict[str, Any] = {}
     started = time.perf_counter()

@@ -36,6 +36,9 @@ OK = "ok"
 ADDED = "added"
 REMOVED = "removed"
 
+SUCCESS_RATE = "success_rate"
+SUCCESS_ALPHA_SHARE = 0.5  # share of alpha spent on the success rate alone (see _adjust)
+
 _AUTO: Any = object()  # "look the engine up lazily", distinct from None ("do not use one")
 
 
@@ -228,7 +231,7 @@ def build_checks(
     nb, nc = len(base), len(cand)
     checks.append(
         rate_check(
-            "success_rate", "outcome", "success rate",
+            SUCCESS_RATE, "outcome", "success rate",
             sum(r.success for r in base), nb, sum(r.success for r in cand), nc,
             config.success_drop_points, higher_is_worse=False,
         )
@@ -296,15 +299,32 @@ def _step_order(info: StepInfo | None) -> float:
     return float("inf") if info is None or info.step is None else float(info.step)
 
 
+def _adjust(p_values: list[float], correction: str, primary: list[bool]) -> list[float]:
+    """Adjusted p-values: alpha split between the success rate and a Holm family of the rest.
+
+    The success rate is what a CI gate exists for, so it is not diluted by a dozen latency
+    checks: it gets SUCCESS_ALPHA_SHARE of alpha on its own, the other checks share the rest
+    under Holm. The family-wise error stays at most alpha (Bonferroni over the two parts).
+    """
+    if correction != "holm":
+        return list(p_values)
+    adjusted = [1.0] * len(p_values)
+    rest = [index for index, is_primary in enumerate(primary) if not is_primary]
+    share_rest = 1.0 - SUCCESS_ALPHA_SHARE if len(rest) < len(p_values) else 1.0
+    for index, value in zip(rest, stats.holm([p_values[i] for i in rest])):
+        adjusted[index] = min(1.0, value / share_rest)
+    for index, is_primary in enumerate(primary):
+        if is_primary:
+            adjusted[index] = min(1.0, p_values[index] / SUCCESS_ALPHA_SHARE)
+    return adjusted
+
+
 def decide(checks: list[Check], config: ReportConfig) -> None:
     """Adjust p-values over the tested checks and set each status."""
     tested = [check for check in checks if check.p_value is not None]
-    if config.correction == "holm":
-        worse = stats.holm([check.p_value for check in tested])  # type: ignore[misc]
-        better = stats.holm([check.p_better for check in tested])  # type: ignore[misc]
-    else:
-        worse = [check.p_value for check in tested]  # type: ignore[misc]
-        better = [check.p_better for check in tested]  # type: ignore[misc]
+    primary = [check.id == SUCCESS_RATE for check in tested]
+    worse = _adjust([check.p_value for check in tested], config.correction, primary)  # type: ignore[misc]
+    better = _adjust([check.p_better for check in tested], config.correction, primary)  # type: ignore[misc]
     for check, p_worse, p_better in zip(tested, worse, better):
         check.p_adjusted, check.p_better_adjusted = p_worse, p_better
         if check.worse_enough and p_worse <= config.alpha:

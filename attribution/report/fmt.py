@@ -77,9 +77,12 @@ def headline(report: Report) -> str:
 
 
 def thresholds(config: ReportConfig) -> str:
-    correction = "Holm-corrected" if config.correction == "holm" else "uncorrected"
+    if config.correction == "holm":
+        correction = f"adjusted p ≤ {config.alpha:g} (success rate at α/2, other checks Holm at α/2)"
+    else:
+        correction = f"uncorrected p ≤ {config.alpha:g}"
     return (
-        f"regression = {correction} p ≤ {config.alpha:g} and latency ≥ ×{config.latency_ratio:g} and "
+        f"regression = {correction} and latency ≥ ×{config.latency_ratio:g} and "
         f"≥ +{config.latency_min_ms:g} ms, success rate ≥ -{config.success_drop_points:g} pts, "
         f"error/retry/loop rates ≥ +{config.rate_rise_points:g} pts, tokens/cost/GPU ≥ ×{config.resource_ratio:g}"
     )
