@@ -122,8 +122,11 @@ def _default_run_dir() -> Path:
     return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.getpid()}"
 
 
+DEFAULT_SERVICE = "rootspan-app"
+
+
 def setup(
-    service: str = "rootspan-app",
+    service: str | None = None,
     run_dir: str | os.PathLike[str] | None = None,
     capture_content: bool = False,
     profile: str = "auto",
@@ -133,7 +136,8 @@ def setup(
 
     ROOTSPAN_RUN_DIR overrides ``run_dir`` (that is how ``rootspan record`` points an app at a
     directory); without either, spans go to runs/<utc time>-<pid> unless an OTLP endpoint is the
-    only destination asked for. ROOTSPAN_PROFILE overrides ``profile``. Content capture is on
+    only destination asked for. ROOTSPAN_PROFILE overrides ``profile``. Without ``service``,
+    OTEL_SERVICE_NAME names the service, else "rootspan-app". Content capture is on
     when ``capture_content`` is true or OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.
     """
     global _active
@@ -153,7 +157,7 @@ def setup(
 
 
 def _build(
-    service: str,
+    service: str | None,
     run_dir: str | os.PathLike[str] | None,
     capture_content: bool,
     profile: str,
@@ -172,9 +176,13 @@ def _build(
     else:
         resolved_dir = None if endpoint else _default_run_dir()
     if resolved_dir is not None:
+        # Absolute, so a later chdir in the app or a child process still finds the same run.
+        resolved_dir = resolved_dir.absolute()
         resolved_dir.mkdir(parents=True, exist_ok=True)
 
-    resource = Resource.create({SERVICE_NAME: service})
+    resource = Resource.create({SERVICE_NAME: service} if service else {})
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE}))
     counters = StepCounters()
     provider = TracerProvider(sampler=StepSampler(counters), resource=resource, shutdown_on_exit=False)
     deliveries: list[CountingBatchSpanProcessor] = []
@@ -195,7 +203,7 @@ def _build(
     provider.add_span_processor(_profiled(downstream, resolved_dir, profile, dict(resource.attributes)))
 
     tracing = Tracing(
-        service=service,
+        service=str(resource.attributes[SERVICE_NAME]),
         run_dir=resolved_dir,
         capture_content=bool(capture_content) or _env_flag(ENV_CAPTURE),
         profile=profile,
@@ -222,6 +230,13 @@ def _profiled(downstream: SpanProcessor, run_dir: Path | None, mode: str, resour
     """Let the profilers wrap the pipeline (CONTRACTS.md "Tracer <-> profilers") when installed."""
     global _warned_profilers
     if mode == "off":
+        return downstream
+    if run_dir is None:
+        # Profiles are files in a run directory (metrics.jsonl, kernels/); OTLP-only has none.
+        if mode != "auto" and not _warned_profilers:
+            _warned_profilers = True
+            print(f"rootspan: warning: profile={mode!r} needs a run directory; exporting to OTLP without profiles",
+                  file=sys.stderr)
         return downstream
     try:
         from rootspan.profilers import wrap_processor

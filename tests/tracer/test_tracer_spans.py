@@ -317,3 +317,13 @@ def test_spans_without_setup_are_harmless():
 
     assert idle() == 1
     assert rs.current_span_id() is None
+
+
+def test_service_name_from_argument_env_or_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
+    assert rs.setup(run_dir=tmp_path, profile="off").service == "from-env"
+    rs.shutdown()
+    assert rs.setup(service="explicit", run_dir=tmp_path, profile="off").service == "explicit"
+    rs.shutdown()
+    monkeypatch.delenv("OTEL_SERVICE_NAME")
+    assert rs.setup(run_dir=tmp_path, profile="off").service == "rootspan-app"
