@@ -72,15 +72,15 @@ def align_steps(baseline: Trace, candidate: Trace) -> tuple[list[tuple[Span | No
     try:
         from rootspan.attribution.align import align_traces
     except ImportError:
-        return _fallback_alignment(baseline, candidate), "aligned by step names (attribution engine not installed)"
+        return align_by_names(baseline, candidate), "aligned by step names (attribution engine not installed)"
     try:
         return list(align_traces(baseline, candidate)), ""
     except Exception as exc:  # noqa: BLE001 - see compute_verdicts
-        pairs = _fallback_alignment(baseline, candidate)
+        pairs = align_by_names(baseline, candidate)
         return pairs, f"aligned by step names (engine alignment failed: {_first_line(exc)})"
 
 
-def _fallback_alignment(baseline: Trace, candidate: Trace) -> list[tuple[Span | None, Span | None]]:
+def align_by_names(baseline: Trace, candidate: Trace) -> list[tuple[Span | None, Span | None]]:
     """Longest common subsequence over (kind, agent, name) in step order."""
     left, right = baseline.steps(), candidate.steps()
     matcher = difflib.SequenceMatcher(

@@ -77,13 +77,11 @@ def header(trace: Trace, span: Span) -> Text:
     return text
 
 
-def attributes_text(span: Span, prefix_filter: tuple[str, ...] = ()) -> Text:
+def attributes_text(span: Span) -> Text:
     """key = value lines, sorted, with content and profile attributes left to their own panels."""
     text = Text()
     keys = sorted(
-        key
-        for key in span.attributes
-        if key not in _SECTION_KEYS and not key.startswith((GPU_PREFIX, CPU_PREFIX)) and key.startswith(prefix_filter)
+        key for key in span.attributes if key not in _SECTION_KEYS and not key.startswith((GPU_PREFIX, CPU_PREFIX))
     )
     for key in keys:
         text.append(printable(key), "bold")

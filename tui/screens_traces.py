@@ -79,7 +79,7 @@ class TracesScreen(Screen):
             Text(compact(summary.tokens) if summary.tokens else "-", justify="right"),
             Text(format_duration(summary.gpu_time_ns) if summary.gpu_time_ns is not None else "-", justify="right"),
             cell(verdict_line(summary.verdict), "bold red" if summary.verdict and summary.verdict.culprit else "", 36),
-            cell(agents, width=28),
+            cell(agents, width=32),
             Text(summary.trace_id[:12], style="dim"),
         ]
         if self.data.diff_mode:

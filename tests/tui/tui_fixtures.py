@@ -147,3 +147,53 @@ def screen_segments(app) -> list:
 def screen_text(app) -> str:
     """The current screen as plain text, one line per terminal row."""
     return "".join(segment.text for segment in screen_segments(app) if not segment.control)
+
+
+class FixedEngine:
+    """A deterministic stand-in for the attribution engine, so screens and snapshots are stable.
+
+    Verdicts come only from verdicts.json (the engine finds nothing new), the critical path is
+    fixed, and steps align by name; the real engine is exercised by its own tests.
+    """
+
+    def verdicts(self, run):
+        return {}, "no verdict: run `rootspan attribute RUN` (test engine)"
+
+    def critical_path(self, trace):
+        if trace.trace_id == TRACE_FAIL:
+            return [sid(1, 1), sid(1, 10), sid(1, 11)], ""
+        return [], ""
+
+    def align(self, baseline, candidate):
+        from rootspan.tui.analysis import align_by_names
+
+        return align_by_names(baseline, candidate), "aligned by step names (test engine)"
+
+
+async def settle(pilot, rounds: int = 6) -> None:
+    """Wait until loading, analysis and alignment workers (and what they start) have finished."""
+    app = pilot.app
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
+def run_pilot(app, script, size: tuple[int, int] = (100, 30)) -> None:
+    """Run an async Pilot script against the app (no pytest-asyncio needed)."""
+    import asyncio
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await script(pilot)
+
+    asyncio.run(main())
+
+
+def widget_text(widget) -> str:
+    """Plain text of a Static, or of every Static inside a container (including off-screen parts)."""
+    from textual.widgets import Static
+
+    statics = [widget] if isinstance(widget, Static) else list(widget.query(Static))
+    return "\n".join(str(static.render()) for static in statics)

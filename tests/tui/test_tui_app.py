@@ -1,0 +1,237 @@
+"""Pilot tests: every screen reached by keys, navigation, filters, blame, diff, help, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable, Sparkline
+
+from rootspan.tui.app import RootspanApp
+from rootspan.tui.keys import key_table
+from rootspan.tui.screens_basic import ErrorScreen, HelpScreen
+from rootspan.tui.screens_blame import BlameScreen
+from rootspan.tui.screens_detail import DetailScreen
+from rootspan.tui.screens_diff import DiffScreen
+from rootspan.tui.screens_traces import TracesScreen
+from rootspan.tui.screens_waterfall import WaterfallScreen
+from rootspan.tui.waterfall import Waterfall
+
+from tui_fixtures import FixedEngine, run_pilot, screen_text, settle, sid, widget_text
+
+
+def _app(run_dir: Path, candidate: Path | None = None) -> RootspanApp:
+    return RootspanApp(run_dir, candidate, engine=FixedEngine())
+
+
+def test_traces_list_shows_every_column(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        assert isinstance(pilot.app.screen, TracesScreen)
+        table = pilot.app.screen.query_one(DataTable)
+        assert table.row_count == 2
+        row = [cell.plain for cell in table.get_row_at(0)]
+        assert row[:7] == ["failure (1✗)", "invoke_workflow solve-ticket", "200ms", "11", "530", "32ms", "tool_error @ step 11 coder"]
+        assert row[7] == "3: planner, researcher, coder"
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_waterfall_navigation_fold_and_detail(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, WaterfallScreen)
+        waterfall = screen.query_one(Waterfall)
+        assert waterfall.has_focus and waterfall.current.span_id == sid(1, 1)
+        await pilot.press("down", "down", "down")
+        assert waterfall.current.name == "invoke_agent researcher"
+        await pilot.press("space")
+        assert len(waterfall.rows) == 8
+        await pilot.press("right", "right")
+        assert len(waterfall.rows) == 11 and waterfall.current.name == "execute_tool search"
+        await pilot.press("left")  # on a leaf: go to the parent
+        assert waterfall.current.name == "invoke_agent researcher"
+        await pilot.press("end")
+        assert waterfall.current.name == "execute_tool calculator"
+        await pilot.press("home", "minus")
+        assert len(waterfall.rows) == 1
+        await pilot.press("plus", "right_square_bracket")
+        assert waterfall.current.span_id == sid(1, 13)
+        assert "ERROR ZeroDivisionError" in screen_text(pilot.app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DetailScreen)
+        text = screen_text(pilot.app)
+        assert "ZeroDivisionError: division by zero" in text and "gen_ai.tool.call.arguments" in text
+        await pilot.press("escape")
+        assert pilot.app.screen is screen
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_filters_from_keys(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        waterfall = pilot.app.screen.query_one(Waterfall)
+        await pilot.press("e")
+        assert [row.span.name for row in waterfall.rows][-1] == "execute_tool calculator" and len(waterfall.rows) == 3
+        await pilot.press("e", "a")  # errors off, agent = planner
+        assert {waterfall.model.trace.agent_of(row.span) for row in waterfall.rows[1:]} == {"planner"}
+        await pilot.press("x", "n", "n")  # kind: agent, then llm
+        assert [row.span.name for row in waterfall.rows if row.depth == 2] == ["chat tiny-moe"] * 2
+        await pilot.press("x", "slash")
+        await pilot.press(*"search", "enter")
+        names = [row.span.name for row in waterfall.rows]
+        assert names.count("execute_tool search") == 3 and "chat tiny-moe" not in names
+        assert "text~search" in screen_text(pilot.app)
+        await pilot.press("slash", "escape")  # escape closes the filter box, not the screen
+        assert isinstance(pilot.app.screen, WaterfallScreen)
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_detail_shows_messages_and_gpu_sparklines(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, DetailScreen) and screen.span.span_id == sid(1, 3)
+        assert len(screen.query(Sparkline)) == 3
+        assert "input messages" in widget_text(screen.query_one("#detail-messages"))
+        assert "12ms in 340 kernels" in widget_text(screen.query_one("#detail-gpu"))
+        assert "utilisation (hw.gpu.utilization, 6 samples)" in widget_text(screen.query_one("#gpu-series"))
+        await pilot.press("u")
+        assert pilot.app.screen.span.name == "invoke_agent planner"
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_swimlanes_and_handoff_to_detail(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("s")
+        handoffs = pilot.app.screen.query_one("#handoffs", DataTable)
+        assert handoffs.has_focus and handoffs.row_count == 2
+        assert "▼" in screen_text(pilot.app)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert pilot.app.screen.span.name == "invoke_agent coder"
+        await pilot.press("escape", "s")
+        assert pilot.app.screen.query_one(Waterfall).has_focus
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_blame_jumps_to_culprit_and_highlights_paths(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, BlameScreen)
+        text = screen_text(pilot.app)
+        assert "tool_error" in text and "step 11 raised ZeroDivisionError" in text and "llm_decode" in text
+        await pilot.press("c")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, WaterfallScreen)
+        waterfall = screen.query_one(Waterfall)
+        assert waterfall.current.span_id == sid(1, 13)
+        assert waterfall.model.culprit == sid(1, 13)
+        assert waterfall.model.failure_path == {sid(1, 13), sid(1, 10), sid(1, 1)}
+        assert waterfall.model.critical_path == {sid(1, 1), sid(1, 10), sid(1, 11)}
+        assert "◆" in screen_text(pilot.app) and "»" in screen_text(pilot.app)
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_blame_without_verdict_says_how_to_get_one(run_dir: Path) -> None:
+    (run_dir / "verdicts.json").unlink()
+
+    async def script(pilot) -> None:
+        await pilot.press("b")
+        await settle(pilot)
+        assert "no verdict: run `rootspan attribute RUN`" in screen_text(pilot.app)
+        await pilot.press("c")  # nothing to jump to: a notice, not a crash
+        assert isinstance(pilot.app.screen, BlameScreen)
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_diff_mode_opens_on_aligned_steps(run_dir: Path, candidate_dir: Path) -> None:
+    async def script(pilot) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, DiffScreen)
+        marks = [row.mark for row in screen.rows]
+        assert marks.count("+") == 1 and marks.count("-") == 1 and marks.count("~") == 1
+        changed = next(row for row in screen.rows if row.mark == "~")
+        assert changed.baseline.name == "invoke_agent coder" and changed.duration_delta == 30_000_000
+        text = screen_text(pilot.app)
+        assert "1 added, 1 removed" in text and "+30ms" in text
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert screen.pair_index == 1 and all(row.mark == "=" for row in screen.rows)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DetailScreen)
+        await pilot.press("escape", "escape")
+        assert isinstance(pilot.app.screen, TracesScreen)
+        assert pilot.app.screen.query_one(DataTable).row_count == 4
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DiffScreen)
+
+    run_pilot(_app(run_dir, candidate_dir), script)
+
+
+def test_help_lists_every_key_and_q_quits(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        shown = widget_text(pilot.app.screen.query_one("#help-body"))
+        for section, keys, description in key_table():
+            assert description in shown, (section, keys)
+        await pilot.press("escape", "q")
+        await pilot.pause()
+        assert not pilot.app.is_running
+
+    run_pilot(_app(run_dir), script)
+
+
+def test_small_terminal_still_shows_the_waterfall(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        lines = screen_text(pilot.app).splitlines()
+        assert len(lines) == 24 and all(len(line) == 80 for line in lines)
+        assert any("execute_tool calculator" in line for line in lines)
+
+    run_pilot(_app(run_dir), script, size=(80, 24))
+
+
+def test_corrupt_run_shows_error_screen(tmp_path: Path) -> None:
+    bad = tmp_path / "traces.jsonl"
+    # Passes the cheap pre-flight sniff (the word is there) but no line is a TracesData object.
+    bad.write_text('{"resourceSpans": [ truncated\nnot json "resourceSpans"\n')
+
+    async def script(pilot) -> None:
+        assert isinstance(pilot.app.screen, ErrorScreen)
+        assert "rootspan: error:" in screen_text(pilot.app)
+        assert pilot.app.load_error
+
+    run_pilot(RootspanApp(tmp_path), script)
+
+
+def test_default_engine_degrades_without_crashing(run_dir: Path) -> None:
+    """The real engine (or its absence) must never take the UI down; whatever it answers is shown."""
+    (run_dir / "verdicts.json").unlink()
+
+    async def script(pilot) -> None:
+        await pilot.press("down", "b")
+        await settle(pilot, rounds=10)
+        assert isinstance(pilot.app.screen, BlameScreen)
+        assert pilot.app.screen.analysis is not None
+
+    run_pilot(RootspanApp(run_dir), script)
