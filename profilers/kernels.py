@@ -1,0 +1,177 @@
+"""torch.profiler windows around selected spans, with every span inside annotated by its id.
+
+One profiler object lives for the whole run; a window opens when a selected span starts (every
+Nth LLM call, or a span whose name matches a pattern) and closes when the last selected span
+open ends. Spans that start while a window is open get a ``record_function`` annotation
+``rootspan:<span id> <name>``; the window's Chrome trace is handed back for attribution.
+CPU activities always, CUDA too when available. torch is imported only when this mode is on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from rootspan.profilers import names as n
+from rootspan.profilers.chrome import Window, read_chrome_trace
+
+
+class KernelProfiler:
+    def __init__(self, work_dir: Path, profile_every: int = 1, profile_spans: tuple[str, ...] = ()) -> None:
+        import torch
+        from torch.profiler import ProfilerAction, ProfilerActivity, profile
+
+        self._torch = torch
+        self._action_on = ProfilerAction.RECORD_AND_SAVE
+        self._action_off = ProfilerAction.NONE
+        self.work_dir = work_dir
+        self.profile_every = profile_every
+        self.profile_spans = profile_spans
+        self.cuda = bool(torch.cuda.is_available())
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
+        self._recording = False
+        self._lock = threading.RLock()
+        self._open_selected = 0
+        self._llm_calls = 0
+        self._window_start_ns = 0
+        self._ready: Window | None = None
+        self.window_seq = 0
+        self.setup_s = 0.0
+        started = time.perf_counter()
+        self._profiler = profile(
+            activities=activities,
+            schedule=lambda step: self._action_on if self._recording else self._action_off,
+            on_trace_ready=self._on_trace_ready,
+            with_flops=True,
+            experimental_config=_experimental_config(self.cuda),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._profiler.__enter__()
+            # The first trace start initialises Kineto (about a second on a small CPU); pay it at
+            # setup rather than inside the first profiled span.
+            self._recording = True
+            self._profiler.step()
+            self._recording = False
+            self._profiler.step()
+        self._ready = None
+        self.setup_s = time.perf_counter() - started
+
+    @property
+    def window_open(self) -> bool:
+        return self._recording
+
+    def selects(self, name: str, is_llm: bool) -> bool:
+        """Does this span open (or extend) a profiling window? The schedule that keeps runs cheap."""
+        if self.profile_spans and any(fnmatch.fnmatchcase(name, pattern) for pattern in self.profile_spans):
+            return True
+        if is_llm and self.profile_every > 0:
+            with self._lock:
+                self._llm_calls += 1
+                return (self._llm_calls - 1) % self.profile_every == 0
+        return False
+
+    def open_selected(self, start_ns: int) -> None:
+        with self._lock:
+            if self._open_selected == 0:
+                self._window_start_ns = start_ns
+                self._recording = True
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._profiler.step()
+            self._open_selected += 1
+
+    def annotate(self, span_id: str, name: str) -> Any | None:
+        """Enter a record_function range for the span on the calling thread (the span's thread)."""
+        if not self._recording:
+            return None
+        annotation = self._torch.autograd.profiler.record_function(f"{n.ANNOTATION_PREFIX}{span_id} {name}")
+        annotation.__enter__()
+        return annotation
+
+    @staticmethod
+    def close_annotation(annotation: Any) -> None:
+        try:
+            annotation.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001 - the window may have closed under it; times come from the span
+            pass
+
+    def close_selected(self, end_ns: int) -> Window | None:
+        """One selected span ended; when it was the last one open, stop recording and return the window."""
+        with self._lock:
+            self._open_selected -= 1
+            if self._open_selected > 0:
+                return None
+            self._open_selected = 0
+            return self._finish_window(end_ns)
+
+    def _finish_window(self, end_ns: int) -> Window | None:
+        if not self._recording:
+            return None
+        self._recording = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._profiler.step()
+        window, self._ready = self._ready, None
+        if window is not None:
+            window.start_ns, window.end_ns = self._window_start_ns, end_ns
+            self.window_seq += 1
+        return window
+
+    def _on_trace_ready(self, profiler: Any) -> None:
+        """Export the cycle's Chrome trace and keep it with the FLOPs the profiler computed per op."""
+        fd, tmp = tempfile.mkstemp(prefix=".window-", suffix=".json", dir=self.work_dir)
+        os.close(fd)
+        try:
+            profiler.export_chrome_trace(tmp)
+            events, base, meta = read_chrome_trace(tmp)
+        except (OSError, ValueError, json.JSONDecodeError):
+            self._ready = None
+            return
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        flops: dict[int, int] = {}
+        try:
+            for event in profiler.events():
+                if event.flops:
+                    flops[int(event.id)] = int(event.flops)
+        except Exception:  # noqa: BLE001 - FLOPs are a bonus; the trace itself is what matters
+            pass
+        events = [e for e in events if not str(e.get("name", "")).startswith("ProfilerStep#")]
+        self._ready = Window(events=events, base_ns=base, flops_by_op=flops, cuda=self.cuda, meta=meta)
+
+    def close(self, end_ns: int) -> Window | None:
+        """Stop the profiler; a window still open is finished and returned."""
+        with self._lock:
+            window = self._finish_window(end_ns) if self._recording else None
+            self._open_selected = 0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    self._profiler.__exit__(None, None, None)
+                except Exception:  # noqa: BLE001 - stopping an idle profiler can complain; nothing is lost
+                    pass
+            return window
+
+
+def _experimental_config(cuda: bool) -> Any:
+    """Profile every thread (spans run on thread pools) and expose CUDA syncs, where torch supports it."""
+    from torch._C._profiler import _ExperimentalConfig
+
+    for kwargs in (
+        {"profile_all_threads": True, "enable_cuda_sync_events": cuda},
+        {"profile_all_threads": True},
+        {},
+    ):
+        try:
+            return _ExperimentalConfig(**kwargs)
+        except TypeError:
+            continue
+    return None

@@ -1,0 +1,263 @@
+"""The span processor that joins profiles to spans: it sits between the tracer and its exporters.
+
+on_start records what a span's aggregates need (start CPU time, CUDA peak reset, a kernel-window
+annotation); on_end computes the span's ``rootspan.cpu.*`` / ``rootspan.gpu.*`` attributes and
+forwards an enriched copy downstream (OTel spans are read-only once ended). A span that ends while
+a kernel window is recording waits for that window to be attributed, then goes out with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span as SdkSpan, SpanProcessor
+
+from rootspan.model import SpanKind, classify_span
+from rootspan.profilers import names as n
+from rootspan.profilers.chrome import ProfileStats, Window, attribute, owners_with_ancestors, top_level_ops
+from rootspan.profilers.config import ProfileConfig
+from rootspan.profilers.host import available_cpus
+from rootspan.profilers.kernel_files import KernelStore
+from rootspan.profilers.memory import MemoryTracker
+from rootspan.profilers.sampler import Sampler, note_once
+
+
+@dataclass
+class SpanState:
+    span_id: str
+    trace_id: str
+    parent_id: str | None
+    start_ns: int
+    cpu_start_ns: int
+    selected: bool = False
+    annotation: Any = None
+    end_ns: int | None = None
+    stats: ProfileStats = field(default_factory=ProfileStats)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _hex_span(value: int) -> str:
+    return format(value, "016x")
+
+
+def enriched_copy(span: ReadableSpan, extra: dict[str, Any]) -> ReadableSpan:
+    """The ended span with extra attributes merged in (existing keys win: the app said so)."""
+    attributes = dict(extra)
+    attributes.update(span.attributes or {})
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class ProfilingProcessor(SpanProcessor):
+    def __init__(
+        self,
+        downstream: SpanProcessor | Sequence[SpanProcessor],
+        run_dir: Path | None,
+        config: ProfileConfig,
+        resource: dict[str, Any] | None = None,
+        nvml: Any = None,
+    ) -> None:
+        self._downstream = list(downstream) if isinstance(downstream, (list, tuple)) else [downstream]
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.config = config
+        self._cpus = available_cpus()
+        self._lock = threading.RLock()
+        self._spans: dict[str, SpanState] = {}
+        self._deferred: list[tuple[ReadableSpan, SpanState]] = []
+        self._shut = False
+        self.sampler: Sampler | None = None
+        if config.host_sampling or config.device_sampling != "off":
+            metrics_path = self.run_dir / "metrics.jsonl" if self.run_dir is not None else None
+            self.sampler = Sampler(
+                metrics_path, resource, interval_s=config.interval_s, flush_interval_s=config.flush_interval_s,
+                host=config.host_sampling, device=config.device_sampling, nvml=nvml,
+            )
+            self.sampler.start()
+        self.memory = MemoryTracker(self.run_dir, snapshot=config.oom_snapshot) if config.memory else None
+        self.kernels = None
+        self.store = None
+        if config.kernels:
+            self._start_kernels(config)
+
+    def _start_kernels(self, config: ProfileConfig) -> None:
+        if self.run_dir is None:
+            note_once("kernel profile needs a run directory; kernels off")
+            return
+        try:
+            from rootspan.profilers.kernels import KernelProfiler
+
+            work_dir = self.run_dir / "kernels"
+            work_dir.mkdir(parents=True, exist_ok=True)
+            self.kernels = KernelProfiler(work_dir, config.profile_every, config.profile_spans)
+            self.store = KernelStore(self.run_dir)
+        except ImportError as exc:
+            note_once(f"kernel profile needs torch ({exc}); kernels off")
+        except Exception as exc:  # noqa: BLE001 - a profiler that cannot start must not stop the app
+            note_once(f"kernel profiler could not start ({type(exc).__name__}: {exc}); kernels off")
+
+    # -- SpanProcessor -------------------------------------------------------------------------
+
+    def on_start(self, span: SdkSpan, parent_context: Context | None = None) -> None:
+        context = span.get_span_context()
+        span_id = _hex_span(context.span_id)
+        parent = span.parent
+        state = SpanState(
+            span_id=span_id,
+            trace_id=format(context.trace_id, "032x"),
+            parent_id=_hex_span(parent.span_id) if parent is not None else None,
+            start_ns=span.start_time or time.time_ns(),
+            cpu_start_ns=time.process_time_ns(),
+        )
+        if self.memory is not None:
+            self.memory.on_start(span_id)
+        if self.kernels is not None:
+            is_llm = classify_span(span.name, dict(span.attributes or {})) == SpanKind.LLM
+            if self.kernels.selects(span.name, is_llm):
+                state.selected = True
+                self.kernels.open_selected(state.start_ns)
+            state.annotation = self.kernels.annotate(span_id, span.name)
+        with self._lock:
+            self._spans[span_id] = state
+        for processor in self._downstream:
+            processor.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        span_id = _hex_span(span.context.span_id)
+        with self._lock:
+            state = self._spans.get(span_id)
+        if state is None:  # started before this processor existed
+            self._forward(span, {})
+            return
+        end_ns = span.end_time or time.time_ns()
+        state.end_ns = end_ns
+        if state.annotation is not None:
+            self.kernels.close_annotation(state.annotation)
+            state.annotation = None
+        state.attrs.update(self._host_attributes(state, end_ns))
+        if self.memory is not None:
+            state.attrs.update(self.memory.on_end(span_id))
+            state.attrs.update(self.memory.oom_attributes(span.events, state.trace_id, span_id))
+        with self._lock:
+            if state.selected:
+                window = self.kernels.close_selected(end_ns)
+                self._deferred.append((span, state))
+                if window is not None:
+                    self._process_window(window, opener_trace=state.trace_id)
+                if not self.kernels.window_open:
+                    self._drain()
+            elif self.kernels is not None and self.kernels.window_open:
+                self._deferred.append((span, state))
+            else:
+                self._finish(span, state)
+            self._trim_samples()
+
+    def _host_attributes(self, state: SpanState, end_ns: int) -> dict[str, Any]:
+        wall = max(0, end_ns - state.start_ns)
+        cpu = max(0, time.process_time_ns() - state.cpu_start_ns)
+        attrs: dict[str, Any] = {n.CPU_TIME_NS: cpu}
+        if wall > 0:
+            attrs[n.CPU_UTILIZATION] = cpu / wall / self._cpus
+        if self.sampler is not None:
+            attrs.update(self.sampler.span_attributes(state.start_ns, end_ns))
+        return attrs
+
+    def _process_window(self, window: Window, opener_trace: str) -> None:
+        """Attribute a finished window's events to spans (inclusive of descendants) and store them."""
+        span_times = {
+            span_id: (state.start_ns, state.end_ns if state.end_ns is not None else window.end_ns)
+            for span_id, state in self._spans.items()
+        }
+        owner = attribute(window, span_times)
+        top = top_level_ops(window.events)
+        inclusive = owners_with_ancestors(owner, lambda span_id: self._parent_of(span_id))
+        for span_id, state in self._spans.items():
+            end = state.end_ns if state.end_ns is not None else window.end_ns
+            overlap = min(end, window.end_ns) - max(state.start_ns, window.start_ns)
+            if overlap > 0:
+                state.stats.covered_ns += overlap
+                state.stats.cuda = state.stats.cuda or window.cuda
+            indices = inclusive.get(span_id)
+            if indices:
+                state.stats.add(window.events, window, top, indices)
+        if self.store is not None:
+            trace_of = {span_id: state.trace_id for span_id, state in self._spans.items()}
+            self.store.add_window(window, owner, trace_of, opener_trace)
+
+    def _parent_of(self, span_id: str) -> str | None:
+        state = self._spans.get(span_id)
+        return state.parent_id if state is not None else None
+
+    def _drain(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        for span, state in deferred:
+            self._finish(span, state)
+
+    def _finish(self, span: ReadableSpan, state: SpanState) -> None:
+        """Forward the enriched span and, when it closes its trace locally, write the trace's kernels file."""
+        wall = max(0, (state.end_ns or state.start_ns) - state.start_ns)
+        attrs = dict(state.attrs)
+        attrs.update(state.stats.attributes(wall))
+        self._spans.pop(state.span_id, None)
+        self._forward(span, {key: value for key, value in attrs.items() if value is not None})
+        if self.store is not None and (state.parent_id is None or state.parent_id not in self._spans):
+            if not any(other.trace_id == state.trace_id for other in self._spans.values()):
+                self._write_kernels(state.trace_id)
+
+    def _write_kernels(self, trace_id: str) -> None:
+        try:
+            self.store.flush(trace_id)
+        except OSError as exc:
+            note_once(f"cannot write kernels file for trace {trace_id} ({exc})")
+
+    def _forward(self, span: ReadableSpan, extra: dict[str, Any]) -> None:
+        copy = enriched_copy(span, extra) if extra else span
+        for processor in self._downstream:
+            processor.on_end(copy)
+
+    def _trim_samples(self) -> None:
+        if self.sampler is None:
+            return
+        oldest = min((state.start_ns for state in self._spans.values()), default=time.time_ns())
+        self.sampler.buffer.trim(oldest - self.sampler.buffer.stale_ns)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._shut:
+                return
+            self._shut = True
+            if self.sampler is not None:
+                self.sampler.stop()
+            if self.kernels is not None:
+                window = self.kernels.close(time.time_ns())
+                if window is not None:
+                    opener = next(iter(self._spans.values())).trace_id if self._spans else ""
+                    self._process_window(window, opener_trace=opener)
+            self._drain()
+            if self.store is not None:
+                for trace_id in self.store.pending_traces():
+                    if trace_id:
+                        self._write_kernels(trace_id)
+        for processor in self._downstream:
+            processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        if self.sampler is not None:
+            self.sampler.flush()
+        return all(processor.force_flush(timeout_millis) for processor in self._downstream)
