@@ -166,6 +166,11 @@ def run_benchmark(n_spans: int = 3000, rounds: int = 11) -> dict[str, Any]:
         "us_per_span_by_phase": phases,
         "rootspan_dropped_spans": dropped,
         "ratio_vs_bare_sdk": ratio,
+        # The GenAI attributes themselves cost the same with any instrumentation; this shows them.
+        "ratio_vs_bare_sdk_no_attributes": {
+            "agent": round(us["rootspan_agent"] / us["bare_sdk_no_attributes"], 3),
+            "tool": round(us["rootspan_tool"] / us["bare_sdk_no_attributes"], 3),
+        },
         "target_ratio": TARGET_RATIO,
         "meets_target": all(value <= TARGET_RATIO for value in ratio.values()),
     }
@@ -196,9 +201,11 @@ def format_text(result: dict[str, Any]) -> str:
     ratio = result["ratio_vs_bare_sdk"]
     verdict = "meets" if result["meets_target"] else "misses"
     lines.append(
-        f"rootspan / bare SDK: agent {ratio['agent']:.2f}x, tool {ratio['tool']:.2f}x "
+        f"rootspan / bare SDK span with the same attributes: agent {ratio['agent']:.2f}x, tool {ratio['tool']:.2f}x "
         f"({verdict} the {result['target_ratio']:.2f}x target)"
     )
+    bare = result["ratio_vs_bare_sdk_no_attributes"]
+    lines.append(f"rootspan / bare SDK span without attributes: agent {bare['agent']:.2f}x, tool {bare['tool']:.2f}x")
     if "profiling" in result:
         lines.append(f"profiling: {result['profiling']}")
     return "\n".join(lines)

@@ -19,6 +19,33 @@ from rootspan.otlp import encode_attributes
 from rootspan.rundir import TRACES_FILE, append_jsonl
 
 
+# Agent apps repeat the same few attribute pairs on every span (operation, agent and tool names,
+# small step numbers), so each short scalar pair is encoded once and its JSON object reused.
+_CACHEABLE = (str, int, float, bool)
+_MAX_CACHED_STRING = 256
+_MAX_CACHE_ENTRIES = 8192
+_encoded_pairs: dict[tuple[str, type, Any], dict[str, Any]] = {}
+
+
+def _encode_span_attributes(attributes: Any) -> list[dict[str, Any]]:
+    if not attributes:
+        return []
+    out = []
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind in _CACHEABLE and (kind is not str or len(value) <= _MAX_CACHED_STRING):
+            cache_key = (key, kind, value)
+            item = _encoded_pairs.get(cache_key)
+            if item is None:
+                if len(_encoded_pairs) >= _MAX_CACHE_ENTRIES:
+                    _encoded_pairs.clear()
+                item = _encoded_pairs[cache_key] = encode_attributes({key: value})[0]
+            out.append(item)
+        else:
+            out.extend(encode_attributes({key: value}))
+    return out
+
+
 def _span_json(span: ReadableSpan) -> dict[str, Any]:
     context = span.context
     out: dict[str, Any] = {
@@ -29,7 +56,7 @@ def _span_json(span: ReadableSpan) -> dict[str, Any]:
         "kind": span.kind.value + 1,
         "startTimeUnixNano": str(span.start_time or 0),
         "endTimeUnixNano": str(span.end_time or 0),
-        "attributes": encode_attributes(dict(span.attributes or {})),
+        "attributes": _encode_span_attributes(span.attributes),
         "status": {"code": int(span.status.status_code.value)},
     }
     parent = span.parent

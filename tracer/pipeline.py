@@ -10,6 +10,7 @@ exporters under live spans would split a run across two destinations). After ``s
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import signal
 import sys
@@ -85,6 +86,13 @@ class Tracing:
         if report:
             print(report, file=sys.stderr, flush=True)
         _forget(self)
+
+
+class _QueueFullFilter(logging.Filter):
+    """Mutes the SDK's per-drop "Queue full" log line: rootspan counts drops and reports them once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Queue full")
 
 
 _active: Tracing | None = None
@@ -285,6 +293,7 @@ def _install_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
+    logging.getLogger("opentelemetry.sdk._shared_internal").addFilter(_QueueFullFilter())
     atexit.register(shutdown)
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be installed from the main thread
