@@ -61,8 +61,17 @@ def _strings(value: Any, out: list[str]) -> None:
         out.append(str(value))
 
 
-def _attribute_text(value: Any) -> str:
-    """An attribute value as plain text; JSON message lists are unwrapped to their text parts."""
+_MESSAGE_KEYS = {sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES}
+
+
+def _attribute_text(value: Any, messages: bool) -> str:
+    """An attribute value as plain text; JSON message lists are unwrapped to their text parts.
+
+    Only the GenAI message attributes are JSON by convention; a tool result or recorded output
+    that happens to be JSON is kept whole, keys included (they carry meaning there).
+    """
+    if isinstance(value, str) and not messages:
+        return value
     if isinstance(value, str):
         stripped = value.lstrip()
         if stripped[:1] in ("[", "{"):
@@ -81,7 +90,7 @@ def _attribute_text(value: Any) -> str:
 
 def _collect(span: Span, keys: Iterable[str], prefix: str) -> str:
     attributes = span.attributes
-    parts = [_attribute_text(attributes[key]) for key in keys if attributes.get(key) not in (None, "")]
+    parts = [_attribute_text(attributes[key], key in _MESSAGE_KEYS) for key in keys if attributes.get(key) not in (None, "")]
     if "llm.input_messages.0.message.content" in attributes or "llm.output_messages.0.message.content" in attributes:
         parts.extend(str(value) for key, value in sorted(attributes.items()) if key.startswith(prefix) and key.endswith("content"))
     text = "\n".join(part for part in parts if part)

@@ -37,7 +37,7 @@ class Evidence:
 class Weights:
     """How much each rule counts; tuned on the Who&When tune split and the demo faults only."""
 
-    error_status: float = 3.0
+    error_status: float = 5.0
     error_inherited: float = 0.3  # a parent that errors because a child did
     exception_handled: float = 1.0
     tool_failed: float = 0.5
@@ -199,8 +199,9 @@ def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
         failure = _TOOL_FAILURE.search(text)
         if not failure:
             continue
-        excerpt = quote(_line_around(text, failure.start()), 100)
         caller_fault = _CALLER_FAULT.search(text)
+        # quote the line that names the error, not the generic 'exitcode: 1' header
+        excerpt = quote(_line_around(text, (caller_fault or failure).start()), 100)
         caller = caller_of(graph, span) if caller_fault else None
         if caller is not None:
             yield Evidence(
@@ -308,10 +309,11 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
         return
     origin: Span | None = None
     value_found = ""
-    for span in graph.order:
+    # outputs exist once a span ends; at equal ends the inner span (a child) spoke first
+    for span in sorted(graph.order, key=lambda s: (s.end_ns, -graph.position[s.span_id])):
         if span is root:
             continue
-        if graph.position[span.span_id] > graph.position[final.span_id]:
+        if span.end_ns > final.end_ns:
             break
         text = graph.outputs[span.span_id]
         if not text:
@@ -405,21 +407,34 @@ def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
         )
 
 
+def _used_values(graph: AttributionGraph, span: Span, limit: int = 2000) -> set[str]:
+    """Values a step worked with: its own input and output and those of the calls inside it."""
+    used = set(graph.output_tokens.get(span.span_id, set())) | tokens(graph.inputs[span.span_id])
+    stack = list(graph.children(span.span_id))
+    visited = 0
+    while stack and visited < limit:
+        child = stack.pop()
+        visited += 1
+        used |= graph.output_tokens.get(child.span_id, set())
+        used |= tokens(graph.inputs[child.span_id])
+        stack.extend(graph.children(child.span_id))
+    return used
+
+
 def rule_ignored_input(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """A step declared it consumed a span's output (rootspan.inputs) but uses none of its values."""
     for span in graph.order:
         declared = [p for p, how in graph.data_parents.get(span.span_id, {}).items() if how == "inputs"]
         if not declared or not is_actor(span):
             continue
-        out_values = graph.output_tokens.get(span.span_id, set()) | tokens(graph.inputs[span.span_id])
-        output = graph.outputs[span.span_id]
+        used: set[str] | None = None
         for producer_id in declared:
             produced = graph.output_tokens.get(producer_id, set())
-            if not produced or not output:
+            if not produced:
                 continue
-            if produced & graph.output_tokens.get(span.span_id, set()):
-                continue
-            if produced & out_values and graph.output_tokens.get(span.span_id):
+            if used is None:
+                used = _used_values(graph, span)
+            if produced & used:
                 continue
             producer = graph.span(producer_id)
             yield Evidence(

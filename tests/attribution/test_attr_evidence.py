@@ -1,0 +1,169 @@
+"""Each deterministic evidence rule on a small hand-built trace: it fires where it should, and only there."""
+
+from __future__ import annotations
+
+from attr_builders import sid, span, team_trace, trace
+
+from rootspan.attribution.evidence import Weights, collect, error_category
+from rootspan.attribution.graph import build_graph
+
+
+def _evidence(t, rule: str):
+    return [item for item in collect(build_graph(t)) if item.rule == rule]
+
+
+def test_error_status_blames_the_innermost_failing_span_with_its_category() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, error="run failed", **{"rootspan.outcome": "failure"}),
+        span("agent", 1, 90, "run", op="invoke_agent", agent="solver", step=1, error="calc failed"),
+        span("calc", 2, 50, "agent", op="execute_tool", tool="calc", step=2, exception=("TimeoutError", "calc timed out after 5s")),
+    )
+    found = {item.span_id: item for item in _evidence(t, "error_status")}
+    assert set(found) == {sid("agent"), sid("calc")}  # the root's own failure is the symptom
+    assert found[sid("calc")].category == "timeout"
+    assert found[sid("calc")].weight > found[sid("agent")].weight
+    assert "calc timed out" in found[sid("calc")].sentence
+
+
+def test_error_categories_cover_system_failures() -> None:
+    assert error_category("HTTP 429 Too Many Requests", False) == "rate_limited"
+    assert error_category("CUDA out of memory", False) == "resource_exhausted"
+    assert error_category("ConnectionError: backend down", True) == "tool_error"
+    assert error_category("ValueError: bad", False) == "exception"
+
+
+def test_handled_exception_counts_less_than_an_error() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("a", 1, 50, "run", op="invoke_agent", agent="a", step=1, exception=("KeyError", "'x'")),
+    )
+    t.spans[1].status_code = 0  # recorded but handled: no error status
+    (item,) = _evidence(t, "exception")
+    assert item.span_id == sid("a") and item.weight == Weights().exception_handled
+
+
+def test_empty_tool_result_is_tool_empty_result() -> None:
+    (item,) = _evidence(team_trace(tool_result=""), "tool_empty")
+    assert item.span_id == sid("calc") and item.category == "tool_empty_result"
+
+
+def test_tool_failure_from_bad_code_blames_the_caller() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("coder", 1, 10, "run", op="invoke_agent", agent="coder", step=1, output="```python\nprint(x)\n```"),
+        span("term", 11, 20, "run", op="execute_tool", tool="terminal", step=2,
+             result="exitcode: 1 (execution failed)\nTraceback (most recent call last):\nNameError: name 'x' is not defined"),
+    )
+    (item,) = _evidence(t, "caller_bad_code")
+    assert item.span_id == sid("term") and item.blames == sid("coder") and item.category == "tool_misuse"
+    assert "NameError" in item.sentence
+    # a failure the caller did not cause stays with the tool
+    t.spans[2].attributes["gen_ai.tool.call.result"] = "exitcode: 1 (execution failed)\nConnectionError: host down"
+    (item,) = _evidence(t, "tool_failed")
+    assert item.blames is None and item.category == "tool_error"
+
+
+def test_contradiction_traces_the_wrong_final_value_to_its_first_statement() -> None:
+    t = team_trace(solver_output="the total is 43", tool_result="42", verifier_output="final answer: 43", expected="42")
+    (item,) = _evidence(t, "contradiction")
+    assert item.span_id == sid("solve-llm2")  # the first span whose output holds 43
+    assert "43" in item.sentence and "expected '42'" in item.sentence
+
+
+def test_contradiction_is_silent_when_the_answer_matches_the_expected_one() -> None:
+    t = team_trace(expected="42")
+    assert _evidence(t, "contradiction") == []
+
+
+def test_without_the_expected_answer_the_failed_answer_is_still_traced_with_less_weight() -> None:
+    with_truth = _evidence(team_trace(solver_output="total 43", verifier_output="final answer: 43", expected="42"), "contradiction")
+    without = _evidence(team_trace(solver_output="total 43", verifier_output="final answer: 43"), "contradiction")
+    assert with_truth[0].span_id == without[0].span_id
+    assert without[0].weight < with_truth[0].weight
+
+
+def test_repetition_flags_the_first_repeat_of_an_identical_tool_call_only() -> None:
+    calls = [
+        span(f"calc{i}", 10 + 10 * i, 15 + 10 * i, "solver", op="execute_tool", tool="calc", step=2 + i,
+             arguments='{"expression": "17 + 25"}', result="42")
+        for i in range(4)
+    ]
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("solver", 1, 99, "run", op="invoke_agent", agent="solver", step=1),
+        *calls,
+    )
+    (item,) = _evidence(t, "repetition")
+    assert item.span_id == sid("calc1") and item.category == "step_repetition"
+
+
+def test_unsupported_claim_names_numbers_no_input_holds() -> None:
+    t = team_trace(solver_output="the total is 9731", tool_result="42", verifier_output="final answer: 42")
+    found = _evidence(t, "unsupported_claim")
+    assert [item.span_id for item in found] == [sid("solve-llm2")]
+    assert "9731" in found[0].sentence and found[0].category == "hallucination"
+
+
+def test_ignored_input_fires_when_declared_inputs_leave_no_trace_in_the_output() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("reader", 1, 10, "run", op="invoke_agent", agent="reader", step=1, output="the budget is 1200 and the cap is 300"),
+        span("writer", 11, 20, "run", op="invoke_agent", agent="writer", step=2, inputs=["reader"], output="we can spend anything"),
+    )
+    (item,) = _evidence(t, "ignored_input")
+    assert item.span_id == sid("writer") and item.category == "ignored_input"
+    t.spans[2].attributes["rootspan.output"] = "within the budget of 1200"
+    assert _evidence(t, "ignored_input") == []
+
+
+def test_premature_stop_after_a_failed_step() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("coder", 1, 10, "run", op="invoke_agent", agent="coder", step=1, output="run this"),
+        span("term", 11, 20, "run", op="execute_tool", tool="terminal", step=2, result="exitcode: 1 (execution failed)"),
+        span("lead", 21, 30, "run", op="invoke_agent", agent="lead", step=3, output="We are done here. TERMINATE"),
+    )
+    (item,) = _evidence(t, "premature_stop")
+    assert item.span_id == sid("lead") and item.category == "premature_termination"
+
+
+def test_truncated_llm_output_is_premature_termination() -> None:
+    t = team_trace()
+    t.spans[4].attributes["gen_ai.response.finish_reasons"] = ["length"]
+    (item,) = _evidence(t, "truncated")
+    assert item.span_id == t.spans[4].span_id
+
+
+def test_unverified_claim_with_no_tool_run_in_between() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("a", 1, 10, "run", op="invoke_agent", agent="a", step=1, output="the answer is 12"),
+        span("b", 11, 20, "run", op="invoke_agent", agent="b", step=2, output="I have verified the answer is correct."),
+    )
+    (item,) = _evidence(t, "unverified")
+    assert item.span_id == sid("b") and item.category == "incorrect_verification"
+
+
+def test_inability_and_stall_reports() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("lead", 1, 10, "run", op="invoke_agent", agent="Orchestrator", step=1, output="Please search the web for X."),
+        span("surfer", 11, 20, "run", op="invoke_agent", agent="WebSurfer", step=2, output="I am unable to access the page."),
+        span("lead2", 21, 30, "run", op="invoke_agent", agent="Orchestrator", step=3,
+             output='{"is_progress_being_made": {"reason": "no", "answer": false}}'),
+    )
+    (inability,) = _evidence(t, "inability")
+    assert inability.span_id == sid("surfer")
+    (stall,) = _evidence(t, "stall_reported")
+    assert stall.span_id == sid("lead2") and stall.blames == sid("surfer")
+
+
+def test_wrong_handoff_to_an_agent_that_never_runs_or_was_not_asked_for() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("planner", 1, 10, "run", op="invoke_agent", agent="planner", step=1, **{"rootspan.handoff.to": "verifier",
+                                                                                     "rootspan.handoff.expected": "solver"}),
+        span("verifier", 11, 20, "run", op="invoke_agent", agent="verifier", step=2, output="nothing to verify"),
+    )
+    (item,) = _evidence(t, "wrong_handoff")
+    assert item.span_id == sid("planner") and item.category == "wrong_handoff"

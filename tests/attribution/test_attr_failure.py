@@ -1,0 +1,90 @@
+"""Failure attribution end to end on hand-built traces: first divergence, confidence, alternatives, quoting."""
+
+from __future__ import annotations
+
+from attr_builders import sid, span, team_trace, trace
+
+from rootspan.attribution import attribute_run, attribute_trace, summarize
+from rootspan.attribution.failure import Scoring, analyze_failure
+from rootspan.attribution.graph import build_graph
+from rootspan.model import Run
+
+
+def test_tool_exception_is_blamed_on_the_tool_with_its_path_to_the_answer() -> None:
+    verdict = attribute_trace(team_trace(tool_error="ConnectionError: calc backend down", tool_result=""))
+    assert verdict.outcome == "failure"
+    assert verdict.culprit is not None and verdict.culprit.span_id == sid("calc")
+    assert verdict.culprit.agent == "solver" and verdict.culprit.step == 5
+    assert verdict.category == "tool_error"
+    assert 0 < verdict.confidence < 1
+    assert any("calc backend down" in line for line in verdict.evidence)
+    assert verdict.path[0] == sid("calc") and verdict.path[-1] == sid("verifier")
+
+
+def test_first_divergence_prefers_the_early_mistake_over_its_louder_consequence() -> None:
+    # step 2 invents a number; step 4's tool then fails on it: the invention is the decisive step
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("a", 1, 10, "run", op="invoke_agent", agent="analyst", step=1, output="the file has 3 sheets"),
+        span("b", 11, 20, "run", op="invoke_agent", agent="coder", step=2, output="the total revenue is 48213"),
+        span("c", 21, 30, "run", op="invoke_agent", agent="checker", step=3, output="so the answer is 48213. TERMINATE"),
+    )
+    verdict = attribute_trace(t)
+    assert verdict.culprit is not None and verdict.culprit.step == 2 and verdict.culprit.agent == "coder"
+    assert verdict.category == "hallucination"
+
+
+def test_expected_answer_sharpens_but_is_not_required() -> None:
+    kwargs = dict(solver_output="the total is 43", tool_result="42", verifier_output="final answer: 43")
+    with_truth = attribute_trace(team_trace(expected="42", **kwargs))
+    without = attribute_trace(team_trace(**kwargs))
+    assert with_truth.culprit is not None and without.culprit is not None
+    assert with_truth.culprit.span_id == sid("solve-llm2") == without.culprit.span_id
+    assert with_truth.confidence >= without.confidence
+    assert any("expected '42'" in line for line in with_truth.evidence)
+
+
+def test_alternatives_are_ranked_and_exclude_the_culprit() -> None:
+    verdict = attribute_trace(team_trace(tool_error="boom", tool_result="", solver_output="the total is 9731"))
+    confidences = [alt.confidence for alt in verdict.alternatives]
+    assert confidences == sorted(confidences, reverse=True)
+    assert verdict.culprit is not None
+    assert all(alt.span_id != verdict.culprit.span_id for alt in verdict.alternatives)
+
+
+def test_success_has_no_culprit_and_no_evidence_trace_gets_the_busiest_agent() -> None:
+    ok = attribute_trace(team_trace(outcome="success"))
+    assert ok.outcome == "success" and ok.culprit is None
+    quiet = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("a1", 1, 10, "run", op="invoke_agent", agent="a", step=1, output="hello"),
+        span("b1", 11, 20, "run", op="invoke_agent", agent="b", step=2, output="hi"),
+        span("b2", 21, 30, "run", op="invoke_agent", agent="b", step=3, output="bye"),
+    )
+    verdict = attribute_trace(quiet)
+    assert verdict.culprit is not None and verdict.culprit.agent == "b" and verdict.culprit.step == 2
+    assert verdict.confidence <= 0.1 and verdict.category is None
+
+
+def test_untrusted_text_in_evidence_is_made_printable() -> None:
+    verdict = attribute_trace(team_trace(tool_error="\x1b[31mred alert\x1b[0m\nsecond line", tool_result=""))
+    joined = " ".join(verdict.evidence)
+    assert "\x1b" not in joined and "\\x1b" in joined and "\n" not in joined
+
+
+def test_outcome_unset_counts_errors_as_failure_and_attribute_run_summarises() -> None:
+    failing = team_trace(tool_error="boom", tool_result="")
+    failing.spans[0].attributes.pop("rootspan.outcome")
+    verdicts = attribute_run(Run(path=".", traces={failing.trace_id: failing}))
+    assert [v.outcome for v in verdicts] == ["failure"]
+    summary = summarize(verdicts)
+    assert summary["failures"] == 1 and summary["culprit_agents"] == {"solver": 1}
+
+
+def test_scoring_knobs_change_the_choice_deterministically() -> None:
+    graph = build_graph(team_trace(tool_error="boom", tool_result="", solver_output="the total is 9731"))
+    first = analyze_failure(graph)
+    again = analyze_failure(graph)
+    assert first == again
+    latest = analyze_failure(graph, Scoring(first_divergence_ratio=1.0, early_bonus=0.0))
+    assert latest.culprit is not None
