@@ -62,6 +62,7 @@ class Check:
     better_enough: bool = False
     status: str = OK
     reason: str = ""
+    samples: tuple[list[float], list[float]] | None = field(default=None, repr=False)  # per-trace values
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,7 +137,6 @@ def continuous_check(
     min_ratio: float,
     min_delta: float,
     config: ReportConfig,
-    interval: bool = False,
 ) -> Check:
     """A rank test on per-trace values where larger is worse (latency, tokens, cost...)."""
     check = Check(check_id, group, title, unit, "mann-whitney", _summary(baseline), _summary(candidate))
@@ -148,9 +148,7 @@ def continuous_check(
         "delta": delta,
         "cliffs_delta": stats.cliffs_delta(candidate, baseline),
     }
-    if interval and config.bootstrap:
-        ci = stats.bootstrap_ratio_ci(baseline, candidate, config.bootstrap, seed=config.seed)
-        check.effect["ratio_ci95"] = None if ci is None else list(ci)
+    check.samples = (list(baseline), list(candidate))
     check.p_value = stats.mann_whitney_u(candidate, baseline, "greater").p_value
     check.p_better = stats.mann_whitney_u(candidate, baseline, "less").p_value
     check.worse_enough = ratio >= min_ratio and delta >= min_delta and delta > 0
@@ -240,7 +238,7 @@ def build_checks(
         continuous_check(
             "latency", "latency", "end-to-end latency", "ms",
             [r.latency_ms for r in base], [r.latency_ms for r in cand],
-            config.latency_ratio, config.latency_min_ms, config, interval=True,
+            config.latency_ratio, config.latency_min_ms, config,
         )
     )
     agents = sorted({a for r in base + cand for a in r.agents_ms})
@@ -252,7 +250,7 @@ def build_checks(
             checks.append(_presence_check(check_id, "agent", title, len(b), len(c), nb, nc))
             continue
         checks.append(
-            continuous_check(check_id, "agent", title, "ms", b, c, config.latency_ratio, config.latency_min_ms, config, interval=True)
+            continuous_check(check_id, "agent", title, "ms", b, c, config.latency_ratio, config.latency_min_ms, config)
         )
     if config.steps:
         keys = sorted({k for r in base + cand for k in r.steps_ms}, key=lambda k: (_step_order(step_info.get(k)), k))
@@ -265,7 +263,7 @@ def build_checks(
                 checks.append(_presence_check(check_id, "step", title, len(b), len(c), nb, nc))
                 continue
             checks.append(
-                continuous_check(check_id, "step", title, "ms", b, c, config.latency_ratio, config.latency_min_ms, config, interval=True)
+                continuous_check(check_id, "step", title, "ms", b, c, config.latency_ratio, config.latency_min_ms, config)
             )
     resources: list[tuple[str, str, str, str, Callable[[TraceMeasures], float | None]]] = [
         ("tokens.input", "tokens", "input tokens", "tokens", lambda r: r.input_tokens),
@@ -338,6 +336,23 @@ def decide(checks: list[Check], config: ReportConfig) -> None:
             check.status, check.reason = OK, ""
 
 
+def add_intervals(checks: list[Check], config: ReportConfig) -> None:
+    """Bootstrap intervals for the latency ratios a reader looks at: whole run, agents, moved steps.
+
+    Unchanged steps get none: on big runs they are most checks, and resampling each would cost
+    more than the rest of the report.
+    """
+    if not config.bootstrap:
+        return
+    for check in checks:
+        if check.samples is None or check.unit != "ms" or check.group not in ("latency", "agent", "step"):
+            continue
+        if check.group == "step" and check.status == OK:
+            continue
+        ci = stats.bootstrap_ratio_ci(*check.samples, resamples=config.bootstrap, seed=config.seed)
+        check.effect["ratio_ci95"] = None if ci is None else list(ci)
+
+
 def _traces(runs: list[Run]) -> list[Trace]:
     return [trace for run in runs for trace in run.trace_list()]
 
@@ -368,6 +383,7 @@ def compare_runs(
     cand = [measure_trace(t, run_of[id(t)], config.prices, keys[id(t)]) for t in cand_traces]
     checks = build_checks(base, cand, step_info, config)
     decide(checks, config)
+    add_intervals(checks, config)
     base_failures, base_notes = explain_failures("baseline", baseline, attribute)
     cand_failures, cand_notes = explain_failures("candidate", candidate, attribute)
     mark_new(base_failures, cand_failures)
