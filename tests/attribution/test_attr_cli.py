@@ -1,0 +1,133 @@
+"""The attribution commands through the real CLI: report, JSON, verdicts.json, errors, Who&When import/eval, bench."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from attr_builders import sid, team_trace
+
+from rootspan.cli import run
+from rootspan.rundir import VERDICTS_FILE, read_verdicts, write_traces
+
+WHOWHEN = Path("/work/shared/data/whowhen")
+needs_whowhen = pytest.mark.skipif(not WHOWHEN.is_dir(), reason="Who&When data not present")
+
+
+@pytest.fixture()
+def failed_run(tmp_path: Path) -> Path:
+    run_dir = tmp_path / "run"
+    write_traces(run_dir, team_trace(tool_error="ConnectionError: \x1b[2Jcalc backend down", tool_result="").spans)
+    return run_dir
+
+
+def test_attribute_prints_a_report_and_writes_verdicts(failed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["attribute", str(failed_run)]) == 0
+    out = capsys.readouterr().out
+    assert "culprit     step 5  solver  execute_tool calc" in out
+    assert "category    tool_error" in out
+    assert "evidence" in out and "failure path" in out
+    assert "\x1b" not in out and "\\x1b[2J" in out  # the terminal escape is shown, not executed
+    assert f"wrote {failed_run / VERDICTS_FILE}" in out
+    (verdict,) = read_verdicts(failed_run)
+    assert verdict.culprit is not None and verdict.culprit.span_id == sid("calc")
+
+
+def test_attribute_json_has_the_design_schema(failed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["attribute", str(failed_run), "--json", "--no-write"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"verdicts", "summary"}
+    (verdict,) = payload["verdicts"]
+    for key in ("trace_id", "outcome", "culprit", "category", "confidence", "evidence", "path", "alternatives", "bottlenecks"):
+        assert key in verdict
+    assert set(verdict["culprit"]) >= {"span_id", "agent", "step", "name"}
+    assert payload["summary"]["failures"] == 1
+    assert not (failed_run / VERDICTS_FILE).exists()
+
+
+def test_attribute_on_a_traces_file_writes_nothing_beside_it(failed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["attribute", str(failed_run / "traces.jsonl"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdicts"]
+    assert not (failed_run / VERDICTS_FILE).exists()
+
+
+def test_attribute_with_a_baseline_runs(failed_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = tmp_path / "base"
+    write_traces(baseline, team_trace(outcome="success").spans)
+    assert run(["attribute", str(failed_run), "--baseline", str(baseline), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdicts"][0]["outcome"] == "failure"
+
+
+def test_attribute_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["attribute", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rootspan: error:") and "no such file" in err and err.count("\n") == 1
+    not_otlp = tmp_path / "notes.jsonl"
+    not_otlp.write_text('{"hello": 1}\n')
+    assert run(["attribute", str(not_otlp)]) == 2
+    assert "not an OTLP" in capsys.readouterr().err
+    assert run(["attribute", str(tmp_path), "--frobnicate"]) == 2
+    assert "--frobnicate" in capsys.readouterr().err
+    assert run(["attribute", str(tmp_path), "--judge", "ftp://nowhere"]) == 2
+
+
+def _mini_whowhen(tmp_path: Path) -> Path:
+    root = tmp_path / "whowhen"
+    for subset, names in (("Algorithm-Generated", ("1.json", "10.json")), ("Hand-Crafted", ("10.json", "12.json"))):
+        (root / subset).mkdir(parents=True)
+        for name in names:
+            shutil.copy(WHOWHEN / subset / name, root / subset / name)
+    return root
+
+
+@needs_whowhen
+def test_eval_whowhen_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _mini_whowhen(tmp_path)
+    assert run(["eval", "whowhen", str(root), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"Algorithm-Generated", "Hand-Crafted"}
+    for entry in payload.values():
+        assert entry["n"] == 2
+        assert 0.0 <= entry["agent_accuracy"] <= 1.0 and 0.0 <= entry["step_accuracy"] <= 1.0
+        assert sum(part["n"] for part in entry["splits"].values()) == 2
+    assert run(["eval", "whowhen", str(root / "Hand-Crafted"), "--json", "--no-ground-truth"]) == 0
+    assert json.loads(capsys.readouterr().out)["Hand-Crafted"]["n"] == 2
+
+
+@needs_whowhen
+def test_eval_whowhen_text_shows_the_priors_and_rejects_bad_splits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _mini_whowhen(tmp_path)
+    assert run(["eval", "whowhen", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "always WebSurfer" in out and "AgenTracer-8B" in out and "Algorithm-Generated" in out
+    assert run(["eval", "whowhen", str(root), "--split", "bogus"]) == 2
+    assert run(["eval", "whowhen", str(tmp_path / "nothing")]) == 2
+
+
+@needs_whowhen
+def test_import_whowhen_writes_run_directories_that_attribute_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _mini_whowhen(tmp_path)
+    out = tmp_path / "runs"
+    assert run(["import", "whowhen", str(root), "-o", str(out)]) == 0
+    assert "wrote 4 run directories" in capsys.readouterr().out
+    run_dir = out / "Hand-Crafted" / "12"
+    labels = json.loads((run_dir / "labels.json").read_text())
+    assert labels["kind"] == "failure" and isinstance(labels["culprit"]["step"], int)
+    assert "mistake_reason" not in (run_dir / "traces.jsonl").read_text()
+    assert run(["attribute", str(run_dir), "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)["verdicts"][0]
+    assert verdict["outcome"] == "failure" and verdict["culprit"]["step"] is not None
+    # importing again replaces instead of appending a second copy of the spans
+    assert run(["import", "whowhen", str(root), "-o", str(out)]) == 0
+    lines = (run_dir / "traces.jsonl").read_text().strip().splitlines()
+    assert len(lines) == 1
+
+
+def test_bench_attribution_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["bench", "attribution", "--json", "--skip-faults", "--sizes", "60,300"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) >= {"top1_accuracy", "per_fault", "n", "timing"}
+    assert [row["culprit_found"] for row in payload["timing"]] == [True, True]
+    assert run(["bench", "attribution", "--sizes", "x"]) == 2
