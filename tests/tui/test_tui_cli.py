@@ -1,0 +1,55 @@
+"""``rootspan view``: bad input fails in one line before the UI starts; registering it stays cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rootspan.cli import run
+
+
+def test_missing_run_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["view", "/missing/run"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["rootspan: error: /missing/run: no such file or directory"]
+
+
+def test_non_otlp_file_is_rejected_before_the_ui(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some text\n")
+    assert run(["view", str(notes)]) == 2
+    assert "not an OTLP JSON Lines traces file" in capsys.readouterr().err
+
+
+def test_second_run_is_checked_too(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["view", str(run_dir), str(tmp_path / "nope")]) == 2
+    assert "nope: no such file or directory" in capsys.readouterr().err
+
+
+def test_view_runs_the_app_with_both_runs(run_dir: Path, candidate_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rootspan.tui.app import RootspanApp
+
+    started: list[tuple[Path, Path | None]] = []
+    monkeypatch.setattr(RootspanApp, "run", lambda self: started.append((self.run_path, self.candidate_path)))
+    assert run(["view", str(run_dir), str(candidate_dir)]) == 0
+    assert started == [(run_dir, candidate_dir)]
+
+
+def test_load_error_in_the_app_exits_2(run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from rootspan.tui.app import RootspanApp
+
+    def fail(self: RootspanApp) -> None:
+        self.load_error = "run/traces.jsonl: not an OTLP JSON Lines traces file"
+
+    monkeypatch.setattr(RootspanApp, "run", fail)
+    assert run(["view", str(run_dir)]) == 2
+    assert capsys.readouterr().err.startswith("rootspan: error: run/traces.jsonl")
+
+
+def test_registering_the_command_does_not_import_textual() -> None:
+    code = "import sys, rootspan.tui.commands; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

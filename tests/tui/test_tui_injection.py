@@ -1,0 +1,93 @@
+"""Untrusted span text (Rich markup, ANSI/OSC escapes, control characters) is shown, never run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+
+from rootspan.model import Span
+from rootspan.rundir import write_traces
+from rootspan.tui.app import RootspanApp
+from rootspan.tui.cells import cell
+
+from tui_fixtures import EVIL_NAME, FixedEngine, run_pilot, screen_segments, screen_text, settle, sid, widget_text
+
+LINK_NAME = "[link=https://evil.example]click me[/link]"
+
+
+def _assert_inert(app) -> None:
+    """Nothing on screen carries a hyperlink, and no raw escape or control byte reaches the terminal."""
+    segments = screen_segments(app)
+    assert not [segment.text for segment in segments if segment.style is not None and segment.style.link]
+    text = "".join(segment.text for segment in segments if not segment.control)
+    assert not any(char in text for char in "\x1b\x07\x9b")
+
+
+def _styles_of(app, needle: str) -> set:
+    return {segment.style for segment in screen_segments(app) if needle in segment.text}
+
+
+def test_cell_never_parses_markup() -> None:
+    rendered = cell("[bold]x[/bold] \x1b[31m")
+    assert isinstance(rendered, Text)
+    assert rendered.plain == "[bold]x[/bold] \\x1b[31m"
+    assert not rendered.spans
+
+
+def test_injected_names_in_traces_list_and_waterfall(tmp_path: Path) -> None:
+    root = Span(trace_id="cc" * 16, span_id=sid(3, 1), name=LINK_NAME + " \x1b[2J\x1b[31mred \x9b", start_ns=1, end_ns=10)
+    child = Span(trace_id="cc" * 16, span_id=sid(3, 2), parent_span_id=sid(3, 1), name="[bold]bold?[/bold]",
+                 start_ns=2, end_ns=5, attributes={"gen_ai.agent.name": "[i]agent[/i]", "gen_ai.operation.name": "invoke_agent"})
+    write_traces(tmp_path, [root, child])
+
+    async def script(pilot) -> None:
+        text = screen_text(pilot.app)
+        assert LINK_NAME[:27] + "…" in text  # the traces list cuts long names, literally
+        _assert_inert(pilot.app)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert "[link=https://evil.example]click me[/link] \\x1b[2J\\x1b[31mred \\x9b" in text
+        assert "[bold]bold?[/bold]" in text
+        await pilot.press("down")  # the status line now names the child's agent, "[i]agent[/i]"
+        # Both are drawn in the row's own styles: the markup tags around them did nothing.
+        bold_styles, italic_styles = _styles_of(pilot.app, "bold?"), _styles_of(pilot.app, "[i]agent[/i]")
+        assert bold_styles and italic_styles
+        assert not any(style is not None and style.bold for style in bold_styles)
+        assert not any(style is not None and style.italic for style in italic_styles)
+        _assert_inert(pilot.app)
+        await pilot.press("s")
+        assert "[i]agent[/i]" in screen_text(pilot.app)
+        _assert_inert(pilot.app)
+
+    run_pilot(RootspanApp(tmp_path, engine=FixedEngine()), script, size=(120, 30))
+
+
+def test_injected_messages_and_results_in_detail(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("end", "up", "enter")  # the span with the hostile name and result
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.span.span_id == sid(1, 12) and screen.span.name == EVIL_NAME
+        header = widget_text(screen.query_one("#detail-header"))
+        assert "[bold]evil[/bold] [link=https://evil.example]click[/link] \\x1b[31mred\\x1b[0m\\x07" in header
+        messages = widget_text(screen.query_one("#detail-messages"))
+        assert "[red]not red[/red] \\x1b]8;;https://evil.example\\x1b\\link" in messages
+        _assert_inert(pilot.app)
+        styles = _styles_of(pilot.app, "not red")
+        assert styles and all(style is None or style.color is None or style.color.name != "red" for style in styles)
+
+    run_pilot(RootspanApp(run_dir, engine=FixedEngine()), script, size=(120, 40))
+
+
+def test_injected_verdict_evidence_in_blame(run_dir: Path) -> None:
+    async def script(pilot) -> None:
+        await pilot.press("b")
+        await settle(pilot)
+        assert "depends on step 11 [link=x]y[/link]" in screen_text(pilot.app)
+        _assert_inert(pilot.app)
+
+    run_pilot(RootspanApp(run_dir, engine=FixedEngine()), script)
