@@ -58,6 +58,12 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
             next(self._submitted)
         super().on_end(span)
 
+    def restart_counts(self) -> None:
+        """Zero the counters in a forked child: the SDK empties the child's copy of the queue."""
+        self._submitted = itertools.count()
+        self.counting_exporter.received = 0
+        self.counting_exporter.failed = 0
+
     @property
     def submitted(self) -> int:
         # itertools.count has no peek; its repr is ``count(N)`` where N is the next value.

@@ -295,6 +295,8 @@ def _install_hooks() -> None:
     _hooks_installed = True
     logging.getLogger("opentelemetry.sdk._shared_internal").addFilter(_QueueFullFilter())
     atexit.register(shutdown)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be installed from the main thread
     previous = signal.getsignal(signal.SIGTERM)
@@ -302,6 +304,38 @@ def _install_hooks() -> None:
         return  # an app that ignores SIGTERM keeps doing so; None = installed outside Python
     _previous_sigterm = previous
     signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child keeps tracing into the same run and flushes when it exits.
+
+    multiprocessing ends its workers with os._exit, which skips atexit; its own exit hook runs
+    ``multiprocessing.util`` finalizers. The worker clears inherited finalizers first and then
+    runs its after-fork callbacks, so shutdown is registered from one of those.
+    """
+    tracing = _active
+    if tracing is None:
+        return
+    tracing.open_spans.clear()  # the parent's open spans are the parent's to end
+    for delivery in tracing.deliveries:
+        delivery.restart_counts()
+    if "multiprocessing" in sys.modules:
+        from multiprocessing import util
+
+        util.register_after_fork(_FORK_MARKER, _shutdown_at_worker_exit)
+
+
+class _ForkMarker:
+    """multiprocessing keys after-fork callbacks by a weakly referenced object; this is ours."""
+
+
+_FORK_MARKER = _ForkMarker()
+
+
+def _shutdown_at_worker_exit(_marker: _ForkMarker) -> None:
+    from multiprocessing import util
+
+    util.Finalize(None, shutdown, exitpriority=100)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -141,3 +141,19 @@ def test_traceparent_env_parents_threads_started_without_helpers(tmp_path, monke
     # The remote parent is not in this file: the loader reports the roots as orphans.
     assert all("b7ad6b7169203331" in warning for warning in run.warnings)
     assert sc.ROOTSPAN_STEP in by_name(trace, "invoke_agent main").attributes
+
+
+def test_forked_multiprocessing_worker_flushes_under_the_caller(tmp_path):
+    import multiprocessing
+
+    start(tmp_path)
+    with rs.workflow("w"):
+        with rs.agent_span("boss") as boss:
+            process = multiprocessing.get_context("fork").Process(target=worker, args=("forked",))
+            process.start()
+            process.join(timeout=60)
+            assert process.exitcode == 0
+    trace = only_trace(finish(tmp_path))
+    forked = by_name(trace, "invoke_agent worker")
+    assert forked.parent_span_id == boss.span_id
+    assert trace.children(forked.span_id)[0].name == "execute_tool tool-forked"
