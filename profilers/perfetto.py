@@ -32,20 +32,25 @@ class _Ids:
         return pid
 
 
-def _lanes(spans: list[Span]) -> dict[str, int]:
-    """Span id -> lane so that the slices of every lane nest (Chrome 'X' events must)."""
-    stacks: list[list[int]] = []
+def _lanes(trace: Trace, spans: list[Span]) -> dict[str, int]:
+    """Span id -> lane, so that every slice of a lane sits inside an ancestor span's slice or on its own.
+
+    Chrome 'X' events on one track must nest, and nesting reads as parenthood, so a span only goes
+    on top of a lane whose open slice is one of its ancestors; concurrent siblings get new lanes.
+    """
+    stacks: list[list[tuple[int, str]]] = []
     lane_of: dict[str, int] = {}
     for span in sorted(spans, key=lambda s: (s.start_ns, -s.end_ns)):
+        ancestors = {ancestor.span_id for ancestor in trace.ancestors(span)}
         for lane, stack in enumerate(stacks):
-            while stack and stack[-1] <= span.start_ns:
+            while stack and stack[-1][0] <= span.start_ns:
                 stack.pop()
-            if not stack or stack[-1] >= span.end_ns:
-                stack.append(span.end_ns)
+            if not stack or (stack[-1][1] in ancestors and stack[-1][0] >= span.end_ns):
+                stack.append((span.end_ns, span.span_id))
                 lane_of[span.span_id] = lane
                 break
         else:
-            stacks.append([span.end_ns])
+            stacks.append([(span.end_ns, span.span_id)])
             lane_of[span.span_id] = len(stacks) - 1
     return lane_of
 
@@ -82,7 +87,7 @@ def _span_events(trace: Trace, pid: int, base_ns: int, sort_index: int) -> list[
     order = sorted(by_agent, key=lambda agent: (agent != NO_AGENT, min(s.start_ns for s in by_agent[agent])))
     next_tid = 1
     for agent in order:
-        lanes = _lanes(by_agent[agent])
+        lanes = _lanes(trace, by_agent[agent])
         tids = {}
         for lane in sorted(set(lanes.values())):
             tids[lane] = next_tid
@@ -132,7 +137,8 @@ def _kernel_events(path: Path, trace_id: str, ids: _Ids, base_ns: int, file_inde
                 continue
         if "ts" in event:
             try:
-                event["ts"] = round((file_base + float(event["ts"]) * 1000.0 - base_ns) / 1000.0, 3)
+                # integer offset first: a double holding 1.8e18 ns is only 256 ns precise
+                event["ts"] = round(((file_base - base_ns) + float(event["ts"]) * 1000.0) / 1000.0, 3)
             except (TypeError, ValueError):
                 continue
         if event.get("ph") in ("s", "f", "t") and isinstance(event.get("id"), int):
