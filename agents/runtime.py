@@ -315,8 +315,9 @@ class Team:
         transcript: list[Message] = []
         outcome: dict[str, Any] = {}
         try:
-            with rs.workflow(self.name, conversation_id=conversation_id or uuid.uuid4().hex):
+            with rs.workflow(self.name, conversation_id=conversation_id or uuid.uuid4().hex) as workflow:
                 outcome["trace_id"] = _current_trace_id()
+                _record_task(workflow, task)
                 transcript.append(Message("user", task, span_id=rs.current_span_id(), role="user"))
                 try:
                     answer, reason = self._converse(transcript)
@@ -361,6 +362,15 @@ class Team:
                 return self.answer_of(result.output.content), ""
             current = following
         raise AgentError(f"no final answer after {self.max_turns} turns", kind="step_repetition")
+
+
+def _record_task(workflow: Any, task: str) -> None:
+    """The task text on the workflow span (content capture only, redacted): the run's input."""
+    tracing = rs.current()
+    if tracing is None or not tracing.capture_content:
+        return
+    message = [{"role": "user", "parts": [{"type": "text", "content": task}]}]
+    workflow.set_attribute("gen_ai.input.messages", tracing.redact(json.dumps(message, ensure_ascii=False)))
 
 
 def _current_trace_id() -> str | None:
