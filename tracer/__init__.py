@@ -8,34 +8,86 @@
 
 See docs/tracing.md. Everything here runs on the OpenTelemetry SDK: spans go through a
 TracerProvider and batch processors to the run directory (and any OTLP endpoint).
+
+Names load on first use, so that ``rootspan``'s CLI, which imports this package's ``commands``
+module on every start, does not pay for the OpenTelemetry SDK unless a tracer command runs.
 """
 
-from rootspan.tracer.pipeline import Tracing, current, setup, shutdown
-from rootspan.tracer.propagation import (
-    PropagatingExecutor,
-    Thread,
-    extract_traceparent,
-    inject_traceparent,
-    propagating_executor,
-    run_in_context,
-    subprocess_env,
-)
-from rootspan.tracer.redact import Redactor
-from rootspan.tracer.spans import (
-    LLMCall,
-    SpanHandle,
-    ToolCall,
-    agent,
-    agent_span,
-    consumed,
-    current_span_id,
-    llm_call,
-    outcome,
-    record_output,
-    tool,
-    tool_span,
-    workflow,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Tracing": "pipeline",
+    "current": "pipeline",
+    "setup": "pipeline",
+    "shutdown": "pipeline",
+    "PropagatingExecutor": "propagation",
+    "Thread": "propagation",
+    "extract_traceparent": "propagation",
+    "inject_traceparent": "propagation",
+    "propagating_executor": "propagation",
+    "run_in_context": "propagation",
+    "subprocess_env": "propagation",
+    "Redactor": "redact",
+    "LLMCall": "spans",
+    "SpanHandle": "spans",
+    "ToolCall": "spans",
+    "agent": "spans",
+    "agent_span": "spans",
+    "consumed": "spans",
+    "current_span_id": "spans",
+    "llm_call": "spans",
+    "outcome": "spans",
+    "record_output": "spans",
+    "tool": "spans",
+    "tool_span": "spans",
+    "workflow": "spans",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from rootspan.tracer.pipeline import Tracing, current, setup, shutdown
+    from rootspan.tracer.propagation import (
+        PropagatingExecutor,
+        Thread,
+        extract_traceparent,
+        inject_traceparent,
+        propagating_executor,
+        run_in_context,
+        subprocess_env,
+    )
+    from rootspan.tracer.redact import Redactor
+    from rootspan.tracer.spans import (
+        LLMCall,
+        SpanHandle,
+        ToolCall,
+        agent,
+        agent_span,
+        consumed,
+        current_span_id,
+        llm_call,
+        outcome,
+        record_output,
+        tool,
+        tool_span,
+        workflow,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'rootspan.tracer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"rootspan.tracer.{module_name}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
 
 
 def _reset_for_tests() -> None:
@@ -43,32 +95,3 @@ def _reset_for_tests() -> None:
     from rootspan.tracer.pipeline import reset_for_tests
 
     reset_for_tests()
-
-
-__all__ = [
-    "LLMCall",
-    "PropagatingExecutor",
-    "Redactor",
-    "SpanHandle",
-    "Thread",
-    "ToolCall",
-    "Tracing",
-    "agent",
-    "agent_span",
-    "consumed",
-    "current",
-    "current_span_id",
-    "extract_traceparent",
-    "inject_traceparent",
-    "llm_call",
-    "outcome",
-    "propagating_executor",
-    "record_output",
-    "run_in_context",
-    "setup",
-    "shutdown",
-    "subprocess_env",
-    "tool",
-    "tool_span",
-    "workflow",
-]

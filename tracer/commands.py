@@ -16,6 +16,7 @@ import typer
 
 from rootspan.cli_app import app, bench_app
 from rootspan.errors import UserError
+from rootspan.rundir import TRACES_FILE
 
 EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
@@ -26,7 +27,7 @@ EXIT_NOT_EXECUTABLE = 126
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
 )
 def record_command(
-    output: Path = typer.Option(..., "-o", "--output", help="Run directory to write (created if missing)."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="DIR", help="Run directory to write (created if missing)."),
     command: Optional[List[str]] = typer.Argument(None, metavar="-- CMD...", help="The app to run, after --."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Profiling mode for the app: auto|off|device|kernels|full."),
     capture_content: bool = typer.Option(False, "--capture-content", help="Record prompts, completions and tool I/O (redacted)."),
@@ -47,8 +48,13 @@ def record_command(
         env["ROOTSPAN_PROFILE"] = profile
     if capture_content:
         env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
+    traces = run_dir / TRACES_FILE
+    size_before = traces.stat().st_size if traces.exists() else 0
+    if size_before:
+        print(f"rootspan: warning: {traces} already exists; this run's spans are appended to it", file=sys.stderr)
     code = _run_child(command, env)
-    if not (run_dir / "traces.jsonl").exists():
+    size_after = traces.stat().st_size if traces.exists() else 0
+    if size_after <= size_before:
         print(f"rootspan: warning: no spans were written to {run_dir} (does the app call rootspan.tracer.setup()?)",
               file=sys.stderr)
     raise typer.Exit(code)
