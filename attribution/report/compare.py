@@ -37,6 +37,7 @@ ADDED = "added"
 REMOVED = "removed"
 
 SUCCESS_RATE = "success_rate"
+MAX_STEP_INTERVALS = 25
 SUCCESS_ALPHA_SHARE = 0.5  # share of alpha spent on the success rate alone (see _adjust)
 
 _AUTO: Any = object()  # "look the engine up lazily", distinct from None ("do not use one")
@@ -344,11 +345,12 @@ def add_intervals(checks: list[Check], config: ReportConfig) -> None:
     """
     if not config.bootstrap:
         return
-    for check in checks:
-        if check.samples is None or check.unit != "ms" or check.group not in ("latency", "agent", "step"):
-            continue
-        if check.group == "step" and check.status == OK:
-            continue
+    rows = [c for c in checks if c.samples is not None and c.unit == "ms" and c.group in ("latency", "agent")]
+    moved = [c for c in checks if c.samples is not None and c.group == "step" and c.status != OK]
+    moved.sort(key=lambda c: c.status != REGRESSION)
+    for check in rows + moved[:MAX_STEP_INTERVALS]:
+        if min(len(check.samples[0]), len(check.samples[1])) < 3:  # type: ignore[index]
+            continue  # an interval from one or two repeats says nothing
         ci = stats.bootstrap_ratio_ci(*check.samples, resamples=config.bootstrap, seed=config.seed)
         check.effect["ratio_ci95"] = None if ci is None else list(ci)
 

@@ -216,8 +216,8 @@ def bootstrap_ratio_ci(
     rng = random.Random(seed)
     ratios: list[float] = []
     for _ in range(resamples):
-        base = median([baseline[rng.randrange(len(baseline))] for _ in baseline])
-        cand = median([candidate[rng.randrange(len(candidate))] for _ in candidate])
+        base = median(rng.choices(baseline, k=len(baseline)))
+        cand = median(rng.choices(candidate, k=len(candidate)))
         if base <= 0:
             return None
         ratios.append(cand / base)
