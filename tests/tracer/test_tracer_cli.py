@@ -87,3 +87,22 @@ def test_bench_tracer_json(capsys):
     expected = round(result["us_per_span"]["rootspan_agent"] / result["us_per_span"]["bare_sdk_agent"], 3)
     assert result["ratio_vs_bare_sdk"]["agent"] == expected
     assert result["meets_target"] == all(value <= 1.25 for value in result["ratio_vs_bare_sdk"].values())
+
+
+def test_tracer_commands_do_not_import_the_otel_sdk(tmp_path):
+    """Every rootspan start imports rootspan.tracer.commands; the SDK loads only when tracing."""
+    probe = "import sys, rootspan.tracer.commands; print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_record_appending_to_an_existing_run_says_so(tmp_path, capsys):
+    app = tmp_path / "app.py"
+    app.write_text("import rootspan.tracer as rs\nrs.setup(profile='off')\nwith rs.workflow('w'):\n    pass\n")
+    for _ in range(2):
+        assert run(["record", "-o", str(tmp_path / "run"), "--", sys.executable, str(app)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("already exists; this run's spans are appended") == 1
+    assert "no spans were written" not in err
+    assert len(load_run(tmp_path / "run").traces) == 2
