@@ -38,6 +38,7 @@ REMOVED = "removed"
 
 SUCCESS_RATE = "success_rate"
 MAX_STEP_INTERVALS = 25
+OUTLIER_FACTOR = 2.0
 SUCCESS_ALPHA_SHARE = 0.5  # share of alpha spent on the success rate alone (see _adjust)
 
 _AUTO: Any = object()  # "look the engine up lazily", distinct from None ("do not use one")
@@ -98,6 +99,7 @@ class Report:
     failures: list[Failure]
     categories: dict[str, dict[str, int]]
     notes: list[str]
+    outliers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Check]:
@@ -294,6 +296,38 @@ def build_checks(
     return checks
 
 
+def find_outliers(
+    base: list[TraceMeasures], cand: list[TraceMeasures], step_info: dict[StepKey, StepInfo], config: ReportConfig
+) -> list[dict[str, Any]]:
+    """Single candidate steps far slower than every baseline repeat of that step (not gated).
+
+    A fault that hits one call of one run (a tool that hung once) moves no median, so no test can
+    call it a regression; it is still worth showing. "Far" is deliberately strict: at least
+    OUTLIER_FACTOR times the slowest baseline value and latency_min_ms above it.
+    """
+    slowest: dict[StepKey, float] = {}
+    for row in base:
+        for key, value in row.steps_ms.items():
+            slowest[key] = max(value, slowest.get(key, 0.0))
+    found: list[dict[str, Any]] = []
+    for row in cand:
+        for key, value in row.steps_ms.items():
+            limit = slowest.get(key)
+            if limit is None or value < OUTLIER_FACTOR * limit or value - limit < config.latency_min_ms:
+                continue
+            found.append(
+                {
+                    "step": step_title(key, step_info.get(key)),
+                    "trace_id": row.trace_id,
+                    "run": row.run,
+                    "candidate_ms": value,
+                    "baseline_max_ms": limit,
+                }
+            )
+    found.sort(key=lambda item: item["baseline_max_ms"] - item["candidate_ms"])
+    return found
+
+
 def _step_order(info: StepInfo | None) -> float:
     return float("inf") if info is None or info.step is None else float(info.step)
 
@@ -414,4 +448,5 @@ def compare_runs(
         failures=base_failures + cand_failures,
         categories={"baseline": category_counts(base_failures), "candidate": category_counts(cand_failures)},
         notes=notes,
+        outliers=find_outliers(base, cand, step_info, config),
     )

@@ -42,6 +42,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "checks": [check.to_dict() for check in report.checks],
             "failures": [failure.to_dict() for failure in report.failures],
             "categories": report.categories,
+            "outliers": report.outliers,
             "notes": report.notes,
         }
     )

@@ -63,6 +63,11 @@ def render_junit(report: Report) -> str:
             out = ET.SubElement(case, "system-out")
             out.text = xml_text(summary + (f"\n{check.reason}" if check.status == INCONCLUSIVE else ""))
     out = ET.SubElement(suite, "system-out")
-    out.text = xml_text("\n".join([headline(report)] + report.notes))
+    outliers = [
+        f"outlier (not gated): {item['step']} took {item['candidate_ms']:.1f} ms in trace {item['trace_id']} "
+        f"(slowest baseline {item['baseline_max_ms']:.1f} ms)"
+        for item in report.outliers
+    ]
+    out.text = xml_text("\n".join([headline(report)] + outliers + report.notes))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -21,6 +21,7 @@ from rootspan.attribution.report.fmt import STATUS_ICON, change, chart_checks, h
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
 MAX_FAILURE_GROUPS = 5
 MAX_EVIDENCE = 3
+MAX_OUTLIERS = 5
 BAR_WIDTH = 28
 
 
@@ -93,6 +94,20 @@ def _categories(report: Report) -> list[str]:
     return lines + [""]
 
 
+def _outliers(report: Report) -> list[str]:
+    if not report.outliers:
+        return []
+    lines = ["### Outliers (not gated)", "", "Single candidate steps at least twice as slow as every baseline repeat:", ""]
+    for item in report.outliers[:MAX_OUTLIERS]:
+        lines.append(
+            f"- {md(item['step'])}: {quantity(item['candidate_ms'], 'ms')} in trace {code(item['trace_id'], 40)} "
+            f"(slowest baseline {quantity(item['baseline_max_ms'], 'ms')})"
+        )
+    if len(report.outliers) > MAX_OUTLIERS:
+        lines.append(f"- ... and {len(report.outliers) - MAX_OUTLIERS} more (see the JSON report)")
+    return lines + [""]
+
+
 def _bar(value: float, largest: float, char: str) -> str:
     return char * max(1, round(BAR_WIDTH * value / largest)) if value > 0 else ""
 
@@ -142,6 +157,7 @@ def render_markdown(report: Report, svg_link: str | None = None) -> str:
     lines.append("")
     lines += _failure_lines(report)
     lines += _categories(report)
+    lines += _outliers(report)
     lines += _chart(report, svg_link)
     if report.notes:
         lines += ["<details><summary>Notes</summary>", ""]

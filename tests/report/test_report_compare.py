@@ -216,3 +216,18 @@ def test_no_or_empty_runs_are_user_errors(tmp_path: Path) -> None:
     empty = Run(path=tmp_path / "empty")
     with pytest.raises(UserError, match="candidate run .* no traces"):
         compare_runs([synthetic_run(1, 2)], [empty], FAST)
+
+
+def test_one_hung_call_is_an_outlier_not_a_regression() -> None:
+    base, cand = synthetic_run(1, 10), synthetic_run(2, 10)
+    trace = cand.trace_list()[3]
+    span = next(s for s in trace.spans if s.name == "execute_tool search")
+    span.end_ns += 1_200_000_000  # one call waits 1.2 s more (the demo's tool-slow fault)
+    report = _compare(base, cand)
+    assert report.verdict == "pass"
+    assert [(o["step"], o["trace_id"]) for o in report.outliers] == [("step 5 execute_tool search (researcher)", trace.trace_id)]
+    assert _compare(base, synthetic_run(3, 10)).outliers == []
+    from rootspan.attribution.report.render_md import render_markdown
+
+    text = render_markdown(report)
+    assert text.startswith("## ✅") and "### Outliers (not gated)" in text and trace.trace_id in text
