@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Iterable, Pattern
+from typing import Any, Iterable, Pattern
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api

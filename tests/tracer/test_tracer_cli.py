@@ -106,3 +106,26 @@ def test_record_appending_to_an_existing_run_says_so(tmp_path, capsys):
     assert err.count("already exists; this run's spans are appended") == 1
     assert "no spans were written" not in err
     assert len(load_run(tmp_path / "run").traces) == 2
+
+
+def test_record_passes_sigterm_to_the_app_which_flushes(tmp_path):
+    import signal
+
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import time\nimport rootspan.tracer as rs\nrs.setup(profile='off')\n"
+        "with rs.workflow('w'):\n    with rs.tool_span('t'):\n        pass\n    print('ready', flush=True)\n    time.sleep(60)\n"
+    )
+    recorder = subprocess.Popen(
+        [sys.executable, "-m", "rootspan", "record", "-o", str(tmp_path / "run"), "--", sys.executable, str(app)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert recorder.stdout.readline().strip() == "ready"
+        recorder.send_signal(signal.SIGTERM)
+        assert recorder.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        recorder.kill()
+    (trace,) = load_run(tmp_path / "run").traces.values()
+    assert {span.name for span in trace.spans} == {"invoke_workflow w", "execute_tool t"}
