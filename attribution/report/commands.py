@@ -79,8 +79,9 @@ def report_command(
 ) -> None:
     """Compare candidate runs with baseline runs; exit 1 on a regression, 2 on bad input.
 
-    A check regresses when it is both significant (Holm-corrected) and past its minimum effect.
-    Thresholds come from [tool.rootspan.report] in ./pyproject.toml; flags win.
+    A check regresses when it is both significant (corrected for the number of checks) and past
+    its minimum effect. Thresholds come from [tool.rootspan.report] in ./pyproject.toml; flags
+    win. See docs/ci.md.
     """
     from rootspan.cli_support import load_run_for_cli
 
