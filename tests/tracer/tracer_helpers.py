@@ -12,7 +12,8 @@ from rootspan.rundir import load_run
 
 def start(run_dir: Path, **kwargs: Any) -> rs.Tracing:
     kwargs.setdefault("profile", "off")
-    return rs.setup(service="tracer-tests", run_dir=run_dir, **kwargs)
+    kwargs.setdefault("service", "tracer-tests")
+    return rs.setup(run_dir=run_dir, **kwargs)
 
 
 def finish(run_dir: Path) -> Run:
