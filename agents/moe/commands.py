@@ -90,7 +90,7 @@ def generate_cmd(
     import torch
 
     from rootspan.agents.moe.checkpoint import load_checkpoint
-    from rootspan.agents.moe.generate import generate
+    from rootspan.agents.moe.generation import generate
     from rootspan.agents.moe.tokenizer import load_tokenizer
 
     _check_device(device)
@@ -124,10 +124,11 @@ def bench_moe(
     preset: str = typer.Option(None, help="Model dims: bench-cpu (CPU default) or v2-lite (CUDA default)."),
     prefill_len: int = typer.Option(None, help="Prefill tokens (default 2048 on CUDA, 128 on CPU)."),
     prompt_len: int = typer.Option(None, help="Decode prompt length (default 512 on CUDA, 64 on CPU)."),
-    new_tokens: int = typer.Option(None, help="Decode tokens (default 128 on CUDA, 24 on CPU)."),
+    new_tokens: int = typer.Option(None, help="Decode tokens (default 128 on CUDA, 16 on CPU)."),
     batches: str = typer.Option("1,16", help="Decode batch sizes, comma-separated."),
     no_hf: bool = typer.Option(False, "--no-hf", help="Skip the HF transformers comparison."),
     fp8: bool = typer.Option(False, "--fp8", help="Also measure FP8 weights (CUDA)."),
+    threads: int = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
 ) -> None:
     """Our MoE backend against HF transformers on identical random weights: prefill and decode
     tokens/s, peak memory and the fraction of the hardware limit."""
@@ -147,7 +148,7 @@ def bench_moe(
     spec.loader.exec_module(module)
     result = module.run(
         device=device, preset=preset, prefill_len=prefill_len, prompt_len=prompt_len, new_tokens=new_tokens,
-        batch_sizes=batch_sizes, with_hf=not no_hf, fp8=fp8, progress=not json_out,
+        batch_sizes=batch_sizes, with_hf=not no_hf, fp8=fp8, progress=not json_out, threads=threads,
     )
     if json_out:
         import json

@@ -245,15 +245,15 @@ def _positions_and_mask(
 def init_weights(model: DeepseekMoEModel, std: float = 0.02, seed: int | None = None) -> None:
     """HF's initialisation: normal(0, std) for projections, embeddings and experts; ones for norms;
     zeros for the routing bias."""
-    gen = torch.Generator(device="cpu")
-    if seed is not None:
-        gen.manual_seed(seed)
+    device = model.lm_head.weight.device
+    gen = torch.Generator(device=device)  # draw on the weights' device: no host pass over big models
+    gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
                 p.fill_(1.0)
             else:
-                p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float32) * std)
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float32, device=device) * std)
         for name, buf in model.named_buffers():
             if name.endswith("e_score_correction_bias"):
                 buf.zero_()
