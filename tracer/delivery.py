@@ -10,6 +10,7 @@ the hot path takes no lock.
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -52,11 +53,32 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         super().__init__(self.counting_exporter, **kwargs)
         self._submitted = itertools.count()
         self.label = label
+        self._closed = False
+        self.late = 0
 
     def on_end(self, span: ReadableSpan) -> None:
+        if self._closed:
+            self._late_span(span)
+            return
         if span.context is not None and span.context.trace_flags.sampled:
             next(self._submitted)
         super().on_end(span)
+
+    def _late_span(self, span: ReadableSpan) -> None:
+        # The shutdown report is already out; a span ending now (a daemon thread still working
+        # at exit) gets its own line, once per destination.
+        self.late += 1
+        if self.late == 1:
+            print(
+                f"rootspan: warning: span {span.name!r} ended after tracing shut down and was not exported to "
+                f"{self.label} (end spans before rs.shutdown(); later ones are dropped without further notice)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def shutdown(self) -> None:
+        self._closed = True
+        super().shutdown()
 
     def restart_counts(self) -> None:
         """Zero the counters in a forked child: the SDK empties the child's copy of the queue."""

@@ -123,6 +123,7 @@ class RunDirSpanExporter(SpanExporter):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / TRACES_FILE
         self._shutdown = False
+        self._warned = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
@@ -132,9 +133,11 @@ class RunDirSpanExporter(SpanExporter):
         try:
             append_jsonl(self.path, spans_to_traces_data(spans))
         except (OSError, ValueError, TypeError) as exc:
-            # A full disk or an unwritable directory must not crash the app being traced; the
-            # counting wrapper turns the failure into the shutdown report.
-            print(f"rootspan: warning: cannot write {self.path}: {exc}", file=sys.stderr)
+            # A full disk or an unwritable directory must not crash the app being traced; say
+            # why once, and the counting wrapper reports how many spans it cost at shutdown.
+            if not self._warned:
+                self._warned = True
+                print(f"rootspan: warning: cannot write {self.path}: {exc}", file=sys.stderr)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 

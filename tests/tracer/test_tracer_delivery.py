@@ -180,3 +180,28 @@ def test_otlp_http_export_to_a_local_collector(tmp_path, monkeypatch):
     # The run directory still gets the same spans.
     assert {span.name for span in only_trace(load_run(tmp_path)).spans} == names
     assert tracing.dropped_spans == 0
+
+
+def test_export_failures_are_reported_once_and_counted(tmp_path, capsys):
+    (tmp_path / "traces.jsonl").mkdir()  # the file cannot be opened for appending
+    tracing = start(tmp_path)
+    for _ in range(5):
+        with rs.tool_span("t"):
+            pass
+        tracing.force_flush()
+    rs.shutdown()
+    assert tracing.dropped_spans == 5
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rootspan:")]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"rootspan: warning: cannot write {tmp_path / 'traces.jsonl'}: ")
+    assert lines[1] == f"rootspan: warning: 5 spans failed to export to {tmp_path / 'traces.jsonl'}"
+
+
+def test_a_span_ending_after_shutdown_is_reported(tmp_path, capsys):
+    start(tmp_path)
+    scope = rs.agent_span("late")
+    scope.__enter__()
+    rs.shutdown()
+    scope.__exit__(None, None, None)
+    err = capsys.readouterr().err
+    assert "span 'invoke_agent late' ended after tracing shut down and was not exported" in err
