@@ -82,6 +82,9 @@ class GraphedDecode:
         return self.model.lm_head(self.model.step(self.token, self.cache, self.slot)[:, -1])
 
     def capture(self) -> None:
+        # Warm-up and capture really write the cache: aim them at the last slot, which holds the
+        # final new token's place; that token is never fed back, so no query ever attends it.
+        self.slot.fill_(self.cache.max_len - 1)
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
@@ -106,18 +109,24 @@ def graphs_usable(model: DeepseekMoEModel) -> bool:
         return False
     for m in model.modules():
         if isinstance(m, MoE):
-            gate_up, _ = m.experts.weights()
-            if resolve_method(m.dispatch or m.config.dispatch, model.device, gate_up.dtype) != "grouped_mm":
+            dtype = getattr(m.experts, "compute_dtype", m.experts.gate_up_proj.dtype)
+            if resolve_method(m.dispatch or m.config.dispatch, model.device, dtype) != "grouped_mm":
                 return False
     return True
 
 
+GRAPH_LEN_BUCKET = 256  # cache lengths round up to this, so prompts of similar length share a graph
+MAX_GRAPHS = 4  # each graph owns a cache; keep the most recently used few
+
+
 def _graph_for(model: DeepseekMoEModel, batch: int, max_len: int) -> GraphedDecode:
     graphs: dict[tuple[int, int], GraphedDecode] = model.__dict__.setdefault("_graphs", {})
-    key = (batch, max_len)
-    if key not in graphs:
-        graphs[key] = GraphedDecode(model, batch, max_len)
-    return graphs[key]
+    key = (batch, -(-max_len // GRAPH_LEN_BUCKET) * GRAPH_LEN_BUCKET)
+    graph = graphs.pop(key, None) or GraphedDecode(model, *key)
+    graphs[key] = graph  # re-insert: dict order is least- to most-recently used
+    while len(graphs) > MAX_GRAPHS:
+        graphs.pop(next(iter(graphs)))
+    return graph
 
 
 @torch.inference_mode()
@@ -152,6 +161,8 @@ def generate(
         return speculative_generate(model, ids, pad, max_new_tokens, eos)
     batch, prompt_len = ids.shape
     max_len = prompt_len + max_new_tokens
+    if max_len > model.config.max_position_embeddings:
+        raise ValueError(f"prompt + new tokens = {max_len} exceeds max_position_embeddings")
     use_graph = graphs_usable(model) if cuda_graph is None else (cuda_graph and graphs_usable(model))
     graphed = _graph_for(model, batch, max_len) if use_graph else None
     cache: LatentCache = graphed.cache if graphed is not None else model.new_cache(batch, max_len)

@@ -1,0 +1,40 @@
+"""The `rootspan moe ...` and `rootspan bench moe` commands, through the CLI's run()."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+cli = pytest.importorskip("rootspan.cli")
+
+
+def test_moe_cli_random_generate_quantize(tmp_path, capsys):
+    assert cli.run(["moe", "random", "-o", str(tmp_path / "m"), "--mtp", "1"]) == 0
+    capsys.readouterr()
+    assert cli.run(["moe", "generate", str(tmp_path / "m"), "--ids", "5,6,7", "-n", "4", "--mtp"]) == 0
+    assert 1 <= len(capsys.readouterr().out.split()) <= 4
+    assert cli.run(["moe", "quantize", str(tmp_path / "m"), "-o", str(tmp_path / "q")]) == 0
+    header = (tmp_path / "q" / "model.safetensors").read_bytes()[:200_000].decode("latin-1")
+    assert "weight_scale_inv" in header and "F8_E4M3" in header
+
+
+def test_moe_cli_errors_are_one_line(tmp_path, capsys):
+    assert cli.run(["moe", "generate", str(tmp_path / "missing"), "--ids", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rootspan: error: checkpoint directory") and err.count("\n") == 1
+    assert cli.run(["bench", "moe", "--device", "tpu"]) == 2
+    assert "unknown device" in capsys.readouterr().err
+
+
+def test_moe_bench_json_keys(capsys):
+    code = cli.run(["bench", "moe", "--json", "--preset", "tiny-v2", "--prefill-len", "16", "--prompt-len", "8",
+                    "--new-tokens", "3", "--batches", "1,2"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("device", "config", "results", "decode_speedup_vs_hf", "prefill_speedup_vs_hf",
+                "decode_fraction_of_bandwidth_limit"):
+        assert key in out
+    impls = {(row["impl"], row["phase"], row["batch"]) for row in out["results"]}
+    assert ("ours", "decode", 2) in impls and ("hf-eager", "prefill", 1) in impls
+    assert out["decode_speedup_vs_hf"] > 0 and 0 < out["decode_fraction_of_bandwidth_limit"]
