@@ -28,8 +28,13 @@ def attribute_trace(
     baseline_trace: Trace | None = None,
     judge: Any = None,
     scoring: Any = None,
+    process: Any = None,
 ) -> Verdict:
-    """One verdict for one trace: culprit and evidence when it failed, bottlenecks either way."""
+    """One verdict for one trace: culprit and evidence when it failed, bottlenecks either way.
+
+    ``process`` (a ``ProcessModel`` of the run's successful traces) lets the failure analysis
+    spot handoffs and endings no successful trace shows; ``attribute_run`` builds it.
+    """
     from rootspan.attribution.failure import analyze_failure, is_failure
     from rootspan.attribution.graph import build_graph
 
@@ -37,7 +42,7 @@ def attribute_trace(
     bottlenecks = _slowdown(trace, graph, baseline_trace)
     if not is_failure(graph):
         return Verdict(trace_id=trace.trace_id, outcome=trace.outcome or "success", bottlenecks=bottlenecks)
-    finding = analyze_failure(graph, scoring)
+    finding = analyze_failure(graph, scoring, process=process)
     if judge is not None:
         from rootspan.attribution.judge import rescore
 
@@ -67,9 +72,13 @@ def _baseline_for(trace: Trace, baseline: Run | None, index: int) -> Trace | Non
 
 def attribute_run(run: Run, baseline: Run | None = None, judge: Any = None) -> list[Verdict]:
     """One verdict per trace of the run, in trace start order."""
+    from rootspan.attribution.process import ProcessModel
+
+    traces = run.trace_list()
+    process = ProcessModel.from_traces(traces)
     return [
-        attribute_trace(trace, _baseline_for(trace, baseline, index), judge=judge)
-        for index, trace in enumerate(run.trace_list())
+        attribute_trace(trace, _baseline_for(trace, baseline, index), judge=judge, process=process)
+        for index, trace in enumerate(traces)
     ]
 
 

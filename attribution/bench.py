@@ -105,7 +105,7 @@ def synthetic_trace(n_spans: int, seed: int = 0) -> tuple[Trace, int]:
         if turn == fault_turn:
             carried = f"{rng.randrange(1_000_000, 9_999_999)}"
             claim += f"; the total is {carried}"
-            culprit_step = step + 1
+            culprit_step = step  # the agent turn: a model call's words are its agent's (as the demo labels it)
         elif carried:
             claim += f"; the total so far is {carried}"
         result = f"{rng.randrange(10_000, 99_999)}"

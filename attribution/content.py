@@ -125,20 +125,21 @@ def normalise_number(raw: str) -> str:
 
 def numbers(text: str) -> list[str]:
     """Normalised numbers in the text, in order."""
-    return [normalise_number(match.group(0)) for match in _NUMBER.finditer(text)]
+    found = []
+    for match in _NUMBER.finditer(text):
+        value = match.group(0)
+        found.append(value if value.isdigit() else normalise_number(value))
+    return found
 
 
-def tokens(text: str, limit: int = 200) -> set[str]:
+def tokens(text: str, limit: int = 200, found_numbers: list[str] | None = None) -> set[str]:
     """Distinctive values in the text: numbers of 2+ digits, quoted strings, file names, URLs.
 
     Single digits are left out: list markers and small counts match everywhere and would
-    link every span to every other.
+    link every span to every other. ``found_numbers`` (``numbers(text)``) saves a second scan.
     """
     found: set[str] = set()
-    for match in _NUMBER.finditer(text):
-        value = match.group(0)
-        if not value.isdigit():
-            value = normalise_number(value)
+    for value in numbers(text) if found_numbers is None else found_numbers:
         if len(value) >= 2 and len(value.lstrip("-").replace(".", "")) >= 2:
             found.add("n:" + value)
     if "'" in text or '"' in text or "“" in text:

@@ -10,15 +10,21 @@ No rule calls a model; all of them work without the expected answer, one uses it
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import json
+import operator
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from rootspan import semconv as sc
 from rootspan.attribution.content import normalise_number, numbers, quote, tokens
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.model import Span, SpanKind
+
+if TYPE_CHECKING:
+    from rootspan.attribution.process import ProcessModel
 
 
 @dataclass
@@ -47,6 +53,9 @@ class Weights:
     repetition: float = 0.75
     unsupported_per_value: float = 1.2
     unsupported_cap: float = 6.0
+    unsupported_short: float = 3.0
+    arithmetic: float = 5.0
+    process_deviation: float = 3.0
     ignored_input: float = 2.0
     premature_stop: float = 4.0
     unverified: float = 0.3
@@ -67,7 +76,9 @@ _TOOL_FAILURE = re.compile(
 )
 _CALLER_FAULT = re.compile(
     r"\b(?:SyntaxError|NameError|TypeError|AttributeError|IndentationError|ModuleNotFoundError|ImportError|"
-    r"KeyError|IndexError|ValueError|invalid argument|missing (?:required )?argument|unexpected keyword)\b"
+    r"KeyError|IndexError|ValueError|ValidationError|validation error|invalid arguments?|"
+    r"missing (?:required )?argument|unexpected keyword|cannot (?:evaluate|parse)|not a valid)\b",
+    re.I,
 )
 _EMPTY_RESULT = re.compile(r"^(?:\s*(?:\[\]|\{\}|null|none|\"\"|''|no results?(?: found)?\.?)\s*)$", re.I)
 _CODE_OUTPUT_EMPTY = re.compile(r"Code output:\s*$", re.I)
@@ -85,6 +96,23 @@ _NORMALISE_SPACE = re.compile(r"\s+")
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
 
 
+CATEGORIES = frozenset(
+    (
+        "disobey_task_spec disobey_role_spec step_repetition loss_of_history unaware_of_termination "
+        "conversation_reset fail_to_ask_clarification task_derailment information_withholding ignored_input "
+        "reasoning_action_mismatch premature_termination no_verification incorrect_verification exception "
+        "tool_error timeout rate_limited resource_exhausted hallucination tool_misuse tool_output_misread "
+        "wrong_handoff tool_wrong_result tool_empty_result"
+    ).split()
+)
+ERROR_CATEGORY_ATTR = "rootspan.error.category"  # set by instrumentation that knows the failure's category
+_LOOPING = re.compile(
+    r"\bloop|repeat|more than \d+ (?:rounds|turns|iterations|steps)|max(?:imum)?[ _](?:turns|rounds|iterations)|"
+    r"recursion limit|no final answer after",
+    re.I,
+)
+
+
 def error_category(text: str, is_tool: bool) -> str:
     """The system category an error message points at."""
     if _TIMEOUT.search(text):
@@ -93,6 +121,8 @@ def error_category(text: str, is_tool: bool) -> str:
         return "rate_limited"
     if _RESOURCE.search(text):
         return "resource_exhausted"
+    if _LOOPING.search(text):
+        return "step_repetition"
     return "tool_error" if is_tool else "exception"
 
 
@@ -142,8 +172,17 @@ def caller_of(graph: AttributionGraph, span: Span) -> Span | None:
 # --- rules -------------------------------------------------------------------------------------
 
 
+def _recorded_category(span: Span) -> str | None:
+    value = span.attributes.get(ERROR_CATEGORY_ATTR)
+    return value if isinstance(value, str) and value in CATEGORIES else None
+
+
 def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
-    """Error status and exceptions; the innermost failing span is the origin, parents inherit little."""
+    """Error status and exceptions; the innermost failing span is the origin, parents inherit little.
+
+    A tool that fails on its arguments (a validation or value error) blames the step that wrote
+    the call: the tool did its job, the caller misused it.
+    """
     root = graph.root
     for span in graph.order:
         text = _error_text(span)
@@ -152,23 +191,39 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
                 continue  # the run's own failure status is the symptom, not a step
             failing_children = [child for child in graph.children(span.span_id) if child.is_error]
             category = error_category(text, is_tool(span))
+            recorded = _recorded_category(span)
             message = quote(text or "status ERROR", 100)
             if failing_children:
                 yield Evidence(
                     span.span_id,
                     "error_status",
-                    category,
+                    recorded or category,
                     weights.error_inherited,
                     f"step {span.step} {quote(span.name, 40)} failed because a child failed: {message}",
                 )
-            else:
+                continue
+            misuse = is_tool(span) and (recorded == "tool_misuse" or (category == "tool_error" and _CALLER_FAULT.search(text)))
+            caller = caller_of(graph, span) if misuse else None
+            if caller is not None:
                 yield Evidence(
                     span.span_id,
                     "error_status",
-                    category,
+                    "tool_misuse",
                     weights.error_status,
-                    f"step {span.step} {quote(span.name, 40)} ended with an error: {message}",
+                    f"step {caller.step} ({graph.agent(caller)}) called {quote(span.name, 40)} with arguments it "
+                    f"rejected at step {span.step}: {message}",
+                    blames=caller.span_id,
                 )
+                continue
+            if recorded is not None and recorded != "tool_error":
+                category = recorded
+            yield Evidence(
+                span.span_id,
+                "error_status",
+                category,
+                weights.error_status,
+                f"step {span.step} {quote(span.name, 40)} ended with an error: {message}",
+            )
         elif span.exception_events:
             yield Evidence(
                 span.span_id,
@@ -234,13 +289,30 @@ def _line_around(text: str, index: int) -> str:
     return line
 
 
-def _answer_values(text: str) -> set[str]:
-    """Values that identify an answer: numbers, and lowercased words of 3+ letters for short answers."""
-    values = {"n:" + value for value in numbers(text)}
-    words = re.findall(r"[A-Za-z][A-Za-z'\-]{2,}", text)
-    if len(words) <= 8:
-        values |= {"w:" + word.lower() for word in words}
-    return values
+ANSWER_LOOKBACK = 6
+
+
+def _first_statement(graph: AttributionGraph, values: set[str], before: Span) -> Span | None:
+    """The earliest span (other than the root) that said one of these numbers first."""
+    if not values:
+        return None
+    for span in graph.order:
+        if graph.position[span.span_id] >= graph.position[before.span_id]:
+            return None
+        if span is not graph.root and values & graph.novel_numbers.get(span.span_id, set()):
+            return span
+    return None
+
+
+def _last_actors(graph: AttributionGraph, limit: int) -> Iterable[Span]:
+    """The last few actor steps with output, latest first."""
+    found = 0
+    for span in reversed(graph.order):
+        if found >= limit:
+            return
+        if is_actor(span) and span is not graph.root and graph.outputs[span.span_id].strip():
+            found += 1
+            yield span
 
 
 def final_answer_span(graph: AttributionGraph) -> Span | None:
@@ -294,18 +366,22 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
     tool blames the step that wrote the tool call.
     """
     expected = graph.trace.expected
-    final = final_answer_span(graph)
-    if final is None:
-        return
-    final_text = _answer_part(graph.outputs[final.span_id])
-    if expected and _contains_expected(final_text, expected):
-        return  # the answer holds the expected value: the failure lies elsewhere
     root = graph.root
     task_values = {"n:" + value for value in numbers(graph.inputs[root.span_id])} if root is not None else set()
-    wanted = _answer_values(final_text, task_values)
-    if expected:
-        wanted -= _answer_values(expected, set())
-    if not wanted:
+    final: Span | None = None
+    wanted: set[str] = set()
+    # the answer is the last statement that holds a value (a final 'no' or 'TERMINATE' holds none)
+    for candidate in _last_actors(graph, ANSWER_LOOKBACK):
+        final_text = _answer_part(graph.outputs[candidate.span_id])
+        if expected and _contains_expected(final_text, expected):
+            return  # the answer holds the expected value: the failure lies elsewhere
+        wanted = _answer_values(final_text, task_values)
+        if expected:
+            wanted -= _answer_values(expected, set())
+        if wanted:
+            final = candidate
+            break
+    if final is None:
         return
     origin: Span | None = None
     value_found = ""
@@ -325,18 +401,102 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
             break
     if origin is None:
         return
-    target = caller_of(graph, origin) if is_tool(origin) else None
+    target: Span | None = None
+    category = "hallucination"
+    if is_tool(origin):
+        # a tool that computed its arguments right passed on a mistake made upstream: whoever
+        # first stated one of its argument values, else the step that wrote the call; a tool
+        # that did not compute them right is itself wrong
+        if tool_arithmetic(graph, origin) is False:
+            category = "tool_wrong_result"
+        else:
+            source = _first_statement(graph, set(numbers(graph.inputs[origin.span_id])), origin)
+            if source is not None and is_actor(source):
+                target, category = source, "hallucination"
+            else:
+                target, category = caller_of(graph, origin), "tool_misuse"
     weight = weights.contradiction if expected else weights.contradiction * 0.6
     versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
     yield Evidence(
         origin.span_id,
         "contradiction",
-        "tool_output_misread" if target is not None else "hallucination",
+        category,
         weight,
         f"step {origin.step} ({graph.agent(origin)}) first states '{quote(value_found, 30)}', which the final answer "
         f"(step {final.step}) repeats{versus}",
         blames=target.span_id if target is not None else None,
     )
+
+
+_ARITHMETIC = re.compile(r"^[\d\s.+\-*/()]+$")
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _evaluate(expression: str) -> float | None:
+    """Value of a plain arithmetic expression, or None; only numbers and + - * / are allowed."""
+    if not _ARITHMETIC.match(expression) or not re.search(r"\d\s*[+\-*/]\s*\(*\s*\d", expression):
+        return None
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return None
+
+    def walk(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](walk(node.left), walk(node.right))
+        raise ValueError("not arithmetic")
+
+    try:
+        return walk(tree)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _argument_strings(arguments: str) -> list[str]:
+    try:
+        decoded = json.loads(arguments)
+    except ValueError:
+        return [arguments]
+    found: list[str] = []
+    if isinstance(decoded, dict):
+        found = [value for value in decoded.values() if isinstance(value, str)]
+    elif isinstance(decoded, str):
+        found = [decoded]
+    return found
+
+
+def tool_arithmetic(graph: AttributionGraph, span: Span) -> bool | None:
+    """Whether a tool's numeric result matches the arithmetic in its arguments (None: cannot tell)."""
+    result_numbers = numbers(graph.outputs[span.span_id])
+    if len(result_numbers) != 1:
+        return None
+    for candidate in _argument_strings(graph.inputs[span.span_id]):
+        value = _evaluate(candidate)
+        if value is not None:
+            return abs(value - float(result_numbers[0])) <= 1e-9 * max(1.0, abs(value))
+    return None
+
+
+def rule_tool_arithmetic(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """A tool result that contradicts the arithmetic of its own arguments: the tool is wrong."""
+    for span in graph.order:
+        if not is_tool(span) or span.is_error or tool_arithmetic(graph, span) is not False:
+            continue
+        yield Evidence(
+            span.span_id,
+            "tool_arithmetic",
+            "tool_wrong_result",
+            weights.arithmetic,
+            f"step {span.step} tool {quote(span.name, 40)} returned '{quote(graph.outputs[span.span_id], 30)}' "
+            f"for '{quote(graph.inputs[span.span_id], 50)}', which does not compute",
+        )
 
 
 def _normalised(text: str) -> str:
@@ -370,34 +530,47 @@ def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
         if key in reported_loops:
             continue  # the loop starts at its first repeat; later repeats are the same finding
         reported_loops.add(key)
+        # a repeated tool call is the caller's repetition, not the tool's
+        caller = caller_of(graph, span) if is_tool(span) else None
+        shown = graph.inputs[span.span_id] if is_tool(span) else graph.outputs[span.span_id]
         yield Evidence(
             span.span_id,
             "repetition",
             "step_repetition",
             weights.repetition,
-            f"step {span.step} ({graph.agent(span)}) repeats step {earlier.step}: '{quote(graph.outputs[span.span_id] or graph.inputs[span.span_id], 60)}'",
+            f"step {span.step} ({graph.agent(span)}) repeats step {earlier.step}: '{quote(shown, 60)}'",
+            blames=caller.span_id if caller is not None else None,
         )
+
+
+SHORT_STATEMENT = 300  # characters: in a statement this short every number is a claim
 
 
 def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
-    """Numbers an agent states that appear in no earlier input, output or tool result."""
+    """Numbers an agent states that appear in no earlier input, output or tool result.
+
+    In long outputs only numbers of three or more digits count (list markers, small counts and
+    years are everywhere); in short statements (a plan, an answer) every number does.
+    """
     for span in graph.order:
         if not is_actor(span) or span is graph.root:
             continue
+        text = graph.outputs[span.span_id]
+        short = len(text) <= SHORT_STATEMENT
         novel = sorted(
-            value[2:]
-            for value in graph.novel_tokens.get(span.span_id, ())
-            if value.startswith("n:") and not _YEAR.match(value[2:]) and len(value.lstrip("n:-").replace(".", "")) >= 3
+            value
+            for value in graph.novel_numbers.get(span.span_id, ())
+            if short or (not _YEAR.match(value) and len(value.lstrip("-").replace(".", "")) >= 3)
         )
         if not novel:
             continue
-        if span.kind == SpanKind.AGENT and any(
-            child.kind == SpanKind.LLM for child in graph.children(span.span_id)
-        ):
+        if span.kind == SpanKind.AGENT and any(child.kind == SpanKind.LLM for child in graph.children(span.span_id)):
             continue  # the LLM call inside made the claim; the agent only passes it on
         # page dumps and file listings are full of numbers nobody claimed; count density, not volume
-        size_factor = min(1.0, 2000 / max(1, len(graph.outputs[span.span_id])))
+        size_factor = min(1.0, 2000 / max(1, len(text)))
         weight = min(weights.unsupported_cap, weights.unsupported_per_value * len(novel)) * size_factor
+        if short:
+            weight = max(weight, weights.unsupported_short)
         yield Evidence(
             span.span_id,
             "unsupported_claim",
@@ -407,43 +580,72 @@ def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
         )
 
 
+def _values(text: str) -> set[str]:
+    """Every number (single digits too) and distinctive token of a text."""
+    return {"n:" + value for value in numbers(text)} | tokens(text)
+
+
 def _used_values(graph: AttributionGraph, span: Span, limit: int = 2000) -> set[str]:
     """Values a step worked with: its own input and output and those of the calls inside it."""
-    used = set(graph.output_tokens.get(span.span_id, set())) | tokens(graph.inputs[span.span_id])
+    used = _values(graph.outputs[span.span_id]) | _values(graph.inputs[span.span_id])
     stack = list(graph.children(span.span_id))
     visited = 0
     while stack and visited < limit:
         child = stack.pop()
         visited += 1
-        used |= graph.output_tokens.get(child.span_id, set())
-        used |= tokens(graph.inputs[child.span_id])
+        used |= _values(graph.outputs[child.span_id]) | _values(graph.inputs[child.span_id])
         stack.extend(graph.children(child.span_id))
     return used
 
 
+def _inside_agent(graph: AttributionGraph, span: Span) -> bool:
+    if span.kind != SpanKind.LLM:
+        return False
+    current = graph.parent(span)
+    while current is not None:
+        if current.kind == SpanKind.AGENT:
+            return True
+        current = graph.parent(current)
+    return False
+
+
 def rule_ignored_input(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
-    """A step declared it consumed a span's output (rootspan.inputs) but uses none of its values."""
+    """A step declared it consumed a span (rootspan.inputs) but dropped values that span carried.
+
+    What a span carries is its output, or for a span with none (the workflow root holding the
+    task) its input. Weighted by the share of values dropped.
+    """
+    dropped_first: set[str] = set()
     for span in graph.order:
         declared = [p for p, how in graph.data_parents.get(span.span_id, {}).items() if how == "inputs"]
-        if not declared or not is_actor(span):
-            continue
+        if not declared or not is_actor(span) or _inside_agent(graph, span):
+            continue  # an LLM call inside an agent turn is judged with its turn
         used: set[str] | None = None
         for producer_id in declared:
-            produced = graph.output_tokens.get(producer_id, set())
-            if not produced:
+            producer = graph.span(producer_id)
+            carried_text = graph.outputs[producer_id]
+            if not carried_text and (producer is graph.root or producer.kind == SpanKind.WORKFLOW):
+                carried_text = graph.inputs[producer_id]  # the workflow carries the task it was given
+            carried = _values(carried_text)
+            if not carried:
                 continue
             if used is None:
                 used = _used_values(graph, span)
-            if produced & used:
+            missing = carried - used
+            if not missing:
                 continue
-            producer = graph.span(producer_id)
+            share = len(missing) / len(carried)
+            # a value an earlier step already dropped is that step's omission, echoed here
+            echo = missing <= dropped_first
+            dropped_first |= missing
+            shown = ", ".join(sorted(value[2:] for value in missing)[:4])
             yield Evidence(
                 span.span_id,
                 "ignored_input",
                 "ignored_input",
-                weights.ignored_input,
-                f"step {span.step} ({graph.agent(span)}) consumed step {producer.step}'s output "
-                f"('{quote(graph.outputs[producer_id], 40)}') but uses none of its values",
+                weights.ignored_input * min(1.0, 2 * share) * (0.25 if echo else 1.0),
+                f"step {span.step} ({graph.agent(span)}) consumed step {producer.step} "
+                f"('{quote(carried_text, 40)}') but never uses {shown}",
             )
             break
 
@@ -581,6 +783,7 @@ def rule_wrong_handoff(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
 RULES: tuple[Callable[[AttributionGraph, Weights], Iterable[Evidence]], ...] = (
     rule_errors,
     rule_tool_output,
+    rule_tool_arithmetic,
     rule_contradiction,
     rule_repetition,
     rule_unsupported,
@@ -593,10 +796,12 @@ RULES: tuple[Callable[[AttributionGraph, Weights], Iterable[Evidence]], ...] = (
 )
 
 
-def collect(graph: AttributionGraph, weights: Weights | None = None) -> list[Evidence]:
-    """Run every rule over the graph."""
+def collect(graph: AttributionGraph, weights: Weights | None = None, process: "ProcessModel | None" = None) -> list[Evidence]:
+    """Run every rule over the graph; with a process model of the run's other traces, that rule too."""
     weights = weights or Weights()
     found: list[Evidence] = []
     for rule in RULES:
         found.extend(rule(graph, weights))
+    if process is not None:
+        found.extend(process.deviations(graph, weights))
     return found

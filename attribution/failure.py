@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
-from rootspan.model import Alternative, Culprit, Span
+from rootspan.attribution.process import ProcessModel
+from rootspan.model import Alternative, Culprit, Span, SpanKind
 from rootspan.text import printable
 
 MAX_ALTERNATIVES = 3
@@ -47,6 +48,23 @@ class FailureFinding:
 
 def _culprit(graph: AttributionGraph, span: Span) -> Culprit:
     return Culprit(span_id=span.span_id, agent=graph.agent(span), step=span.step, name=span.name)
+
+
+def step_of(graph: AttributionGraph, span: Span) -> Span:
+    """The step a finding belongs to: an LLM call inside an agent turn is that turn's doing.
+
+    Tools stay themselves (a broken tool is its own culprit); a model's words are the agent's.
+    """
+    if span.kind != SpanKind.LLM:
+        return span
+    current = graph.parent(span)
+    depth = 0
+    while current is not None and depth < 64:
+        if current.kind == SpanKind.AGENT:
+            return current
+        current = graph.parent(current)
+        depth += 1
+    return span
 
 
 def failing_output(graph: AttributionGraph) -> Span | None:
@@ -89,19 +107,29 @@ def _fallback(graph: AttributionGraph) -> Span | None:
 
 
 def analyze_failure(
-    graph: AttributionGraph, scoring: Scoring | None = None, evidence: list[Evidence] | None = None
+    graph: AttributionGraph,
+    scoring: Scoring | None = None,
+    evidence: list[Evidence] | None = None,
+    process: ProcessModel | None = None,
 ) -> FailureFinding:
     """Score every step, then blame the first divergence; works with or without the expected answer."""
     scoring = scoring or Scoring()
-    findings = evidence if evidence is not None else collect(graph, scoring.weights)
+    findings = evidence if evidence is not None else collect(graph, scoring.weights, process)
     sink = failing_output(graph)
     scores: dict[str, float] = {}
     reasons: dict[str, list[Evidence]] = {}
+    # per step: the strongest finding of each rule, summed over rules (the same rule firing on
+    # an agent turn and on the model call inside it is one finding, not two)
+    strongest: dict[tuple[str, str], float] = {}
     for item in findings:
         target = item.blames or item.span_id
         if target not in graph.by_id:
             continue
-        scores[target] = scores.get(target, 0.0) + item.weight
+        target = step_of(graph, graph.span(target)).span_id
+        key = (target, item.rule)
+        if item.weight > strongest.get(key, 0.0):
+            scores[target] = scores.get(target, 0.0) - strongest.get(key, 0.0) + item.weight
+            strongest[key] = item.weight
         reasons.setdefault(target, []).append(item)
     if sink is not None:
         reaching = set(graph.upstream(sink.span_id)) | {sink.span_id}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
 from rootspan import semconv as sc
-from rootspan.attribution.content import input_text, output_text, tokens
+from rootspan.attribution.content import input_text, numbers, output_text, tokens
 from rootspan.model import Span, SpanKind, Trace
 
 if TYPE_CHECKING:  # networkx is imported lazily so the CLI starts fast
@@ -52,6 +52,7 @@ class AttributionGraph:
     inputs: dict[str, str]
     output_tokens: dict[str, set[str]]
     novel_tokens: dict[str, set[str]]
+    novel_numbers: dict[str, set[str]]  # every number (single digits too) a span output first
     data_parents: dict[str, dict[str, str]]  # consumer -> {producer: how ("inputs", "link", or a value)}
     data_children: dict[str, list[str]]
     next_step: dict[str, str]  # span -> its following sibling when they run one after the other
@@ -207,7 +208,8 @@ def build_graph(trace: Trace) -> AttributionGraph:
 
     output_tokens: dict[str, set[str]] = {}
     novel_tokens: dict[str, set[str]] = {}
-    _infer_data_flow(order, by_id, parents, outputs, inputs, data_parents, output_tokens, novel_tokens)
+    novel_numbers: dict[str, set[str]] = {}
+    _infer_data_flow(order, by_id, parents, outputs, inputs, data_parents, output_tokens, novel_tokens, novel_numbers)
 
     data_children: dict[str, list[str]] = {}
     for consumer, producers in data_parents.items():
@@ -221,6 +223,7 @@ def build_graph(trace: Trace) -> AttributionGraph:
         inputs=inputs,
         output_tokens=output_tokens,
         novel_tokens=novel_tokens,
+        novel_numbers=novel_numbers,
         data_parents=data_parents,
         data_children=data_children,
         next_step=_sequential_siblings(order, parents),
@@ -241,6 +244,7 @@ def _infer_data_flow(
     data_parents: dict[str, dict[str, str]],
     output_tokens: dict[str, set[str]],
     novel_tokens: dict[str, set[str]],
+    novel_numbers: dict[str, set[str]],
 ) -> None:
     """Replay spans as start/end events; link each reused value to the span that produced it last."""
     events: list[tuple[int, int, int]] = []
@@ -253,6 +257,7 @@ def _infer_data_flow(
 
     last_producer: dict[str, str] = {}
     seen: set[str] = set()
+    seen_numbers: set[str] = set()
     ancestors_cache: dict[str, set[str]] = {}
 
     def ancestors(span: Span) -> set[str]:
@@ -287,12 +292,20 @@ def _infer_data_flow(
         span = order[signed_index if is_start else -signed_index]
         span_id = span.span_id
         if is_start:
-            values = tokens(inputs[span_id]) if inputs[span_id] else set()
-            if values:
-                link(span, values)
-                seen.update(values)
+            text = inputs[span_id]
+            if text:
+                found = numbers(text)
+                seen_numbers.update(found)
+                values = tokens(text, found_numbers=found)
+                if values:
+                    link(span, values)
+                    seen.update(values)
             continue
-        values = tokens(outputs[span_id]) if outputs[span_id] else set()
+        text = outputs[span_id]
+        found = numbers(text) if text else []
+        novel_numbers[span_id] = set(found) - seen_numbers
+        seen_numbers.update(found)
+        values = tokens(text, found_numbers=found) if text else set()
         output_tokens[span_id] = values
         if not values:
             novel_tokens[span_id] = set()

@@ -19,7 +19,7 @@ needs_whowhen = pytest.mark.skipif(not WHOWHEN.is_dir(), reason="Who&When data n
 @pytest.fixture()
 def failed_run(tmp_path: Path) -> Path:
     run_dir = tmp_path / "run"
-    write_traces(run_dir, team_trace(tool_error="ConnectionError: \x1b[2Jcalc backend down", tool_result="").spans)
+    write_traces(run_dir, team_trace(tool_error="ConnectionError: \x1b[2Jcalc backend down", tool_result="", solver_output="calc is unavailable", verifier_output="no answer").spans)
     return run_dir
 
 

@@ -104,7 +104,7 @@ def test_unsupported_claim_names_numbers_no_input_holds() -> None:
     assert "9731" in found[0].sentence and found[0].category == "hallucination"
 
 
-def test_ignored_input_fires_when_declared_inputs_leave_no_trace_in_the_output() -> None:
+def test_ignored_input_fires_when_declared_inputs_are_dropped() -> None:
     t = trace(
         span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
         span("reader", 1, 10, "run", op="invoke_agent", agent="reader", step=1, output="the budget is 1200 and the cap is 300"),
@@ -112,7 +112,11 @@ def test_ignored_input_fires_when_declared_inputs_leave_no_trace_in_the_output()
     )
     (item,) = _evidence(t, "ignored_input")
     assert item.span_id == sid("writer") and item.category == "ignored_input"
+    assert "1200" in item.sentence and "300" in item.sentence
     t.spans[2].attributes["rootspan.output"] = "within the budget of 1200"
+    (partial,) = _evidence(t, "ignored_input")  # the cap was dropped
+    assert "300" in partial.sentence and "1200" not in partial.sentence.split("never uses")[1]
+    t.spans[2].attributes["rootspan.output"] = "within the budget of 1200 and under the cap of 300"
     assert _evidence(t, "ignored_input") == []
 
 
@@ -167,3 +171,64 @@ def test_wrong_handoff_to_an_agent_that_never_runs_or_was_not_asked_for() -> Non
     )
     (item,) = _evidence(t, "wrong_handoff")
     assert item.span_id == sid("planner") and item.category == "wrong_handoff"
+
+
+def test_tool_result_that_contradicts_its_own_arithmetic() -> None:
+    (item,) = _evidence(team_trace(tool_result="45"), "tool_arithmetic")
+    assert item.span_id == sid("calc") and item.category == "tool_wrong_result"
+    assert _evidence(team_trace(tool_result="42"), "tool_arithmetic") == []
+
+
+def test_tool_rejecting_its_arguments_blames_the_call_writer() -> None:
+    t = team_trace(tool_error="ValueError: cannot evaluate '17 plus 25'", tool_result="")
+    (item,) = _evidence(t, "error_status")
+    assert item.span_id == sid("calc") and item.category == "tool_misuse"
+    assert item.blames == sid("solve-llm")  # the model call that wrote the arguments; its turn is the culprit
+
+
+def test_recorded_error_category_and_loop_messages() -> None:
+    t = team_trace(tool_error="backend refused", tool_result="")
+    t.spans[5].attributes["rootspan.error.category"] = "rate_limited"
+    (item,) = _evidence(t, "error_status")
+    assert item.category == "rate_limited"
+    loop = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("a", 1, 50, "run", op="invoke_agent", agent="solver", step=1,
+             error="AgentError: agent solver made tool calls in more than 3 rounds without answering"),
+    )
+    (item,) = _evidence(loop, "error_status")
+    assert item.category == "step_repetition"
+
+
+def _process_run(failing_names: list[str]):
+    from rootspan.attribution.process import ProcessModel
+    from rootspan.model import Trace
+
+    def one(index: int, names: list[str], outcome: str) -> Trace:
+        spans = [span(f"root{index}", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": outcome})]
+        for position, name in enumerate(names):
+            spans.append(span(f"{name}{index}-{position}", 1 + 10 * position, 9 + 10 * position, f"root{index}",
+                              op="invoke_agent", agent=name, step=1 + position, output=f"turn of {name}"))
+        return Trace(trace_id=f"{index:032x}", spans=spans)
+
+    successes = [one(i, ["planner", "solver", "verifier"], "success") for i in range(3)]
+    failing = one(9, failing_names, "failure")
+    return ProcessModel.from_traces(successes + [failing]), failing
+
+
+def test_process_model_flags_unseen_handoffs_and_early_endings() -> None:
+    model, failing = _process_run(["planner", "verifier"])
+    found = list(model.deviations(build_graph(failing), Weights()))
+    assert [(item.rule, item.category) for item in found] == [("process_handoff", "wrong_handoff")]
+    assert found[0].span_id == sid("planner9-0") and "solver" in found[0].sentence
+    model, failing = _process_run(["planner", "solver"])
+    (item,) = model.deviations(build_graph(failing), Weights())
+    assert item.category == "premature_termination" and item.span_id == sid("solver9-1")
+    model, failing = _process_run(["planner", "solver", "verifier"])
+    assert list(model.deviations(build_graph(failing), Weights())) == []
+
+
+def test_process_model_needs_two_successes() -> None:
+    from rootspan.attribution.process import ProcessModel
+
+    assert not ProcessModel.from_traces([team_trace(outcome="success")]).usable

@@ -70,16 +70,20 @@ def test_openai_judge_errors_are_user_errors(endpoint: HTTPServer) -> None:
 
 
 def test_rescore_lets_the_judge_pick_among_the_candidates(endpoint: HTTPServer) -> None:
-    t = team_trace(tool_error="boom", tool_result="", solver_output="the total is 9731")
+    t = team_trace(tool_error="boom", tool_result="", solver_output="the total is 9731", verifier_output="no answer")
     engine = attribute_trace(t)
-    assert engine.culprit is not None and engine.culprit.step == 5
-    endpoint.reply = "Agent: solver\nStep: 6\nReason: the invented number"  # type: ignore[attr-defined]
+    assert engine.culprit is not None and engine.alternatives
+    other = engine.alternatives[0]
+    endpoint.reply = f"Agent: {other.agent}\nStep: {other.step}\nReason: the other one"  # type: ignore[attr-defined]
     judged = attribute_trace(t, judge=OpenAIJudge(_url(endpoint)))
-    assert judged.culprit is not None and judged.culprit.step == 6
-    assert judged.alternatives[0].step == 5 and "judge chose step 6" in judged.evidence[0]
+    assert judged.culprit is not None and judged.culprit.step == other.step
+    assert judged.alternatives[0].step == engine.culprit.step
+    assert f"judge chose step {other.step}" in judged.evidence[0]
+    prompt = endpoint.requests[0][2]["messages"][-1]["content"]  # type: ignore[attr-defined]
+    assert "Candidate steps" in prompt and "Deterministic evidence" in prompt
     endpoint.reply = "Step: 99"  # not a candidate: the engine's choice stands  # type: ignore[attr-defined]
     kept = attribute_trace(t, judge=OpenAIJudge(_url(endpoint)))
-    assert kept.culprit is not None and kept.culprit.step == 5
+    assert kept.culprit is not None and kept.culprit.step == engine.culprit.step
 
 
 class Scripted:
