@@ -16,6 +16,7 @@ from collections import defaultdict, deque
 from typing import Hashable, Iterator, Sequence
 
 from rootspan import semconv as sc
+from rootspan.attribution.critical_path import gc_paused
 from rootspan.model import Span, Trace
 
 # Snake steps Myers' diff may take on one sibling list before giving up on order and pairing
@@ -26,12 +27,12 @@ MAX_DIFF_WORK = 2_000_000
 Pair = tuple[Span | None, Span | None]
 
 
-def span_key(trace: Trace, span: Span) -> tuple[str, str, str]:
+def span_key(span: Span, agent: str | None) -> tuple[str, str, str]:
     """What makes two spans "the same step": agent, operation (or kind), name."""
     operation = span.attributes.get(sc.GEN_AI_OPERATION_NAME)
     if not isinstance(operation, str) or not operation:
         operation = span.kind.value if span.kind is not None else ""
-    return (trace.agent_of(span) or "", operation, span.name)
+    return (agent or "", operation, span.name)
 
 
 def _myers(a: Sequence[Hashable], b: Sequence[Hashable], max_work: int) -> list[tuple[int, int]] | None:
@@ -127,16 +128,30 @@ def align_lists(base_keys: Sequence[Hashable], cand_keys: Sequence[Hashable]) ->
     return result
 
 
-def _children_by_step(trace: Trace) -> dict[str | None, list[Span]]:
-    """Children of each span (None: the roots), in step order."""
-    children: dict[str | None, list[Span]] = defaultdict(list)
-    by_id = trace.by_id
-    for span in trace.spans:
-        parent = span.parent_span_id
-        children[parent if parent in by_id and parent != span.span_id else None].append(span)
-    for siblings in children.values():
-        siblings.sort(key=lambda s: (s.step if s.step is not None else float("inf"), s.start_ns))
-    return children
+class _Tree:
+    """Children in step order and each span's agent (its own or its nearest agent ancestor's)."""
+
+    def __init__(self, trace: Trace) -> None:
+        children: dict[str | None, list[Span]] = defaultdict(list)
+        by_id = trace.by_id
+        for span in trace.spans:
+            parent = span.parent_span_id
+            children[parent if parent in by_id and parent != span.span_id else None].append(span)
+        for siblings in children.values():
+            siblings.sort(key=lambda s: (s.step if s.step is not None else float("inf"), s.start_ns))
+        self.children = children
+        self.agent: dict[str, str | None] = {}
+        pending: list[tuple[Span, str | None]] = [(root, None) for root in children.get(None, [])]
+        while pending:
+            span, inherited = pending.pop()
+            if span.span_id in self.agent:
+                continue  # parent cycles were broken by the loader; never loop on one anyway
+            own = span.agent_name or inherited
+            self.agent[span.span_id] = own
+            pending.extend((child, own) for child in children.get(span.span_id, ()))
+
+    def keys(self, spans: list[Span]) -> list[tuple[str, str, str]]:
+        return [span_key(span, self.agent.get(span.span_id)) for span in spans]
 
 
 def align_traces(baseline: Trace, candidate: Trace) -> list[Pair]:
@@ -144,20 +159,32 @@ def align_traces(baseline: Trace, candidate: Trace) -> list[Pair]:
 
     Pairs come in tree order (a span, then its subtree), candidate order among siblings.
     """
-    base_children = _children_by_step(baseline)
-    cand_children = _children_by_step(candidate)
+    with gc_paused():
+        return _align_traces(baseline, candidate)
+
+
+def _align_traces(baseline: Trace, candidate: Trace) -> list[Pair]:
+    base_tree, cand_tree = _Tree(baseline), _Tree(candidate)
     out: list[Pair] = []
 
-    def lone(children: dict[str | None, list[Span]], span: Span, is_base: bool) -> Iterator[Pair]:
+    def lone(tree: _Tree, span: Span, is_base: bool) -> Iterator[Pair]:
         """A span with no partner and its whole subtree, none of which can have partners either."""
         pending = [span]
         while pending:
             current = pending.pop()
             yield (current, None) if is_base else (None, current)
-            pending.extend(reversed(children.get(current.span_id, [])))
+            pending.extend(reversed(tree.children.get(current.span_id, [])))
+
+    def siblings(base_parent: str | None, cand_parent: str | None) -> Iterator[Pair]:
+        base = base_tree.children.get(base_parent, [])
+        cand = cand_tree.children.get(cand_parent, [])
+        if not base or not cand:
+            return iter([(s, None) for s in base] + [(None, s) for s in cand])
+        pairs = align_lists(base_tree.keys(base), cand_tree.keys(cand))
+        return iter([(base[i] if i is not None else None, cand[j] if j is not None else None) for i, j in pairs])
 
     # one iterator of aligned siblings per level: a stack keeps tree order without recursion
-    stack: list[Iterator[Pair]] = [iter(_align_siblings(baseline, candidate, base_children.get(None, []), cand_children.get(None, [])))]
+    stack: list[Iterator[Pair]] = [siblings(None, None)]
     while stack:
         pair = next(stack[-1], None)
         if pair is None:
@@ -166,18 +193,9 @@ def align_traces(baseline: Trace, candidate: Trace) -> list[Pair]:
         base, cand = pair
         if base is not None and cand is not None:
             out.append(pair)
-            stack.append(
-                iter(_align_siblings(baseline, candidate, base_children.get(base.span_id, []), cand_children.get(cand.span_id, [])))
-            )
+            stack.append(siblings(base.span_id, cand.span_id))
         elif base is not None:
-            out.extend(lone(base_children, base, True))
+            out.extend(lone(base_tree, base, True))
         elif cand is not None:
-            out.extend(lone(cand_children, cand, False))
+            out.extend(lone(cand_tree, cand, False))
     return out
-
-
-def _align_siblings(baseline: Trace, candidate: Trace, base: list[Span], cand: list[Span]) -> list[Pair]:
-    if not base or not cand:
-        return [(s, None) for s in base] + [(None, s) for s in cand]
-    pairs = align_lists([span_key(baseline, s) for s in base], [span_key(candidate, s) for s in cand])
-    return [(base[i] if i is not None else None, cand[j] if j is not None else None) for i, j in pairs]

@@ -16,9 +16,11 @@ only waits for them. A parent's time with no child running (its *self time*) kee
 
 from __future__ import annotations
 
+import gc
 import heapq
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterator, Literal
 
 import networkx as nx
 
@@ -55,8 +57,9 @@ class Segment:
 class _Builder:
     """Builds the time-point DAG; node ids are ints, ``times[node]`` is the node's timestamp.
 
-    Edges are collected in a plain dict first (one entry per node pair, heavier edge kept) and
-    handed to networkx in one call: building 100k spans edge by edge is several times slower.
+    Edges are collected in plain lists of dicts first (one edge per node pair) and handed to
+    networkx once, folded (``_contracted_graph``): building 100k spans edge by edge into a
+    DiGraph is several times slower.
     """
 
     def __init__(self, trace: Trace) -> None:
@@ -64,8 +67,10 @@ class _Builder:
         self.extent: dict[str, tuple[int, int]] = {}
         self.live: dict[str, list[Span]] = {}  # children that cover some time, by parent id
         self.roots: list[Span] = []
-        self.times: list[int] = []
-        self.edges: dict[tuple[int, int], tuple[float, str, Span | None]] = {}
+        self.times: list[int] = []  # node id -> timestamp
+        self.succ: list[dict[int, tuple[float, str, Span | None]]] = []  # node id -> {next node: edge}
+        self.in_degree: list[int] = []
+        self.chains: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._measure()
 
     def _measure(self) -> None:
@@ -76,7 +81,13 @@ class _Builder:
             parent = span.parent_span_id
             if parent is not None and parent != span.span_id and parent in by_id:
                 children.setdefault(parent, []).append(span)
-        order = [span for span, _ in self.trace.walk()]
+        # parents before children (a depth-first walk from the roots; the loader broke any cycles)
+        order: list[Span] = []
+        pending = list(self.trace.roots)
+        while pending:
+            span = pending.pop()
+            order.append(span)
+            pending.extend(children.get(span.span_id, ()))
         extent = self.extent
         for span in reversed(order):  # children before parents
             start, end = span.start_ns, max(span.start_ns, span.end_ns)
@@ -92,6 +103,12 @@ class _Builder:
                 self.live[span.span_id] = live
         self.roots = [root for root in self.trace.roots if extent[root.span_id][1] > extent[root.span_id][0]]
 
+    def _add(self, u: int, v: int, edge: tuple[float, str, Span | None]) -> None:
+        out = self.succ[u]
+        if v not in out:
+            self.in_degree[v] += 1
+        out[v] = edge
+
     def _timeline(self, owner: Span | None, start: int, end: int, children: list[Span]) -> list[int]:
         """Add the owner's timeline and its leaf children; returns the timeline's node ids."""
         extent = self.extent
@@ -103,8 +120,10 @@ class _Builder:
         times = sorted(points)
         first = len(self.times)
         self.times.extend(times)
+        self.succ.extend({} for _ in times)
+        self.in_degree.extend(0 for _ in times)
         node_at = {t: first + i for i, t in enumerate(times)}
-        edges = self.edges
+        succ, in_degree = self.succ, self.in_degree
 
         # Sweep the timeline: each interval is either the owner's own time or time it spends
         # waiting on the running child that ends last.
@@ -120,17 +139,19 @@ class _Builder:
                 next_child += 1
             while running and -running[0][0] <= t0:
                 heapq.heappop(running)
+            node = first + i
             if running:
-                edges[first + i, first + i + 1] = ((t1 - t0) * OVERLAP_WEIGHT, "overlap", children[running[0][1]])
+                succ[node][node + 1] = ((t1 - t0) * OVERLAP_WEIGHT, "overlap", children[running[0][1]])
             else:
-                edges[first + i, first + i + 1] = (t1 - t0, own_kind, owner)
+                succ[node][node + 1] = (t1 - t0, own_kind, owner)
+            in_degree[node + 1] = 1
 
         # A leaf child is one edge across the timeline; it replaces the lighter overlap edge when it
         # spans exactly one interval.
         live = self.live
         for child, (child_start, child_end) in zip(children, spans):
             if child.span_id not in live:
-                edges[node_at[child_start], node_at[child_end]] = (child_end - child_start, "span", child)
+                self._add(node_at[child_start], node_at[child_end], (child_end - child_start, "span", child))
         return [node_at[start], node_at[end]] + [node_at[s] for s, _ in spans] + [node_at[e] for _, e in spans]
 
     def build(self) -> nx.DiGraph | None:
@@ -147,30 +168,74 @@ class _Builder:
             t0, t1 = (start, end) if owner is None else self.extent[owner.span_id]
             nodes = self._timeline(owner, t0, t1, children)
             if owner is not None:
-                self.edges[enter_from, nodes[0]] = (0, "enter", owner)
-                self.edges[nodes[1], leave_to] = (0, "exit", owner)
+                self._add(enter_from, nodes[0], (0, "enter", owner))
+                self._add(nodes[1], leave_to, (0, "exit", owner))
             count = len(children)
             for index, child in enumerate(children):
                 grandchildren = self.live.get(child.span_id)
                 if grandchildren:
                     pending.append((child, grandchildren, nodes[2 + index], nodes[2 + count + index]))
+        return self._contracted_graph()
+
+    def _contracted_graph(self) -> nx.DiGraph:
+        """The DAG with every chain of single-in, single-out nodes folded into one edge.
+
+        A run of sequential steps is such a chain, so most of a large trace folds away before
+        networkx sees it; each folded edge remembers the original edges it stands for
+        (``self.chains``), which is how the path is unfolded into segments.
+        """
+        succ, in_degree = self.succ, self.in_degree
+        folded: dict[tuple[int, int], tuple[float, list[tuple[int, int]]]] = {}
+        for u, outs in enumerate(succ):
+            if in_degree[u] == 1 and len(outs) == 1:
+                continue  # inside a chain: walked from the chain's head
+            for v, edge in outs.items():
+                weight = edge[0]
+                chain = [(u, v)]
+                while in_degree[v] == 1 and len(succ[v]) == 1:
+                    (nxt, edge), = succ[v].items()
+                    weight += edge[0]
+                    chain.append((v, nxt))
+                    v = nxt
+                if (u, v) not in folded or folded[u, v][0] < weight:
+                    folded[u, v] = (weight, chain)
+        self.chains = {key: chain for key, (_, chain) in folded.items()}
         graph = nx.DiGraph()
-        graph.add_weighted_edges_from((u, v, data[0]) for (u, v), data in self.edges.items())
+        graph.add_weighted_edges_from((u, v, weight) for (u, v), (weight, _) in folded.items())
         return graph
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: building a graph allocates millions of small containers, and each GC
+    pass would walk every object of a 100k-span trace again (it doubled the time measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def critical_segments(trace: Trace) -> list[Segment]:
     """The critical path as time-ordered segments that tile the trace's wall time without overlap."""
+    with gc_paused():
+        return _critical_segments(trace)
+
+
+def _critical_segments(trace: Trace) -> list[Segment]:
     builder = _Builder(trace)
     graph = builder.build()
     if graph is None:
         return []
     path = nx.dag_longest_path(graph, weight="weight")
     times = builder.times
-    edges = builder.edges
+    succ = builder.succ
+    chains = builder.chains
     segments: list[Segment] = []
-    for u, v in zip(path, path[1:]):
-        _, kind, span = edges[u, v]
+    for u, v in (edge for hop in zip(path, path[1:]) for edge in chains[hop]):
+        _, kind, span = succ[u][v]
         if kind in ("enter", "exit") or times[v] <= times[u]:
             continue
         last = segments[-1] if segments else None
@@ -186,15 +251,18 @@ def critical_path(trace: Trace) -> list[Span]:
     segments = critical_segments(trace)
     if not segments:
         return [trace.root] if trace.root is not None else []
+    by_id = trace.by_id
     on_path: dict[str, Span] = {}
     for segment in segments:
         if segment.span is None or segment.span.span_id in on_path:
             continue
         chain = [segment.span]
-        for ancestor in trace.ancestors(segment.span):
-            if ancestor.span_id in on_path:
-                break
+        seen = {segment.span.span_id}  # parent cycles end the walk instead of looping
+        ancestor = by_id.get(segment.span.parent_span_id or "")
+        while ancestor is not None and ancestor.span_id not in on_path and ancestor.span_id not in seen:
             chain.append(ancestor)
+            seen.add(ancestor.span_id)
+            ancestor = by_id.get(ancestor.parent_span_id or "")
         for member in reversed(chain):  # ancestors first, so the stable sort below keeps them first on ties
             on_path[member.span_id] = member
     return sorted(on_path.values(), key=lambda s: (s.start_ns, -s.end_ns))

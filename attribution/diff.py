@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rootspan.attribution.align import align_traces
 from rootspan.attribution.bound_by import Profile, span_profile
-from rootspan.attribution.slowdown import ClassifiedSegment, classify_segments, own_time_ns
+from rootspan.attribution.slowdown import CriticalPath, own_time_ns
 from rootspan.model import Bottleneck, Span, Trace
 from rootspan.text import format_duration, printable, shorten
 
@@ -63,45 +63,27 @@ def _profile_changes(base: Profile, cand: Profile) -> list[str]:
     return changes
 
 
-def _critical_time(classified: list[ClassifiedSegment]) -> tuple[dict[str, int], dict[str, str], dict[str, list[str]]]:
-    """Per span id: time on the critical path, dominant bound_by, and that bound_by's evidence."""
-    time: dict[str, int] = {}
-    per_cause: dict[tuple[str, str], int] = {}
-    evidence: dict[tuple[str, str], list[str]] = {}
-    for item in classified:
-        span = item.segment.span
-        assert span is not None
-        time[span.span_id] = time.get(span.span_id, 0) + item.segment.duration_ns
-        key = (span.span_id, item.bound_by)
-        per_cause[key] = per_cause.get(key, 0) + item.segment.duration_ns
-        evidence.setdefault(key, item.evidence)
-    cause: dict[str, str] = {}
-    best: dict[str, int] = {}
-    for (span_id, bound_by), ns in per_cause.items():
-        if ns > best.get(span_id, -1):
-            best[span_id] = ns
-            cause[span_id] = bound_by
-    return time, cause, {span_id: evidence[(span_id, bound_by)] for span_id, bound_by in cause.items()}
+def diff_bottlenecks(baseline: Trace, candidate: Trace, path: CriticalPath | None = None) -> list[Bottleneck]:
+    """The steps that made ``candidate`` slower than ``baseline``; [] when it is not slower.
 
-
-def diff_bottlenecks(
-    baseline: Trace, candidate: Trace, classified: list[ClassifiedSegment] | None = None
-) -> list[Bottleneck]:
-    """The steps that made ``candidate`` slower than ``baseline``; [] when it is not slower."""
+    ``path`` is the candidate's critical path when the caller has it already.
+    """
     wall = candidate.duration_ns
     slowdown = wall - baseline.duration_ns
     if slowdown <= max(MIN_SLOWDOWN_NS, MIN_SLOWDOWN_FRACTION * baseline.duration_ns):
         return []
-    if classified is None:
-        classified = classify_segments(candidate)
-    cand_time, cand_cause, cand_evidence = _critical_time(classified)
-    base_time, base_cause, _ = _critical_time(classify_segments(baseline))
+    if path is None:
+        path = CriticalPath(candidate)
+    base_path = CriticalPath(baseline)
+    cand_time = path.time
 
     found: list[tuple[int, Span, Span | None]] = []
     for base, cand in align_traces(baseline, candidate):
         if cand is None or cand.span_id not in cand_time:
             continue
         on_path = cand_time[cand.span_id]
+        if on_path < MIN_DELTA_FRACTION * slowdown:
+            continue  # its delta is at most its time on the path
         if base is None:
             delta = on_path
         else:
@@ -113,7 +95,9 @@ def diff_bottlenecks(
     bottlenecks: list[Bottleneck] = []
     for delta, cand, base in found[:MAX_BOTTLENECKS]:
         label = printable(shorten(cand.name, 60))
-        bound_by = cand_cause[cand.span_id]
+        cause = path.dominant_cause(cand.span_id)
+        assert cause is not None  # every span in found is on the candidate's critical path
+        bound_by = cause.bound_by
         share_of_slowdown = f"{delta / slowdown * 100:.0f}% of the +{format_duration(slowdown)} slowdown"
         if base is None:
             sentences = [f"{label}: {format_duration(cand.duration_ns)}, not in the baseline (+{format_duration(delta)}, {share_of_slowdown})"]
@@ -122,13 +106,13 @@ def diff_bottlenecks(
                 f"{label}: {format_duration(cand.duration_ns)} vs {format_duration(base.duration_ns)} in the baseline "
                 f"(+{format_duration(delta)}, {share_of_slowdown})"
             ]
-            was = base_cause.get(base.span_id)
-            if was is not None and was != bound_by:
-                sentences.append(f"bound by {bound_by} now, {was} in the baseline")
+            was = base_path.dominant_cause(base.span_id)
+            if was is not None and was.bound_by != bound_by:
+                sentences.append(f"bound by {bound_by} now, {was.bound_by} in the baseline")
             changes = _profile_changes(span_profile(base), span_profile(cand))
             if changes:
                 sentences.append("changed: " + ", ".join(changes))
-        sentences.extend(cand_evidence[cand.span_id])
+        sentences.extend(cause.evidence)
         bottlenecks.append(
             Bottleneck(
                 span_id=cand.span_id,

@@ -20,7 +20,7 @@ from rootspan.attribution.bound_by import (
     own_profile,
     span_profile,
 )
-from rootspan.attribution.critical_path import Segment, critical_segments
+from rootspan.attribution.critical_path import Segment, critical_segments, gc_paused
 from rootspan.model import Bottleneck, Span, Trace
 from rootspan.text import format_duration, printable, shorten
 
@@ -96,39 +96,93 @@ def _dependency_wait(trace: Trace, parent: Span, segment: Segment, step: Span | 
     )
 
 
+class CriticalPath:
+    """A trace's critical path, with each span's segments classified on demand.
+
+    Classifying is the costly part (evidence sentences for every segment), and a report needs
+    only the biggest spans, so nothing is classified until asked; ``top_groups`` classifies spans
+    in order of their critical-path time and stops as soon as no smaller span can make the cut.
+    """
+
+    def __init__(self, trace: Trace, segments: list[Segment] | None = None) -> None:
+        self.trace = trace
+        self.segments = critical_segments(trace) if segments is None else segments
+        self.indexes: dict[str, list[int]] = {}
+        self.time: dict[str, int] = {}
+        for index, segment in enumerate(self.segments):
+            if segment.span is not None:
+                span_id = segment.span.span_id
+                self.indexes.setdefault(span_id, []).append(index)
+                self.time[span_id] = self.time.get(span_id, 0) + segment.duration_ns
+        self._done: dict[str, list[ClassifiedSegment]] = {}
+
+    def classify_span(self, span_id: str) -> list[ClassifiedSegment]:
+        """The span's segments on the path with their bound_by ([] when it is not on the path)."""
+        done = self._done.get(span_id)
+        if done is not None:
+            return done
+        trace, segments = self.trace, self.segments
+        out: list[ClassifiedSegment] = []
+        whole: Classification | None = None
+        own: tuple[Classification, bool] | None = None
+        for index in self.indexes.get(span_id, []):
+            segment = segments[index]
+            span = segment.span
+            assert span is not None
+            if segment.kind != "self":
+                if whole is None:
+                    whole = classify(span, span_profile(span))
+                out.append(ClassifiedSegment(segment, whole.bound_by, whole.evidence))
+                continue
+            if own is None:
+                profile = own_profile(span, trace.children(span_id), _own_wall(trace, span))
+                util = profile.cpu_utilization()
+                own = (classify(span, profile, own=True), util is not None and util >= CPU_BUSY)
+            result = own[0]
+            if not own[1]:  # a parent busy on the CPU was working, not holding the next step back
+                after = index + 1
+                while after < len(segments) and segments[after].span is None:
+                    after += 1
+                following = segments[after].span if after < len(segments) else None
+                result = _dependency_wait(trace, span, segment, _step_after(trace, span, following)) or result
+            out.append(ClassifiedSegment(segment, result.bound_by, result.evidence))
+        self._done[span_id] = out
+        return out
+
+    def classified(self) -> list[ClassifiedSegment]:
+        """Every segment that belongs to a span, classified, in time order."""
+        items = [item for span_id in self.indexes for item in self.classify_span(span_id)]
+        return sorted(items, key=lambda item: item.segment.start_ns)
+
+    def top_groups(self, limit: int) -> list[tuple[int, Span, str, list[str]]]:
+        """The ``limit`` biggest (time, span, bound_by, evidence) groups, biggest first."""
+        groups: list[tuple[int, Span, str, list[str]]] = []
+        for span_id in sorted(self.time, key=lambda sid: -self.time[sid]):
+            if len(groups) >= limit and self.time[span_id] <= groups[limit - 1][0]:
+                break  # a span's groups are at most its whole time: none of the rest can make the cut
+            per_cause: dict[str, list[Any]] = {}
+            for item in self.classify_span(span_id):
+                entry = per_cause.setdefault(item.bound_by, [0, item.segment.span, item.evidence])
+                entry[0] += item.segment.duration_ns
+            groups.extend((ns, span, bound_by, evidence) for bound_by, (ns, span, evidence) in per_cause.items())
+            groups.sort(key=lambda group: -group[0])
+        return groups[:limit]
+
+    def dominant_cause(self, span_id: str) -> ClassifiedSegment | None:
+        """The span's classified segment whose bound_by holds most of its critical-path time."""
+        totals: dict[str, int] = {}
+        first: dict[str, ClassifiedSegment] = {}
+        for item in self.classify_span(span_id):
+            totals[item.bound_by] = totals.get(item.bound_by, 0) + item.segment.duration_ns
+            first.setdefault(item.bound_by, item)
+        if not totals:
+            return None
+        return first[max(totals, key=lambda bound_by: totals[bound_by])]
+
+
 def classify_segments(trace: Trace, segments: list[Segment] | None = None) -> list[ClassifiedSegment]:
     """Every critical-path segment that belongs to a span, with its bound_by and evidence."""
-    if segments is None:
-        segments = critical_segments(trace)
-    whole: dict[str, Classification] = {}
-    own: dict[str, tuple[Classification, bool]] = {}
-    out: list[ClassifiedSegment] = []
-    for index, segment in enumerate(segments):
-        span = segment.span
-        if span is None:
-            continue
-        if segment.kind != "self":
-            result = whole.get(span.span_id)
-            if result is None:
-                result = whole[span.span_id] = classify(span, span_profile(span))
-            out.append(ClassifiedSegment(segment, result.bound_by, result.evidence))
-            continue
-        cached = own.get(span.span_id)
-        if cached is None:
-            profile = own_profile(span, trace.children(span.span_id), _own_wall(trace, span))
-            util = profile.cpu_utilization()
-            cached = own[span.span_id] = (classify(span, profile, own=True), util is not None and util >= CPU_BUSY)
-        own_result, computing = cached
-        waited = None
-        if not computing:  # a parent busy on the CPU was working, not holding the next step back
-            after = index + 1
-            while after < len(segments) and segments[after].span is None:
-                after += 1
-            following = segments[after].span if after < len(segments) else None
-            waited = _dependency_wait(trace, span, segment, _step_after(trace, span, following))
-        result = waited or own_result
-        out.append(ClassifiedSegment(segment, result.bound_by, result.evidence))
-    return out
+    return CriticalPath(trace, segments).classified()
 
 
 def _peer_evidence(trace: Trace, span: Span, by_name: dict[str, list[Span]]) -> tuple[str | None, float]:
@@ -147,25 +201,25 @@ def _peer_evidence(trace: Trace, span: Span, by_name: dict[str, list[Span]]) -> 
     return sentence, span.duration_ns - median
 
 
-def segment_bottlenecks(trace: Trace, classified: list[ClassifiedSegment]) -> list[Bottleneck]:
-    """Critical-path time summed per (span, bound_by), as bottlenecks sorted by share."""
+def segment_bottlenecks(trace: Trace, path: CriticalPath) -> list[Bottleneck]:
+    """Critical-path time summed per (span, bound_by), as bottlenecks sorted by share.
+
+    Groups under MIN_SHARE are dropped, except that the biggest is always kept: a trace made of
+    thousands of small steps still has a largest one worth showing.
+    """
     wall = trace.duration_ns
     if wall <= 0:
         return []
-    totals: dict[tuple[str, str], list[Any]] = {}
-    for item in classified:
-        span = item.segment.span
-        assert span is not None
-        entry = totals.setdefault((span.span_id, item.bound_by), [0, span, item.evidence])
-        entry[0] += item.segment.duration_ns
-    ranked = sorted(totals.items(), key=lambda kv: -kv[1][0])
+    groups = path.top_groups(MAX_BOTTLENECKS)
     by_name: dict[str, list[Span]] = {}
+    names = {span.name for _, span, _, _ in groups}
     for span in trace.spans:
-        by_name.setdefault(span.name, []).append(span)
+        if span.name in names:
+            by_name.setdefault(span.name, []).append(span)
     bottlenecks: list[Bottleneck] = []
-    for (span_id, bound_by), (ns, span, evidence) in ranked[:MAX_BOTTLENECKS]:
+    for ns, span, bound_by, evidence in groups:
         share = ns / wall
-        if share < MIN_SHARE:
+        if share < MIN_SHARE and bottlenecks:
             break
         sentences = list(evidence)
         outlier, _ = _peer_evidence(trace, span, by_name)
@@ -174,7 +228,7 @@ def segment_bottlenecks(trace: Trace, classified: list[ClassifiedSegment]) -> li
         sentences.append(f"on the critical path for {format_duration(ns)}, {share * 100:.0f}% of the {format_duration(wall)} run")
         bottlenecks.append(
             Bottleneck(
-                span_id=span_id,
+                span_id=span.span_id,
                 bound_by=bound_by,
                 share=share,
                 evidence=sentences,
@@ -195,14 +249,15 @@ def analyze_slowdown(trace: Trace, graph: Any = None, baseline_trace: Trace | No
     what they built, but is not needed: the critical path reads only the span tree.
     """
     del graph
-    classified = classify_segments(trace)
-    if baseline_trace is not None:
-        from rootspan.attribution.diff import diff_bottlenecks
+    with gc_paused():
+        path = CriticalPath(trace)
+        if baseline_trace is not None:
+            from rootspan.attribution.diff import diff_bottlenecks
 
-        regressions = diff_bottlenecks(baseline_trace, trace, classified)
-        if regressions:
-            return regressions
-    return segment_bottlenecks(trace, classified)
+            regressions = diff_bottlenecks(baseline_trace, trace, path)
+            if regressions:
+                return regressions
+        return segment_bottlenecks(trace, path)
 
 
 def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottleneck | None:
@@ -226,8 +281,9 @@ def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottlenec
 
 def slowdown_summary(trace: Trace, baseline_trace: Trace | None = None) -> dict[str, Any]:
     """Critical path, time per bound_by and bottlenecks of a trace, as plain JSON-ready data."""
-    segments = critical_segments(trace)
-    classified = classify_segments(trace, segments)
+    path = CriticalPath(trace)
+    segments = path.segments
+    classified = path.classified()
     wall = trace.duration_ns
     by_bound_by: dict[str, int] = {}
     for item in classified:

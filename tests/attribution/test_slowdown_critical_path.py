@@ -91,3 +91,8 @@ def test_child_outliving_its_parent_and_zero_length_children() -> None:
 def test_orphan_parent_ids_are_roots() -> None:
     t = trace(span("a", 0, 10, parent="missing"), span("b", 10, 40, parent="missing"))
     assert ids(critical_path(t)) == ["a", "b"]
+
+
+def test_a_span_that_names_itself_as_parent_is_a_root() -> None:
+    t = trace(span("loop", 0, 10, parent="loop"), span("child", 2, 8, parent="loop"))
+    assert ids(critical_path(t)) == ["loop", "child"]
