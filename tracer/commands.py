@@ -92,12 +92,15 @@ def bench_tracer_command(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     spans: int = typer.Option(3000, "--spans", min=100, help="Spans per variant and round."),
     rounds: int = typer.Option(11, "--rounds", min=1, help="Rounds (the median is reported)."),
+    profiling: bool = typer.Option(
+        True, "--profiling/--no-profiling", help="Also measure the profilers' overhead per mode (when installed; slow)."
+    ),
 ) -> None:
     """µs per span: bare OpenTelemetry SDK vs rootspan agent/tool spans, same exporter, same run."""
     from rootspan.cli_support import print_json
     from rootspan.tracer.bench import format_text, run_benchmark
 
-    result = run_benchmark(n_spans=spans, rounds=rounds)
+    result = run_benchmark(n_spans=spans, rounds=rounds, profiling=profiling)
     if as_json:
         print_json(result)
     else:

@@ -80,8 +80,9 @@ def test_example_app_recorded_end_to_end(tmp_path):
 
 
 def test_bench_tracer_json(capsys):
-    assert run(["bench", "tracer", "--json", "--spans", "100", "--rounds", "1"]) == 0
+    assert run(["bench", "tracer", "--json", "--spans", "100", "--rounds", "1", "--no-profiling"]) == 0
     result = json.loads(capsys.readouterr().out)
+    assert "profiling" not in result
     assert set(result["us_per_span"]) >= {"bare_sdk_agent", "rootspan_agent", "bare_sdk_tool", "rootspan_tool"}
     assert all(value > 0 for value in result["us_per_span"].values())
     expected = round(result["us_per_span"]["rootspan_agent"] / result["us_per_span"]["bare_sdk_agent"], 3)
@@ -129,3 +130,16 @@ def test_record_passes_sigterm_to_the_app_which_flushes(tmp_path):
         recorder.kill()
     (trace,) = load_run(tmp_path / "run").traces.values()
     assert {span.name for span in trace.spans} == {"invoke_workflow w", "execute_tool t"}
+
+
+def test_bench_tracer_includes_the_profilers_figures_when_present(capsys, monkeypatch):
+    import types
+
+    module = types.ModuleType("rootspan.profilers.bench")
+    module.profiling_overhead = lambda: {"wall_s": {"off": 1.0, "device": 1.01}}
+    monkeypatch.setitem(sys.modules, "rootspan.profilers.bench", module)
+    assert run(["bench", "tracer", "--json", "--spans", "100", "--rounds", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["profiling"] == {"wall_s": {"off": 1.0, "device": 1.01}}
+    monkeypatch.setitem(sys.modules, "rootspan.profilers.bench", None)  # the part not installed
+    assert run(["bench", "tracer", "--json", "--spans", "100", "--rounds", "1"]) == 0
+    assert "profiling" not in json.loads(capsys.readouterr().out)
