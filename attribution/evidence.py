@@ -310,8 +310,9 @@ def _last_actors(graph: AttributionGraph, limit: int) -> Iterable[Span]:
     for span in reversed(graph.order):
         if found >= limit:
             return
-        if is_actor(span) and span is not graph.root and graph.outputs[span.span_id].strip():
-            found += 1
+        text = graph.outputs[span.span_id].strip()
+        if is_actor(span) and span is not graph.root and text and not _TERMINATE.fullmatch(text):
+            found += 1  # a bare 'TERMINATE' is a control word, not a statement
             yield span
 
 
@@ -331,7 +332,7 @@ _BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
 
 def _answer_values(text: str, task_values: set[str]) -> set[str]:
     """Values that identify an answer: numbers not given in the task, and bold or quoted phrases."""
-    values = {"n:" + value for value in numbers(text) if len(value.lstrip("-").replace(".", "")) >= 1}
+    values = {"n:" + value for value in numbers(text)}
     values = {value for value in values if value not in task_values and not _YEAR.match(value[2:])}
     for match in _BOLD.finditer(text):
         phrase = match.group(1).strip().strip(":").lower()
@@ -371,8 +372,10 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
     final: Span | None = None
     wanted: set[str] = set()
     # the answer is the last statement that holds a value (a final 'no' or 'TERMINATE' holds none)
-    for candidate in _last_actors(graph, ANSWER_LOOKBACK):
+    for index, candidate in enumerate(_last_actors(graph, ANSWER_LOOKBACK)):
         final_text = _answer_part(graph.outputs[candidate.span_id])
+        if index > 0 and len(final_text) > SHORT_STATEMENT:
+            break  # looking back is for short statements (an answer handed on); not for long reports
         if expected and _contains_expected(final_text, expected):
             return  # the answer holds the expected value: the failure lies elsewhere
         wanted = _answer_values(final_text, task_values)
