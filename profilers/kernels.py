@@ -139,9 +139,12 @@ class KernelProfiler:
             Path(tmp).unlink(missing_ok=True)
         flops: dict[int, int] = {}
         try:
-            for event in profiler.events():
-                if event.flops:
-                    flops[int(event.id)] = int(event.flops)
+            # The raw Kineto events: profiler.events() would build Python event trees (tens of ms
+            # per window) just to read one number. Their correlation id is the trace's "External id".
+            for event in profiler.profiler.kineto_results.events():
+                count = event.flops()
+                if count:
+                    flops[int(event.correlation_id())] = int(count)
         except Exception:  # noqa: BLE001 - FLOPs are a bonus; the trace itself is what matters
             pass
         events = [e for e in events if not str(e.get("name", "")).startswith("ProfilerStep#")]

@@ -1,0 +1,135 @@
+"""How much profiling costs: wall time of one agent workload with profiling off, the device
+sampler on, and the kernel profiler on (called by ``rootspan bench tracer``; also
+``python -m rootspan.profilers.bench``).
+
+The workload is real torch work inside the span shapes of an agent run: a workflow, two agents,
+LLM calls made of matmul "decode steps", and tool calls. Modes are interleaved across repeats and
+the median is reported, because the machines this runs on are shared and noisy. torch runs on one
+intra-op thread: on a small shared CPU the OpenMP workers' wake-ups otherwise swamp what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_MODES = ("off", "device", "kernels")
+
+
+def _workload(tracer: Any, torch: Any, llm_calls: int, steps: int, size: int) -> int:
+    """Run the agent-shaped workload; returns the number of spans it made."""
+    weights = torch.randn(size, size)
+    state = torch.randn(8, size)
+    spans = 1
+    with tracer.start_as_current_span("invoke_workflow bench", attributes={"gen_ai.operation.name": "invoke_workflow"}):
+        for call in range(llm_calls):
+            agent = "planner" if call % 2 == 0 else "coder"
+            with tracer.start_as_current_span(f"invoke_agent {agent}", attributes={
+                    "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}):
+                with tracer.start_as_current_span("chat bench-model", attributes={
+                        "gen_ai.operation.name": "chat", "gen_ai.request.model": "bench-model"}):
+                    for _ in range(steps):
+                        state = torch.tanh(state @ weights)
+                with tracer.start_as_current_span("execute_tool lookup", attributes={
+                        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"}):
+                    float(state.sum())
+            spans += 3
+    return spans
+
+
+def _one_run(mode: str, run_dir: Path, llm_calls: int, steps: int, size: int) -> dict[str, float]:
+    import torch
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from rootspan.profilers import wrap_processor
+    from rootspan.profilers.testing import RunDirExporter
+
+    started = time.perf_counter()
+    downstream = BatchSpanProcessor(RunDirExporter(run_dir))
+    processor = downstream if mode == "off" else wrap_processor(downstream, run_dir, mode, {"service.name": "bench"})
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("rootspan.bench")
+    setup_s = time.perf_counter() - started
+    started = time.perf_counter()
+    spans = _workload(tracer, torch, llm_calls, steps, size)
+    wall_s = time.perf_counter() - started
+    started = time.perf_counter()
+    provider.shutdown()
+    return {"wall_s": wall_s, "setup_s": setup_s, "shutdown_s": time.perf_counter() - started, "spans": spans}
+
+
+def _device_sampler_kind() -> str:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        count = pynvml.nvmlDeviceGetCount()
+        pynvml.nvmlShutdown()
+        return f"NVML ({count} GPU) + host" if count else "host only (NVML: no GPU)"
+    except Exception as exc:  # noqa: BLE001 - any NVML failure means host-only sampling
+        return f"host only (no NVML: {exc})"
+
+
+def profiling_overhead(repeats: int = 5, llm_calls: int = 24, steps: int = 32, size: int = 1024,
+                       modes: tuple[str, ...] = BENCH_MODES) -> dict[str, Any]:
+    """Median wall time of the workload per profiling mode, and each mode's ratio to "off"."""
+    import torch
+
+    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="rootspan-bench-") as tmp:
+            _one_run("off", Path(tmp) / "warmup", 2, 2, size)  # first-use costs (torch, OTel) out of the figures
+            # the first kernel profiler in a process initialises Kineto; reported on its own
+            first_kernels_setup = _one_run("kernels", Path(tmp) / "warmup-kernels", 2, 2, size)["setup_s"] if "kernels" in modes else None
+            for repeat in range(repeats):
+                for mode in modes:
+                    runs[mode].append(_one_run(mode, Path(tmp) / f"{mode}-{repeat}", llm_calls, steps, size))
+    finally:
+        torch.set_num_threads(threads)
+    wall = {mode: statistics.median(r["wall_s"] for r in results) for mode, results in runs.items()}
+    base = wall.get("off")
+    result: dict[str, Any] = {
+        "workload": {"llm_calls": llm_calls, "matmul_steps_per_call": steps, "matmul": f"8x{size} @ {size}x{size}",
+                     "spans": runs[modes[0]][0]["spans"], "profiled_llm_calls": llm_calls},
+        "repeats": repeats,
+        "wall_s": wall,
+        "wall_s_all": {mode: [round(r["wall_s"], 4) for r in results] for mode, results in runs.items()},
+        "setup_s": {mode: statistics.median(r["setup_s"] for r in results) for mode, results in runs.items()},
+        "shutdown_s": {mode: statistics.median(r["shutdown_s"] for r in results) for mode, results in runs.items()},
+        "kernels_first_setup_s": first_kernels_setup,
+        "device_sampler": _device_sampler_kind(),
+        "torch_threads": 1,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+                    "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+    }
+    if base:
+        result["ratio_to_off"] = {mode: wall[mode] / base for mode in modes}
+        result["overhead_pct"] = {mode: 100.0 * (wall[mode] / base - 1.0) for mode in modes if mode != "off"}
+        if "kernels" in wall:
+            result["kernels_cost_ms_per_profiled_llm_call"] = 1000.0 * (wall["kernels"] - base) / llm_calls
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--llm-calls", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--size", type=int, default=1024)
+    args = parser.parse_args()
+    print(json.dumps(profiling_overhead(args.repeats, args.llm_calls, args.steps, args.size), indent=2))
+
+
+if __name__ == "__main__":
+    main()
