@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 from rootspan.model import Run, Span, Trace, Verdict
 
@@ -32,6 +33,41 @@ class TraceAnalysis:
         if self.verdict is None or self.verdict.culprit is None:
             return None
         return self.verdict.culprit.span_id
+
+
+@dataclass
+class RunAnalysis:
+    """The engine's answers for every trace of a run: computed verdicts and critical paths."""
+
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    critical_paths: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    verdict_note: str = ""  # why there are no computed verdicts, shown where a trace has none
+
+    def for_trace(self, trace_id: str, saved: dict[str, Verdict]) -> TraceAnalysis:
+        """Saved verdicts (verdicts.json) win over computed ones."""
+        verdict = saved.get(trace_id) or self.verdicts.get(trace_id)
+        notes = ([self.verdict_note] if verdict is None and self.verdict_note else []) + self.notes
+        return TraceAnalysis(verdict=verdict, critical_path=self.critical_paths.get(trace_id, []), notes=notes)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain data, to come back from a child process."""
+        return {
+            "verdicts": [verdict.model_dump(mode="json") for verdict in self.verdicts.values()],
+            "critical_paths": self.critical_paths,
+            "notes": self.notes,
+            "verdict_note": self.verdict_note,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "RunAnalysis":
+        verdicts = [Verdict.model_validate(item) for item in payload.get("verdicts", [])]
+        return cls(
+            verdicts={verdict.trace_id: verdict for verdict in verdicts},
+            critical_paths={key: list(value) for key, value in payload.get("critical_paths", {}).items()},
+            notes=list(payload.get("notes", [])),
+            verdict_note=str(payload.get("verdict_note", "")),
+        )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -105,14 +141,48 @@ def pair_traces(baseline: list[Trace], candidate: list[Trace]) -> list[tuple[Tra
     ]
 
 
+def analyse_loaded(run: Run, need_verdicts: bool) -> RunAnalysis:
+    """Verdicts (when some trace has none saved) and every trace's critical path, in this process."""
+    analysis = RunAnalysis()
+    if need_verdicts:
+        analysis.verdicts, analysis.verdict_note = compute_verdicts(run)
+    for trace_id, trace in run.traces.items():
+        path, note = compute_critical_path(trace)
+        analysis.critical_paths[trace_id] = path
+        if note and note not in analysis.notes:
+            analysis.notes.append(note)
+    return analysis
+
+
+def analyse_path(path: str, need_verdicts: bool) -> dict[str, Any]:
+    """Child-process entry point: load the run there and send back only the (small) answers."""
+    from rootspan.rundir import load_run
+
+    return analyse_loaded(load_run(path), need_verdicts).to_payload()
+
+
+# Above this many spans the engine runs in a child process: a thread would hold the GIL for
+# seconds and freeze the UI; below it, starting a process costs more than the analysis.
+IN_PROCESS_SPANS = 20_000
+
+
 class Engine:
     """The engine calls the UI makes, in one place so tests can substitute deterministic ones."""
 
-    def verdicts(self, run: Run) -> tuple[dict[str, Verdict], str]:
-        return compute_verdicts(run)
+    def analyse_run(self, run: Run, need_verdicts: bool) -> RunAnalysis:
+        if run.span_count < IN_PROCESS_SPANS or not run.path.exists():
+            return analyse_loaded(run, need_verdicts)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    def critical_path(self, trace: Trace) -> tuple[list[str], str]:
-        return compute_critical_path(trace)
+        try:
+            # spawn, not fork: the UI process has threads, and a forked child could inherit held locks.
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                return RunAnalysis.from_payload(pool.submit(analyse_path, str(run.path), need_verdicts).result())
+        except Exception as exc:  # noqa: BLE001 - no child process (sandbox, frozen app): do it here
+            analysis = analyse_loaded(run, need_verdicts)
+            analysis.notes.append(f"analysed in the UI process ({_first_line(exc)})")
+            return analysis
 
     def align(self, baseline: Trace, candidate: Trace) -> tuple[list[tuple[Span | None, Span | None]], str]:
         return align_steps(baseline, candidate)

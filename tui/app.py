@@ -6,7 +6,6 @@ results and posts them back as messages, so no screen ever blocks the event loop
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from textual import work
@@ -16,8 +15,8 @@ from textual.message_pump import MessagePump
 from textual.screen import Screen
 
 from rootspan.errors import UserError
-from rootspan.model import MetricPoint, Trace, Verdict
-from rootspan.tui.analysis import Engine, TraceAnalysis
+from rootspan.model import MetricPoint, Trace
+from rootspan.tui.analysis import Engine, RunAnalysis
 from rootspan.tui.data import RunView, ViewData, load_view_data
 from rootspan.tui.messages import AnalysisReady, MetricsReady
 from rootspan.tui.screens_basic import ErrorScreen, HelpScreen, LoadingScreen
@@ -41,10 +40,9 @@ class RootspanApp(App[None]):
         self.engine = engine or Engine()
         self.data: ViewData | None = None
         self.load_error: str | None = None
-        self._analyses: dict[tuple[int, str], TraceAnalysis] = {}
-        self._engine_verdicts: dict[int, tuple[dict[str, Verdict], str]] = {}
+        self._analyses: dict[int, RunAnalysis] = {}
+        self._waiting: dict[int, list[tuple[str, MessagePump]]] = {}
         self._metrics: dict[int, tuple[list[MetricPoint], list[str]]] = {}
-        self._engine_lock = threading.Lock()
 
     def get_default_screen(self) -> Screen:
         what = str(self.run_path) + (f" and {self.candidate_path}" if self.candidate_path else "")
@@ -84,34 +82,32 @@ class RootspanApp(App[None]):
     # -- background work for screens -----------------------------------------------------------
 
     def request_analysis(self, run_view: RunView, trace: Trace, target: MessagePump) -> None:
-        """Post AnalysisReady to ``target`` once the trace's verdict and critical path are known."""
-        key = (id(run_view), trace.trace_id)
+        """Post AnalysisReady to ``target`` once the trace's verdict and critical path are known.
+
+        The engine runs once per run (all traces at once) and its answers are cached.
+        """
+        key = id(run_view)
         if key in self._analyses:
-            target.post_message(AnalysisReady(trace.trace_id, self._analyses[key]))
+            target.post_message(AnalysisReady(trace.trace_id, self._analyses[key].for_trace(trace.trace_id, run_view.verdicts)))
             return
-        self._analyse(run_view, trace, target)
+        waiting = self._waiting.setdefault(key, [])
+        waiting.append((trace.trace_id, target))
+        if len(waiting) == 1:
+            self._analyse(run_view)
 
     @work(thread=True, group="analysis", exit_on_error=False)
-    def _analyse(self, run_view: RunView, trace: Trace, target: MessagePump) -> None:
-        notes: list[str] = []
-        verdict = run_view.verdicts.get(trace.trace_id)
-        if verdict is None:
-            with self._engine_lock:
-                if id(run_view) not in self._engine_verdicts:
-                    self._engine_verdicts[id(run_view)] = self.engine.verdicts(run_view.run)
-            computed, note = self._engine_verdicts[id(run_view)]
-            verdict = computed.get(trace.trace_id)
-            if note:
-                notes.append(note)
-        path, note = self.engine.critical_path(trace)
-        if note:
-            notes.append(note)
-        analysis = TraceAnalysis(verdict=verdict, critical_path=path, notes=notes)
-        self.call_from_thread(self._analysis_done, (id(run_view), trace.trace_id), analysis, target)
+    def _analyse(self, run_view: RunView) -> None:
+        need_verdicts = any(trace_id not in run_view.verdicts for trace_id in run_view.run.traces)
+        try:
+            analysis = self.engine.analyse_run(run_view.run, need_verdicts)
+        except Exception as exc:  # noqa: BLE001 - the blame view says what went wrong instead
+            analysis = RunAnalysis(notes=[f"analysis failed: {type(exc).__name__}: {exc}"])
+        self.call_from_thread(self._analysis_done, run_view, analysis)
 
-    def _analysis_done(self, key: tuple[int, str], analysis: TraceAnalysis, target: MessagePump) -> None:
-        self._analyses[key] = analysis
-        target.post_message(AnalysisReady(key[1], analysis))
+    def _analysis_done(self, run_view: RunView, analysis: RunAnalysis) -> None:
+        self._analyses[id(run_view)] = analysis
+        for trace_id, target in self._waiting.pop(id(run_view), []):
+            target.post_message(AnalysisReady(trace_id, analysis.for_trace(trace_id, run_view.verdicts)))
 
     def request_metrics(self, run_view: RunView, target: MessagePump) -> None:
         """Post MetricsReady to ``target`` with the run's metrics.jsonl points (read once)."""

@@ -32,13 +32,13 @@ def display_keys(binding: Binding) -> str:
 
 
 def key_table() -> list[tuple[str, str, str]]:
-    """(section, keys, what it does) for every binding, in screen order."""
+    """(section, keys, what it does) for every binding, in screen order (tooltips say the most)."""
     rows: list[tuple[str, str, str]] = []
     for title, classes in _sections():
         for cls in classes:
             for item in cls.BINDINGS:
                 binding = item if isinstance(item, Binding) else Binding(*item)
-                rows.append((title, display_keys(binding), binding.description or binding.action))
+                rows.append((title, display_keys(binding), binding.tooltip or binding.description or binding.action))
     return rows
 
 

@@ -106,7 +106,7 @@ class BlameScreen(Screen):
     """Waits for the app's analysis worker, then shows the verdict."""
 
     BINDINGS = [
-        Binding("c", "culprit", "Go to culprit"),
+        Binding("c", "culprit", "Go to culprit", tooltip="Open the waterfall on the culprit, failure path and critical path marked"),
         Binding("w", "waterfall", "Waterfall"),
         Binding("escape", "back", "Back"),
     ]

@@ -21,8 +21,8 @@ class DetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("u", "parent", "Parent"),
-        Binding("w", "waterfall", "In waterfall"),
+        Binding("u", "parent", "Parent", tooltip="Show the parent span's detail"),
+        Binding("w", "waterfall", "In waterfall", tooltip="Show this span in the waterfall"),
     ]
 
     def __init__(self, run_view: RunView, trace: Trace, span: Span) -> None:

@@ -74,9 +74,9 @@ class DiffScreen(Screen):
     """One pair of traces at a time (traces pair up by position); [ and ] move between pairs."""
 
     BINDINGS = [
-        Binding("right_square_bracket", "pair(1)", "Next pair"),
+        Binding("right_square_bracket", "pair(1)", "Next pair", tooltip="Next pair of traces (traces pair up in start order)"),
         Binding("left_square_bracket", "pair(-1)", "Previous pair"),
-        Binding("enter", "open", "Detail"),
+        Binding("enter", "open", "Detail", tooltip="Detail of the step (the candidate's, or the baseline's if removed)"),
         Binding("escape", "back", "Back"),
     ]
 

@@ -17,10 +17,10 @@ class TracesScreen(Screen):
     """A row per trace; enter opens its waterfall."""
 
     BINDINGS = [
-        Binding("enter", "open", "Waterfall"),
-        Binding("b", "blame", "Blame"),
-        Binding("d", "diff", "Diff"),
-        Binding("w", "warnings", "Warnings"),
+        Binding("enter", "open", "Waterfall", tooltip="Open the selected trace's waterfall"),
+        Binding("b", "blame", "Blame", tooltip="The verdict for the selected trace (analyses it if no verdicts.json)"),
+        Binding("d", "diff", "Diff", tooltip="Two runs: diff the selected trace with its pair in the other run"),
+        Binding("w", "warnings", "Warnings", tooltip="What the loader skipped or repaired (truncated lines, orphans)"),
     ]
 
     def __init__(self, data: ViewData) -> None:

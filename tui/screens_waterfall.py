@@ -29,14 +29,14 @@ class WaterfallScreen(Screen):
     """Builds the trace's row model off the UI thread, then shows the virtualised waterfall."""
 
     BINDINGS = [
-        Binding("slash", "filter_text", "Filter"),
-        Binding("a", "filter_agent", "Agent"),
-        Binding("n", "filter_kind", "Kind"),
-        Binding("e", "filter_errors", "Errors"),
-        Binding("x", "clear_filter", "Clear filter", show=False),
-        Binding("s", "swimlanes", "Lanes"),
-        Binding("b", "blame", "Blame"),
-        Binding("c", "culprit", "Culprit"),
+        Binding("slash", "filter_text", "Filter", tooltip="Filter by text in span names or ids"),
+        Binding("a", "filter_agent", "Agent", tooltip="Filter by agent: cycles through the trace's agents, then all"),
+        Binding("n", "filter_kind", "Kind", tooltip="Filter by kind: agent, llm, tool, workflow, other, then all"),
+        Binding("e", "filter_errors", "Errors", tooltip="Only spans with status ERROR, with their ancestors (toggle)"),
+        Binding("x", "clear_filter", "Clear filter", show=False, tooltip="Clear every filter"),
+        Binding("s", "swimlanes", "Lanes", tooltip="Agent swimlanes with handoffs, and the handoff list (toggle)"),
+        Binding("b", "blame", "Blame", tooltip="The verdict for this trace: culprit, evidence, bottlenecks"),
+        Binding("c", "culprit", "Culprit", tooltip="Jump to the culprit span the verdict names"),
         Binding("right_square_bracket", "next_error(1)", "Next error", show=False),
         Binding("left_square_bracket", "next_error(-1)", "Previous error", show=False),
         Binding("plus", "expand_all", "Expand all", show=False),
@@ -286,7 +286,7 @@ class WaterfallScreen(Screen):
             self.notify("no errors in this trace")
             return
         current = waterfall.current
-        order = {span.span_id: index for index, (span, _) in enumerate(self.trace.walk())}
+        order = self.model.index.order
         here = order.get(current.span_id, -1) if current else -1
         errors.sort(key=lambda span: order.get(span.span_id, 0))
         candidates = [span for span in errors if (order[span.span_id] - here) * direction > 0]

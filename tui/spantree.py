@@ -8,21 +8,22 @@ is what keeps a 100k-span trace responsive.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator, NamedTuple
 
 from rootspan import semconv as sc
 from rootspan.model import Span, SpanKind, Trace
 
 # Loops are repeats of a block of up to this many sibling steps (A, A / A, B, A, B / ...).
 MAX_LOOP_PERIOD = 3
-# Expanded on first view: the root and its children, enough to show agent turns.
+# Expanded on first view: the root and its children, enough to show agent turns; for big traces
+# only the root, so the first screen lists the agent turns instead of every span.
 DEFAULT_OPEN_DEPTH = 2
+BIG_TRACE_SPANS = 5_000
 _CONTENT_KEYS = (sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_INPUT_MESSAGES)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One visible line of the waterfall."""
+class Row(NamedTuple):
+    """One visible line of the waterfall (a tuple: 100k of them are built in a blink)."""
 
     span: Span
     depth: int
@@ -83,11 +84,64 @@ def loop_positions(signatures: list[tuple[object, ...]]) -> dict[int, int]:
     return marks
 
 
+class TreeIndex:
+    """Plain-dict parent, children and agent maps of a trace, built in one pass.
+
+    Trace's own accessors go through pydantic private attributes (microseconds per call), which
+    adds up to seconds when called for every span of a 100k-span trace; these maps do not.
+    Same tree as Trace: a parent missing from the trace makes its child a root.
+    """
+
+    def __init__(self, trace: Trace) -> None:
+        by_id = trace.by_id
+        self.children: dict[str, list[Span]] = {}
+        self.parent: dict[str, Span] = {}
+        roots: list[Span] = []
+        for span in trace.spans:  # sorted by start, so children lists are too
+            parent = span.parent_span_id
+            if parent and parent != span.span_id and parent in by_id:
+                self.children.setdefault(parent, []).append(span)
+                self.parent[span.span_id] = by_id[parent]
+            else:
+                roots.append(span)
+        self.roots = sorted(roots, key=lambda span: (span.parent_span_id is not None, span.start_ns))
+        self.agent: dict[str, str | None] = {}
+        self.order: dict[str, int] = {}
+        for span, _ in self.walk():
+            own = span.agent_name
+            parent = self.parent.get(span.span_id)
+            self.agent[span.span_id] = own if own is not None else (self.agent.get(parent.span_id) if parent else None)
+            self.order[span.span_id] = len(self.order)
+
+    def walk(self) -> Iterator[tuple[Span, int]]:
+        """Depth-first (span, depth), children in start order; visits each span once."""
+        stack: list[tuple[Span, int]] = [(root, 0) for root in reversed(self.roots)]
+        seen: set[str] = set()
+        while stack:
+            span, depth = stack.pop()
+            if span.span_id in seen:
+                continue
+            seen.add(span.span_id)
+            yield span, depth
+            stack.extend((child, depth + 1) for child in reversed(self.children.get(span.span_id, ())))
+
+    def ancestors(self, span: Span) -> Iterator[Span]:
+        seen = {span.span_id}
+        current = self.parent.get(span.span_id)
+        while current is not None and current.span_id not in seen:
+            seen.add(current.span_id)
+            yield current
+            current = self.parent.get(current.span_id)
+
+
 class WaterfallModel:
     """A trace's tree with collapse state, filters, repeat/loop marks and highlighted paths."""
 
-    def __init__(self, trace: Trace, open_depth: int = DEFAULT_OPEN_DEPTH) -> None:
+    def __init__(self, trace: Trace, open_depth: int | None = None) -> None:
         self.trace = trace
+        # Trace.start_ns/end_ns scan every span; the bars need them on every drawn line.
+        self.start_ns = trace.start_ns
+        self.duration_ns = max(1, trace.end_ns - self.start_ns)
         self.filter = SpanFilter()
         self.expanded: set[str] = set()
         self.repeats: dict[str, int] = {}
@@ -98,27 +152,28 @@ class WaterfallModel:
         # Nodes the user closed while a filter is on (a filter opens every path to a match).
         self.collapsed_in_filter: set[str] = set()
         self._rows: list[Row] | None = None
-        self._index()
-        for span, depth in trace.walk():
-            if depth >= open_depth:
-                continue
-            if trace.children(span.span_id):
-                self.expanded.add(span.span_id)
+        self.index = TreeIndex(trace)
+        self._mark()
+        if open_depth is None:
+            open_depth = DEFAULT_OPEN_DEPTH if len(trace.spans) <= BIG_TRACE_SPANS else 1
+        level = self.index.roots
+        for _ in range(open_depth):
+            level = [span for span in level if span.span_id in self.index.children]
+            self.expanded.update(span.span_id for span in level)
+            level = [child for span in level for child in self.index.children[span.span_id]]
 
-    def _index(self) -> None:
+    def _mark(self) -> None:
         """Repeat/loop marks per sibling group and which subtrees hide an error."""
-        trace = self.trace
-        groups: list[list[Span]] = [trace.roots]
-        groups.extend(trace.children(span.span_id) for span in trace.spans if trace.children(span.span_id))
-        for siblings in groups:
+        index = self.index
+        for siblings in [index.roots, *index.children.values()]:
             if len(siblings) < 2:
                 continue
-            sigs = [_signature(span, trace.agent_of(span)) for span in siblings]
+            sigs = [_signature(span, index.agent.get(span.span_id)) for span in siblings]
             for position, iteration in loop_positions(sigs).items():
                 self.repeats[siblings[position].span_id] = iteration
-        for span in trace.spans:
+        for span in self.trace.spans:
             if span.is_error:
-                for ancestor in trace.ancestors(span):
+                for ancestor in index.ancestors(span):
                     if ancestor.span_id in self.error_below:
                         break
                     self.error_below.add(ancestor.span_id)
@@ -144,12 +199,12 @@ class WaterfallModel:
             self.collapsed_in_filter ^= {span_id}
         elif span_id in self.expanded:
             self.expanded.discard(span_id)
-        elif self.trace.children(span_id):
+        elif span_id in self.index.children:
             self.expanded.add(span_id)
         self.invalidate()
 
     def expand_all(self) -> None:
-        self.expanded = {span.span_id for span in self.trace.spans if self.trace.children(span.span_id)}
+        self.expanded = set(self.index.children)
         self.invalidate()
 
     def collapse_all(self) -> None:
@@ -161,7 +216,7 @@ class WaterfallModel:
         span = self.trace.get(span_id)
         if span is None:
             return
-        for ancestor in self.trace.ancestors(span):
+        for ancestor in self.index.ancestors(span):
             self.expanded.add(ancestor.span_id)
             self.collapsed_in_filter.discard(ancestor.span_id)
         self.invalidate()
@@ -174,7 +229,7 @@ class WaterfallModel:
             return False
         if span_filter.kind is not None and span.kind != span_filter.kind:
             return False
-        if span_filter.agent is not None and self.trace.agent_of(span) != span_filter.agent:
+        if span_filter.agent is not None and self.index.agent.get(span.span_id) != span_filter.agent:
             return False
         if span_filter.text:
             needle = span_filter.text.lower()
@@ -190,7 +245,7 @@ class WaterfallModel:
         for span in self.trace.spans:
             if self.matches(span):
                 visible.add(span.span_id)
-                for ancestor in self.trace.ancestors(span):
+                for ancestor in self.index.ancestors(span):
                     if ancestor.span_id in visible:
                         break
                     visible.add(ancestor.span_id)
@@ -200,17 +255,17 @@ class WaterfallModel:
         """The visible rows, depth first; only expanded subtrees are walked."""
         if self._rows is not None:
             return self._rows
-        trace = self.trace
+        index = self.index
         visible = self._visible_ids()
         rows: list[Row] = []
         seen: set[str] = set()
-        stack: list[tuple[Span, int]] = [(root, 0) for root in reversed(trace.roots)]
+        stack: list[tuple[Span, int]] = [(root, 0) for root in reversed(index.roots)]
         while stack:
             span, depth = stack.pop()
             if span.span_id in seen or (visible is not None and span.span_id not in visible):
                 continue
             seen.add(span.span_id)
-            children = trace.children(span.span_id)
+            children = index.children.get(span.span_id, [])
             if visible is not None:
                 children = [child for child in children if child.span_id in visible]
             if visible is None:

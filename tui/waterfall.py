@@ -42,10 +42,10 @@ class Waterfall(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("left,h", "collapse", "Collapse", show=False),
-        Binding("right,l", "expand", "Expand", show=False),
-        Binding("space", "toggle", "Fold"),
-        Binding("enter", "select", "Detail"),
+        Binding("left,h", "collapse", "Collapse", show=False, tooltip="Collapse, or go to the parent"),
+        Binding("right,l", "expand", "Expand", show=False, tooltip="Expand, or go to the first child"),
+        Binding("space", "toggle", "Fold", tooltip="Collapse or expand the span under the cursor"),
+        Binding("enter", "select", "Detail", tooltip="Span detail: attributes, messages, errors, GPU panel"),
     ]
     COMPONENT_CLASSES = {
         "waterfall--cursor",
@@ -167,7 +167,7 @@ class Waterfall(ScrollView, can_focus=True):
         if row.has_children and row.expanded:
             self.action_toggle()
             return
-        parent = self.model.trace.parent(row.span)
+        parent = self.model.index.parent.get(row.span.span_id)
         if parent is not None:
             index = self._index_of(parent.span_id)
             if index is not None:
@@ -259,8 +259,7 @@ class Waterfall(ScrollView, can_focus=True):
         return segments
 
     def _bar(self, span: Span, width: int, style: Style, critical: bool) -> list[Segment]:
-        trace = self.model.trace
-        start, total = trace.start_ns, max(1, trace.duration_ns)
+        start, total = self.model.start_ns, self.model.duration_ns
         left = int((span.start_ns - start) / total * width)
         right = int((span.end_ns - start) / total * width)
         left = max(0, min(width - 1, left))

@@ -156,13 +156,12 @@ class FixedEngine:
     fixed, and steps align by name; the real engine is exercised by its own tests.
     """
 
-    def verdicts(self, run):
-        return {}, "no verdict: run `rootspan attribute RUN` (test engine)"
+    def analyse_run(self, run, need_verdicts):
+        from rootspan.tui.analysis import NO_VERDICT_HINT, RunAnalysis
 
-    def critical_path(self, trace):
-        if trace.trace_id == TRACE_FAIL:
-            return [sid(1, 1), sid(1, 10), sid(1, 11)], ""
-        return [], ""
+        paths = {TRACE_FAIL: [sid(1, 1), sid(1, 10), sid(1, 11)]}
+        return RunAnalysis(critical_paths={tid: paths.get(tid, []) for tid in run.traces},
+                           verdict_note=NO_VERDICT_HINT + " (test engine)" if need_verdicts else "")
 
     def align(self, baseline, candidate):
         from rootspan.tui.analysis import align_by_names
