@@ -59,14 +59,16 @@ MEMORY_PRESSURE_FRACTION = 0.95
 # max/mean tokens per expert; uniform routing sits near 1-2 once a few hundred tokens are routed,
 # and a skew onto a handful of experts reaches n_experts/top_k (~10 for 64 experts, top-6).
 MOE_IMBALANCE_MAX = 3.0
-# Process CPU utilisation (cpu time / wall / cores) above which the span is computing on the host.
-CPU_BUSY = 0.6
-# Whole-machine CPU this busy while our process gets less than CPU_CONTENTION_OWN: other
-# processes take the cores (the cpu-contention fault).
+# CPU is measured in cores used (process CPU time / wall time), not as the profilers'
+# ``rootspan.cpu.utilization`` (divided by every core of the machine), so a single-threaded step
+# reads the same on a 2-core laptop and a 64-core server. 0.6 of a core or more: computing.
+CPU_BUSY_CORES = 0.6
+# Under 0.2 of a core during a span's own time: the process was waiting, not computing.
+CPU_IDLE_CORES = 0.2
+# Whole-machine CPU this busy while our process holds at most CPU_CONTENTION_OWN of the machine
+# (and is not idle): other processes take the cores (the cpu-contention fault).
 CPU_CONTENTION_SYSTEM = 0.85
 CPU_CONTENTION_OWN = 0.5
-# Process CPU below this during a span's own time: the process was waiting, not computing.
-CPU_IDLE = 0.2
 # Without time-to-first-token: prefill processes prompt tokens in parallel, decode one at a time.
 # A prompt token costs about 1/20 of an output token even on CPU (more like 1/1000 on a GPU,
 # ANCHORS.md: 29.6k prefill vs 21 decode tok/s), so a call is prefill-bound only when its prompt
@@ -171,14 +173,12 @@ class Profile:
             return min(1.0, kernel_ns / self.wall_ns)
         return None
 
-    def cpu_utilization(self) -> float | None:
-        util = self.fraction(_CPU + "utilization")
-        if util is not None:
-            return util
+    def cores_used(self) -> float | None:
+        """Process CPU time over wall time: 1.0 = one core busy throughout."""
         cpu_ns = self.number(_CPU + "time_ns")
-        if cpu_ns is not None and self.wall_ns > 0:
-            return cpu_ns / self.wall_ns
-        return None
+        if cpu_ns is None or self.wall_ns <= 0:
+            return None
+        return cpu_ns / self.wall_ns
 
     @property
     def has_gpu(self) -> bool:
@@ -385,11 +385,14 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool) -> Class
 
 def _cpu_contention(profile: Profile, label: str) -> Classification | None:
     system = profile.fraction(_CPU + "system_utilization")
-    own_util = profile.cpu_utilization()
-    if system is not None and system >= CPU_CONTENTION_SYSTEM and (own_util is None or own_util <= CPU_CONTENTION_OWN):
-        own_text = f" while this process got {_pct(own_util)}" if own_util is not None else ""
-        return Classification("cpu", [f"{label}: machine CPU {_pct(system)} busy{own_text}: contention from other processes"])
-    return None
+    share = profile.fraction(_CPU + "utilization")
+    cores = profile.cores_used()
+    if system is None or system < CPU_CONTENTION_SYSTEM:
+        return None
+    if (share is not None and share > CPU_CONTENTION_OWN) or (cores is not None and cores < CPU_IDLE_CORES):
+        return None  # we are the load, or we were not asking for CPU at all
+    got = f" while this process got {_pct(share)} of it" if share is not None else ""
+    return Classification("cpu", [f"{label}: machine CPU {_pct(system)} busy{got}: contention from other processes"])
 
 
 def classify(span: Span, profile: Profile, own: bool = False) -> Classification:
@@ -414,18 +417,18 @@ def classify(span: Span, profile: Profile, own: bool = False) -> Classification:
         return device if device is not None else _llm_phase(span)
     if device is not None:
         return device
-    cpu_util = profile.cpu_utilization()
+    cores = profile.cores_used()
+    cores_text = f", {cores:.2f} CPU cores busy" if cores is not None else ""
     if span.kind == SpanKind.TOOL and not own:
-        if cpu_util is not None and cpu_util >= CPU_BUSY:
-            return Classification("cpu", [f"{label}: tool computing on the host, CPU {_pct(cpu_util)} busy"])
-        cpu_text = f", CPU {_pct(cpu_util)} busy" if cpu_util is not None else ""
-        return Classification("tool_io", [f"{label}: tool call of {format_duration(span.duration_ns)}{cpu_text}: waiting on I/O or an external service"])
+        if cores is not None and cores >= CPU_BUSY_CORES:
+            return Classification("cpu", [f"{label}: tool computing on the host{cores_text}"])
+        return Classification("tool_io", [f"{label}: tool call of {format_duration(span.duration_ns)}{cores_text}: waiting on I/O or an external service"])
     where = "own time outside its child spans" if own else "time"
-    if cpu_util is not None and cpu_util >= CPU_BUSY:
-        return Classification("cpu", [f"{label}: {where} {format_duration(profile.wall_ns)} with the CPU {_pct(cpu_util)} busy"])
-    if cpu_util is not None and cpu_util <= CPU_IDLE and profile.wall_ns > 0:
+    if cores is not None and cores >= CPU_BUSY_CORES:
+        return Classification("cpu", [f"{label}: {where} {format_duration(profile.wall_ns)}{cores_text}"])
+    if cores is not None and cores <= CPU_IDLE_CORES and profile.wall_ns > 0:
         return Classification(
             "queueing",
-            [f"{label}: {where} {format_duration(profile.wall_ns)} with the CPU only {_pct(cpu_util)} busy: waiting on something untraced"],
+            [f"{label}: {where} {format_duration(profile.wall_ns)} with only {cores:.2f} CPU cores busy: waiting on something untraced"],
         )
-    return Classification("cpu", [f"{label}: {where} {format_duration(profile.wall_ns)} in host code (no profile to say more)"])
+    return Classification("cpu", [f"{label}: {where} {format_duration(profile.wall_ns)} in host code{cores_text or ' (no profile to say more)'}"])

@@ -14,7 +14,7 @@ from typing import Any
 
 from rootspan.attribution.bound_by import (
     ANOMALIES,
-    CPU_BUSY,
+    CPU_BUSY_CORES,
     Classification,
     classify,
     own_profile,
@@ -136,8 +136,8 @@ class CriticalPath:
                 continue
             if own is None:
                 profile = own_profile(span, trace.children(span_id), _own_wall(trace, span))
-                util = profile.cpu_utilization()
-                own = (classify(span, profile, own=True), util is not None and util >= CPU_BUSY)
+                cores = profile.cores_used()
+                own = (classify(span, profile, own=True), cores is not None and cores >= CPU_BUSY_CORES)
             result = own[0]
             if not own[1]:  # a parent busy on the CPU was working, not holding the next step back
                 after = index + 1

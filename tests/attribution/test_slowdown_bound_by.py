@@ -34,11 +34,11 @@ CASES = {
     "llm_remote_latency": lambda: llm("x", 0, 1000, "a", provider="openai"),
     "llm_prefill": lambda: llm(
         "x", 0, 1000, "a", gen_ai__usage__input_tokens=4000, gen_ai__usage__output_tokens=8,
-        rootspan__cpu__utilization=0.95,
+        rootspan__cpu__time_ns=1900 * MS, rootspan__cpu__utilization=0.95,
     ),
     "llm_decode": lambda: llm(
         "x", 0, 1000, "a", gen_ai__usage__input_tokens=120, gen_ai__usage__output_tokens=200,
-        rootspan__cpu__utilization=0.95,
+        rootspan__cpu__time_ns=1900 * MS, rootspan__cpu__utilization=0.95,
     ),
     "gpu_compute": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.95, 800, rootspan__gpu__achieved_flops=520e12, **H100)),
     "gpu_memory_bandwidth": lambda: llm(
@@ -54,8 +54,9 @@ CASES = {
         "x", 0, 1000, "a",
         **_kernels(1000, 0.6, 800, rootspan__gpu__mem__peak_reserved_bytes=78 * GiB, rootspan__gpu__mem__total_bytes=80 * GiB),
     ),
-    "tool_io": lambda: tool("x", 0, 1000, "a", "search", rootspan__cpu__utilization=0.03),
-    "cpu": lambda: tool("x", 0, 1000, "a", "compile", rootspan__cpu__utilization=0.97),
+    "tool_io": lambda: tool("x", 0, 1000, "a", "search", rootspan__cpu__time_ns=30 * MS, rootspan__cpu__utilization=0.002),
+    # one core of a 64-core machine: a small share of the machine, but the tool is computing
+    "cpu": lambda: tool("x", 0, 1000, "a", "compile", rootspan__cpu__time_ns=990 * MS, rootspan__cpu__utilization=0.015),
     "queueing": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.08, 30, rootspan__gpu__util__mean=0.96)),
 }
 
@@ -86,14 +87,23 @@ def test_software_power_cap_under_load_is_not_throttling() -> None:
 def test_cpu_contention_stays_cpu_and_says_contention() -> None:
     victim = llm(
         "x", 0, 1000, "a", gen_ai__usage__input_tokens=50, gen_ai__usage__output_tokens=64,
-        rootspan__cpu__utilization=0.31, rootspan__cpu__system_utilization=0.98,
+        rootspan__cpu__time_ns=620 * MS, rootspan__cpu__utilization=0.31, rootspan__cpu__system_utilization=0.98,
     )
     _, bound_by, evidence = _top(victim)
     assert bound_by == "cpu" and "contention" in evidence[0] and "98%" in evidence[0]
+    # a busy machine does not make an idle wait on I/O a CPU problem
+    waiting = tool("x", 0, 1000, "a", "search", rootspan__cpu__time_ns=5 * MS, rootspan__cpu__utilization=0.002,
+                   rootspan__cpu__system_utilization=0.98)
+    assert _top(waiting)[1] == "tool_io"
+    # nor is our own process saturating the machine contention
+    hungry = llm("x", 0, 1000, "a", rootspan__cpu__time_ns=1900 * MS, rootspan__cpu__utilization=0.95,
+                 rootspan__cpu__system_utilization=0.99)
+    assert _top(hungry)[1] == "llm_decode"
 
 
 def test_percent_scaled_utilisations_are_read_as_fractions() -> None:
-    victim = tool("x", 0, 1000, "a", "search", rootspan__cpu__utilization=25.0, rootspan__cpu__system_utilization=97.0)
+    victim = tool("x", 0, 1000, "a", "search", rootspan__cpu__time_ns=400 * MS, rootspan__cpu__utilization=20.0,
+                  rootspan__cpu__system_utilization=97.0)
     assert _top(victim)[1] == "cpu"
 
 
@@ -118,12 +128,13 @@ def test_no_profile_at_all_falls_back_to_span_kind() -> None:
 def test_parent_own_time_uses_its_own_profile_not_its_childrens() -> None:
     # The agent's inclusive profile is all from its LLM child; its own 400ms used no GPU.
     child = llm("x", 400, 1000, "a", **_kernels(600, 0.95, 800, rootspan__gpu__achieved_flops=520e12, **H100))
+    child.attributes["rootspan.cpu.time_ns"] = 60 * MS
     parent = agent("a", 0, 1000, "w", "solver", rootspan__gpu__kernel_time_ns=570 * MS, rootspan__gpu__kernel_count=800,
-                   rootspan__gpu__busy_fraction=0.57, rootspan__cpu__time_ns=380 * MS, rootspan__cpu__utilization=0.4)
+                   rootspan__gpu__busy_fraction=0.57, rootspan__cpu__time_ns=440 * MS, rootspan__cpu__utilization=0.4)
     profile = own_profile(parent, [child], 400 * MS)
     assert profile.number("rootspan.gpu.kernel_time_ns") == 0
     assert profile.busy_fraction() == 0
-    assert profile.cpu_utilization() == pytest.approx(0.95)
+    assert profile.cores_used() == pytest.approx(0.95)
     assert classify(parent, profile, own=True).bound_by == "cpu"
     assert classify(child, span_profile(child)).bound_by == "gpu_compute"
 
