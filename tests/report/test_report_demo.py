@@ -104,18 +104,28 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Run, 
                 base = _demo(root / f"base-{seed}", None, seed)
                 assert base is not None
                 clean[seed] = base
+            bad, good = _task_pair(faulted, clean[seed])
+            # The agent fault must turn a task the clean run solved into a failure (the tiny demo
+            # model gets some tasks wrong on its own); otherwise try the next seed.
+            if fault.startswith("agent-") and (good.outcome != "success" or bad.outcome != "failure"):
+                continue
             runs[fault] = (faulted, clean[seed])
             break
         else:
-            raise AssertionError(f"{fault} fired in none of seeds {SEEDS}")
+            raise AssertionError(f"{fault}: no usable task in seeds {SEEDS}")
     return runs
 
 
-def _replicated_pair(demo_runs: dict[str, Run], fault: str, tmp_path: Path) -> tuple[Path, Path, Run]:
-    faulted, clean = demo_runs[fault]
+def _task_pair(faulted: Run, clean: Run) -> tuple[Trace, Trace]:
+    """The faulted trace and the clean run's trace of the same task."""
     assert faulted.labels is not None and faulted.labels.trace_id in faulted.traces
     bad = faulted.traces[faulted.labels.trace_id]
-    good = next(t for t in clean.traces.values() if _conversation(t) == _conversation(bad))
+    return bad, next(t for t in clean.traces.values() if _conversation(t) == _conversation(bad))
+
+
+def _replicated_pair(demo_runs: dict[str, tuple[Run, Run]], fault: str, tmp_path: Path) -> tuple[Path, Path, Run]:
+    faulted, clean = demo_runs[fault]
+    bad, good = _task_pair(faulted, clean)
     base_dir, cand_dir = tmp_path / "base", tmp_path / "cand"
     for spans in _replicate(good, REPEATS, seed=1):
         write_traces(base_dir, spans)
