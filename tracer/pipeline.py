@@ -60,8 +60,8 @@ class Tracing:
     deliveries: list[CountingBatchSpanProcessor] = field(default_factory=list)
     # Spans opened through rootspan's API and not yet ended, so SIGTERM can close them.
     open_spans: dict[int, Any] = field(default_factory=dict)
-    _closed: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = field(default=False, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def active(self) -> bool:
@@ -371,11 +371,12 @@ def _end_open_spans(tracing: Tracing, reason: str) -> None:
 
 def reset_for_tests() -> None:
     """Shut down and forget all tracer state, including OTel's set-once global provider."""
-    global _global_provider_set
+    global _global_provider_set, _warned_profilers
     tracing = _active
     if tracing is not None:
         tracing.shutdown()
     _global_provider_set = False
+    _warned_profilers = False
     # The OTel API allows one global provider per process; tests need a fresh one each time.
     trace_api._TRACER_PROVIDER_SET_ONCE = trace_api.Once()  # type: ignore[attr-defined]
     trace_api._TRACER_PROVIDER = None  # type: ignore[attr-defined]

@@ -295,7 +295,6 @@ def test_missing_profilers_warn_once_unless_auto(tmp_path, capsys, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "rootspan.profilers", None)  # as if the part were not installed
-    monkeypatch.setattr("rootspan.tracer.pipeline._warned_profilers", False)
     start(tmp_path, profile="auto")
     rs.shutdown()
     assert capsys.readouterr().err == ""
