@@ -67,10 +67,9 @@ def measure_matmul_rate(device: torch.device, dtype: torch.dtype) -> float:
 
 def build_ours(config: MoEConfig, device: torch.device, dtype: torch.dtype, seed: int) -> DeepseekMoEModel:
     with torch.device("meta"):
-        model = DeepseekMoEModel(config)
+        model = DeepseekMoEModel(config).to(dtype)  # cast on meta: never hold an fp32 copy on the device
     model = materialize(model, device)
     init_weights(model, std=config.initializer_range, seed=seed)
-    model = model.to(dtype)
     for layer in model.model.layers:  # the routing bias stays fp32 (as in checkpoints)
         gate = getattr(layer.mlp, "gate", None)
         if gate is not None:
@@ -188,6 +187,7 @@ def run(
     seed: int = 0,
     repeats: int = 2,
     threads: int | None = None,
+    hf_experts: tuple[str, ...] = ("grouped_mm", "eager"),
 ) -> dict[str, Any]:
     dev = torch.device(device)
     if threads:
@@ -237,7 +237,7 @@ def run(
 
     measure("ours", _ours_prefill(ours, prefill_ids), lambda p: (lambda n: generate(ours, p, n)))
     if with_hf:
-        for experts in ("grouped_mm", "eager"):
+        for experts in hf_experts:
             hf = build_hf(ours, experts)
 
             def hf_gen(p: torch.Tensor, hf: torch.nn.Module = hf) -> Callable[[int], Any]:

@@ -123,18 +123,21 @@ class MLA(nn.Module):
         self, q_nope: torch.Tensor, q_rope: torch.Tensor, latent: torch.Tensor, k_rope: torch.Tensor, mask: torch.Tensor | None
     ) -> torch.Tensor:
         c = self.config
-        w = dense_weight(self.kv_b_proj).view(self.num_heads, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
+        b, s, nh, _ = q_nope.shape
+        t = latent.shape[1]
+        w = dense_weight(self.kv_b_proj).view(nh, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
         w_uk, w_uv = w.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)
         # (B, S, nh, nope) x (nh, nope, r) -> (B, nh, S, r): the query in latent space.
         q_lat = torch.einsum("bshd,hdr->bhsr", q_nope, w_uk)
         q = torch.cat((q_lat, q_rope.transpose(1, 2)), dim=-1)
-        k = torch.cat((latent, k_rope), dim=-1).unsqueeze(1)  # one shared "head": (B, 1, T, r + rope)
-        s = q.shape[2]
+        # All heads share one latent key/value, so fold heads into the query rows: one
+        # (nh*S) x T attention per sequence, and the cache is read once, never expanded per head.
+        q = q.reshape(b, 1, nh * s, -1)
+        k = torch.cat((latent, k_rope), dim=-1).unsqueeze(1)  # (B, 1, T, r + rope)
         if mask is None and s > 1:
-            mask = torch.ones(s, latent.shape[1], dtype=torch.bool, device=q.device).tril(latent.shape[1] - s)
-        out_lat = F.scaled_dot_product_attention(
-            q, k.expand(-1, self.num_heads, -1, -1), latent.unsqueeze(1).expand(-1, self.num_heads, -1, -1),
-            attn_mask=mask, scale=self.scale,
-        )
+            mask = torch.ones(s, t, dtype=torch.bool, device=q.device).tril(t - s)[None, None]
+        if mask is not None and s > 1:
+            mask = mask.unsqueeze(2).expand(mask.shape[0], 1, nh, s, t).reshape(mask.shape[0], 1, nh * s, t)
+        out_lat = F.scaled_dot_product_attention(q, k, latent.unsqueeze(1), attn_mask=mask, scale=self.scale)
         # (B, nh, S, r) x (nh, v, r) -> (B, S, nh, v): back out of latent space per head.
-        return torch.einsum("bhsr,hvr->bshv", out_lat, w_uv)
+        return torch.einsum("bhsr,hvr->bshv", out_lat.view(b, nh, s, -1), w_uv)

@@ -173,7 +173,8 @@ def generate(
         generator = torch.Generator(device=dev)
         generator.manual_seed(seed if seed is not None else torch.seed())
 
-    logits = model.lm_head(model.step(ids, cache, 0, kv_len=prompt_len)[:, -1])
+    unpadded = not bool(pad.any())
+    logits = model.lm_head(model.step(ids, cache, 0, kv_len=prompt_len, causal=unpadded)[:, -1])
     token = sample(logits, temperature, top_p, generator)
     out = [token]
     eos_t = torch.tensor(eos, device=dev) if eos else None

@@ -120,15 +120,18 @@ class DeepseekMoEModel(nn.Module):
         cache: LatentCache,
         start: torch.Tensor | int,
         kv_len: int | None = None,
+        causal: bool = False,
     ) -> torch.Tensor:
         """Run tokens at cache slots start..start+seq, return final hidden states (B, S, H).
 
         kv_len=None attends over the whole static cache (fixed shapes, for CUDA graphs);
-        an int trims the attention to the slots filled so far (faster in eager mode)."""
+        an int trims the attention to the slots filled so far (faster in eager mode).
+        causal=True promises an unpadded prefill from slot 0 with kv_len = seq: attention then
+        runs as plain causal (no mask tensor, flash-attention eligible on GPU)."""
         slots = start + torch.arange(input_ids.shape[1], device=input_ids.device)
         slots = slots.unsqueeze(0).expand(input_ids.shape[0], -1)
         positions = (slots - cache.pad[:, None]).clamp(min=0)
-        mask = cache.mask(slots, kv_len or cache.max_len)
+        mask = None if causal else cache.mask(slots, kv_len or cache.max_len)
         cos, sin = self.rotary(positions)
         x = self.model.embed_tokens(input_ids)
         for layer in self.model.layers:

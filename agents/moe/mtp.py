@@ -63,7 +63,7 @@ def speculative_generate(
     cache = model.new_cache(batch, prompt_len + max_new_tokens + 2)
     cache.pad.copy_(pad)
     model._note_stats(kv_cache_bytes=cache.nbytes())
-    h = model.step(ids, cache, 0, kv_len=prompt_len)
+    h = model.step(ids, cache, 0, kv_len=prompt_len, causal=not bool(pad.any()))
     token = model.lm_head(h[:, -1]).argmax(-1)
     # MTP over the prompt: slot i pairs h_i with token i+1 (the last pair uses the new token).
     pairs = torch.cat((ids[:, 1:], token[:, None]), dim=1)
