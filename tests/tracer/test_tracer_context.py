@@ -65,6 +65,11 @@ def test_asyncio_tasks_keep_the_caller(tmp_path):
     async def main() -> list[int]:
         with rs.agent_span("coordinator"):
             tasks = [asyncio.create_task(async_worker(i)) for i in range(3)]
+            # Blocking work from async code: to_thread copies the context, and a loop whose
+            # default executor propagates covers run_in_executor(None, ...).
+            assert await asyncio.to_thread(worker, "to-thread") == "to-thread"
+            asyncio.get_running_loop().set_default_executor(rs.propagating_executor(max_workers=1))
+            assert await asyncio.get_running_loop().run_in_executor(None, worker, "executor") == "executor"
             return list(await asyncio.gather(*tasks))
 
     with rs.workflow("w"):
@@ -76,6 +81,8 @@ def test_asyncio_tasks_keep_the_caller(tmp_path):
     for span in workers:
         assert span.parent_span_id == coordinator.span_id
         assert [child.name for child in trace.children(span.span_id)][0].startswith("execute_tool t")
+    blocking = [span for span in trace.spans if span.name == "invoke_agent worker"]
+    assert len(blocking) == 2 and all(span.parent_span_id == coordinator.span_id for span in blocking)
 
 
 CHILD = """
