@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slowdown_fixtures import MS, agent, llm, span, tool, trace, workflow
 
-from rootspan.attribution.bound_by import classify, own_profile, span_profile
+from rootspan.attribution.bound_by import BOUND_BY_VALUES, classify, own_profile, span_profile
 from rootspan.attribution.slowdown import analyze_slowdown
 from rootspan.model import SpanEvent
 
@@ -59,6 +59,10 @@ CASES = {
     "cpu": lambda: tool("x", 0, 1000, "a", "compile", rootspan__cpu__time_ns=990 * MS, rootspan__cpu__utilization=0.015),
     "queueing": lambda: llm("x", 0, 1000, "a", **_kernels(1000, 0.08, 30, rootspan__gpu__util__mean=0.96)),
 }
+
+
+def test_every_documented_bound_by_value_has_a_known_answer_case() -> None:
+    assert set(CASES) == set(BOUND_BY_VALUES)
 
 
 @pytest.mark.parametrize("expected", sorted(CASES))
