@@ -17,7 +17,7 @@ REDACTED = "[REDACTED]"
 # kind of secret was there.
 DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     # scheme://user:password@host -> keep the user, hide the password
-    (r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@]+:)[^\s/@]+(?=@)", r"\g<keep>" + REDACTED),
+    (r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@]*:)[^\s/@]+(?=@)", r"\g<keep>" + REDACTED),
     # Authorization: Bearer <token>
     (r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9\-._~+/]+=*", r"\g<keep>" + REDACTED),
     # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-...

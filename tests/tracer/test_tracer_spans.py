@@ -326,3 +326,20 @@ def test_service_name_from_argument_env_or_default(tmp_path, monkeypatch):
     rs.shutdown()
     monkeypatch.delenv("OTEL_SERVICE_NAME")
     assert rs.setup(run_dir=tmp_path, profile="off").service == "rootspan-app"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("redis://:s3cr3t@cache:6379/0", "redis://:[REDACTED]@cache:6379/0"),
+        ('{"password": "hunter2", "user": "bob"}', '{"password": "[REDACTED]", "user": "bob"}'),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = [REDACTED]"),
+        ("token ghp_" + "a" * 36, "token [REDACTED]"),
+        ("api-key: abcdef123", "api-key: [REDACTED]"),
+        # Not secrets: left alone.
+        ("http://example.com:8080/path", "http://example.com:8080/path"),
+        ("ask sk-short questions", "ask sk-short questions"),
+    ],
+)
+def test_redactor_patterns(text, expected):
+    assert rs.Redactor()(text) == expected
