@@ -46,11 +46,11 @@ def change(check: Check) -> str:
     ratio = check.effect.get("ratio")
     delta = check.effect.get("delta", 0.0)
     sign = "+" if delta >= 0 else "-"
-    text = ("×inf" if ratio is None else f"×{ratio:.2f}") + f" ({sign}{quantity(abs(delta), check.unit)})"
+    details = ["×inf" if ratio is None else f"×{ratio:.2f}"]
     ci = check.effect.get("ratio_ci95")
     if ci:
-        text += f", 95% CI ×{ci[0]:.2f}-{ci[1]:.2f}"
-    return text
+        details.append(f"95% CI ×{ci[0]:.2f}-{ci[1]:.2f}")
+    return f"{sign}{quantity(abs(delta), check.unit)} ({', '.join(details)})"
 
 
 def p_text(check: Check) -> str:

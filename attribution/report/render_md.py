@@ -136,8 +136,8 @@ def render_markdown(report: Report, svg_link: str | None = None) -> str:
     lines = [f"## {icon} rootspan: {md(headline(report), 400)}", ""]
     for check in report.regressions:
         lines.append(
-            f"- **{md(check.title)}**: {side(check, 'baseline')} → {side(check, 'candidate')} "
-            f"({change(check)}, p = {p_text(check)})"
+            f"- **{md(check.title)}**: {side(check, 'baseline')} → {side(check, 'candidate')}, "
+            f"{change(check)}, adjusted p = {p_text(check)}"
         )
     if report.regressions:
         lines.append("")
