@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from rootspan import semconv as sc
 from rootspan.model import Span, SpanKind
@@ -59,6 +59,9 @@ MEMORY_PRESSURE_FRACTION = 0.95
 # max/mean tokens per expert; uniform routing sits near 1-2 once a few hundred tokens are routed,
 # and a skew onto a handful of experts reaches n_experts/top_k (~10 for 64 experts, top-6).
 MOE_IMBALANCE_MAX = 3.0
+# A small or specialised router can sit above that in every call; then only a call this many
+# times above the trace's typical (median) imbalance is skewed.
+MOE_IMBALANCE_PEER_RATIO = 1.5
 # CPU is measured in cores used (process CPU time / wall time), not as the profilers'
 # ``rootspan.cpu.utilization`` (divided by every core of the machine), so a single-threaded step
 # reads the same on a 2-core laptop and a 64-core server. 0.6 of a core or more: computing.
@@ -136,6 +139,26 @@ CHILD_DOMINATED = (
     _GPU + "top_kernels",
     _CPU + "utilization",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Norms:
+    """What is normal in this trace, for rules that must not fire on every span alike."""
+
+    moe_imbalance_median: float | None = None
+
+
+def trace_norms(spans: Iterable[Span]) -> Norms:
+    values = sorted(
+        float(v)
+        for span in spans
+        if isinstance(v := span.attributes.get(_GPU + "moe.imbalance_max"), (int, float)) and not isinstance(v, bool)
+    )
+    if len(values) < 3:  # a median of one or two calls says nothing about what is typical
+        return Norms()
+    middle = len(values) // 2
+    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return Norms(moe_imbalance_median=median)
 
 
 @dataclass(slots=True)
@@ -316,7 +339,7 @@ def _roofline(profile: Profile, label: str, busy: float) -> Classification | Non
     return None
 
 
-def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool) -> Classification | None:
+def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: Norms) -> Classification | None:
     """The hardware rules, in order; None when the GPU profile shows nothing wrong."""
     if not own:
         if _is_oom(span, profile):
@@ -336,12 +359,15 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool) -> Class
         clock_text = f", SM clock {clock:.0f} MHz" if clock else ""
         return Classification("gpu_throttled", [f"{label}: GPU clocks held down by {', '.join(throttles)}{clock_text}"])
     imbalance = profile.number(_GPU + "moe.imbalance_max")
-    if not own and imbalance is not None and imbalance >= MOE_IMBALANCE_MAX:
+    typical = norms.moe_imbalance_median
+    limit = max(MOE_IMBALANCE_MAX, MOE_IMBALANCE_PEER_RATIO * typical) if typical is not None else MOE_IMBALANCE_MAX
+    if not own and imbalance is not None and imbalance >= limit:
         mean = profile.number(_GPU + "moe.imbalance_mean")
         mean_text = f" (mean over layers {mean:.1f}x)" if mean is not None else ""
+        typical_text = f", typical call in this trace {typical:.1f}x" if typical is not None else ""
         return Classification(
             "moe_imbalance",
-            [f"{label}: busiest expert got {imbalance:.1f}x the mean expert load{mean_text}, >= {MOE_IMBALANCE_MAX:.0f}x: routing skew serialises on a few experts"],
+            [f"{label}: busiest expert got {imbalance:.1f}x the mean expert load{mean_text}{typical_text}: routing skew serialises tokens on a few experts"],
         )
     util = profile.fraction(_GPU + "util.mean")
     if util is not None and busy is not None and util >= GPU_CONTENTION_UTIL and busy <= GPU_BUSY_LOW:
@@ -395,14 +421,15 @@ def _cpu_contention(profile: Profile, label: str) -> Classification | None:
     return Classification("cpu", [f"{label}: machine CPU {_pct(system)} busy{got}: contention from other processes"])
 
 
-def classify(span: Span, profile: Profile, own: bool = False) -> Classification:
+def classify(span: Span, profile: Profile, own: bool = False, norms: Norms = Norms()) -> Classification:
     """The bound_by of a stretch of ``span``'s time, with evidence.
 
     ``profile`` covers the stretch (``span_profile`` for a leaf, ``own_profile`` for a parent's
-    own time); ``own`` says the stretch is a parent's time outside its children.
+    own time); ``own`` says the stretch is a parent's time outside its children; ``norms`` says
+    what is typical in the span's trace (``trace_norms``).
     """
     label = _label(span)
-    device = _gpu_pathology(span, profile, label, own)
+    device = _gpu_pathology(span, profile, label, own, norms)
     if device is not None and device.bound_by in ANOMALIES:
         return device
     contention = _cpu_contention(profile, label)

@@ -19,6 +19,7 @@ from rootspan.attribution.bound_by import (
     classify,
     own_profile,
     span_profile,
+    trace_norms,
 )
 from rootspan.attribution.critical_path import Segment, critical_segments, gc_paused
 from rootspan.model import Bottleneck, Span, Trace
@@ -115,6 +116,7 @@ class CriticalPath:
                 self.indexes.setdefault(span_id, []).append(index)
                 self.time[span_id] = self.time.get(span_id, 0) + segment.duration_ns
         self._done: dict[str, list[ClassifiedSegment]] = {}
+        self.norms = trace_norms(trace.spans)
 
     def classify_span(self, span_id: str) -> list[ClassifiedSegment]:
         """The span's segments on the path with their bound_by ([] when it is not on the path)."""
@@ -131,13 +133,13 @@ class CriticalPath:
             assert span is not None
             if segment.kind != "self":
                 if whole is None:
-                    whole = classify(span, span_profile(span))
+                    whole = classify(span, span_profile(span), norms=self.norms)
                 out.append(ClassifiedSegment(segment, whole.bound_by, whole.evidence))
                 continue
             if own is None:
                 profile = own_profile(span, trace.children(span_id), _own_wall(trace, span))
                 cores = profile.cores_used()
-                own = (classify(span, profile, own=True), cores is not None and cores >= CPU_BUSY_CORES)
+                own = (classify(span, profile, own=True, norms=self.norms), cores is not None and cores >= CPU_BUSY_CORES)
             result = own[0]
             if not own[1]:  # a parent busy on the CPU was working, not holding the next step back
                 after = index + 1

@@ -161,3 +161,17 @@ def test_unrelated_attributes_never_crash_the_rules() -> None:
     assert _top(odd)[1] == "cpu"  # nothing usable: no GPU activity, so the clock reasons do not apply
     odd.attributes["rootspan.gpu.kernel_time_ns"] = 500 * MS
     assert _top(odd)[1] == "gpu_throttled"
+
+
+def test_moe_imbalance_is_judged_against_the_traces_typical_call() -> None:
+    calls = [
+        llm(f"c{i}", i * 100, i * 100 + 100, "a", **_kernels(100, 0.7, 300, rootspan__gpu__moe__imbalance_max=3.4))
+        for i in range(4)
+    ]
+    skewed = llm("skew", 400, 1000, "a", **_kernels(600, 0.7, 300, rootspan__gpu__moe__imbalance_max=7.9))
+    t = trace(workflow("w", 0, 1000), agent("a", 0, 1000, "w", "solver"), *calls, skewed)
+    causes = {b.span_id: b.bound_by for b in analyze_slowdown(t)}
+    assert causes["skew"] == "moe_imbalance"
+    assert all(causes[f"c{i}"] == "llm_decode" for i in range(4))
+    evidence = analyze_slowdown(t)[0].evidence[0]
+    assert "7.9x" in evidence and "typical call in this trace 3.4x" in evidence
