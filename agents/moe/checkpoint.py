@@ -159,7 +159,7 @@ def load_checkpoint(
     with torch.device("meta"):
         model = DeepseekMoEModel(config)
     if is_fp8_checkpoint(src):
-        convert_to_fp8_layout(model, dtype)
+        convert_to_fp8_layout(model, lambda ours: _file_name(ours, config) in src, dtype)
     load_state(model, src, device, dtype)
     model.rotary.inv_freq = _rebuilt_inv_freq(config, device)
     return model.eval()

@@ -6,6 +6,7 @@ dequantised to the compute dtype on the fly. Also the quantiser behind `rootspan
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -145,16 +146,21 @@ def is_fp8_checkpoint(src: object) -> bool:
     return any(n.endswith("weight_scale_inv") for n in src.names())  # type: ignore[attr-defined]
 
 
-def convert_to_fp8_layout(model: nn.Module, dtype: torch.dtype = torch.bfloat16) -> None:
-    """Swap quantised projections and experts for their FP8 modules (model still on meta)."""
+def convert_to_fp8_layout(
+    model: nn.Module, has_tensor: Callable[[str], bool], dtype: torch.dtype = torch.bfloat16
+) -> None:
+    """Swap a projection or expert block for its FP8 module wherever the checkpoint has its
+    scales (model still on meta). has_tensor answers for our parameter names."""
     from rootspan.agents.moe.moe import Experts
 
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
-            if isinstance(child, nn.Linear) and _QUANTISED.search(full + ".weight"):
+            if isinstance(child, nn.Linear) and has_tensor(f"{full}.weight_scale_inv"):
                 setattr(module, child_name, FP8Linear(child.in_features, child.out_features, dtype))
-            elif isinstance(child, Experts):
+            elif isinstance(child, Experts) and (
+                has_tensor(f"{full}.gate_up_proj_scale_inv") or has_tensor(f"{full}.0.gate_proj.weight_scale_inv")
+            ):
                 e, two_i, h = child.gate_up_proj.shape
                 setattr(module, child_name, FP8Experts(e, h, two_i // 2, dtype))
 

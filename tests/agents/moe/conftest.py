@@ -44,13 +44,28 @@ def build_hf(kind: str, path: Path, seed: int = 0, **over):
     return model
 
 
+# Variants beyond the two main oracles: V2 with q LoRA, YaRN and plain greedy top-k; V3 with
+# half-split (non-interleaved) rope, one expert group and no renormalisation.
+VARIANTS = {
+    "v2": ("v2", {}),
+    "v3": ("v3", {}),
+    "v2-qlora-yarn": ("v2", dict(
+        q_lora_rank=40, topk_method="greedy", n_group=None, topk_group=None, routed_scaling_factor=2.0,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 5000.0, "factor": 8.0,
+                         "original_max_position_embeddings": 32, "mscale": 0.707, "mscale_all_dim": 0.707})),
+    "v3-halfsplit": ("v3", dict(
+        rope_interleave=False, n_group=1, topk_group=1, norm_topk_prob=False, routed_scaling_factor=1.5,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+}
+
+
 @pytest.fixture(scope="session")
 def hf_pair(tmp_path_factory):
-    """{"v2": (hf_model, dir), "v3": (hf_model, dir)}, built once per session."""
+    """{variant: (hf_model, dir)}, built once per session."""
     out = {}
-    for kind in ("v2", "v3"):
-        d = tmp_path_factory.mktemp(f"hf_{kind}")
-        out[kind] = (build_hf(kind, d), d)
+    for name, (kind, over) in VARIANTS.items():
+        d = tmp_path_factory.mktemp(f"hf_{name}")
+        out[name] = (build_hf(kind, d, **over), d)
     return out
 
 

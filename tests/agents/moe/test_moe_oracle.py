@@ -31,11 +31,22 @@ def test_moe_full_forward_matches_hf(hf_pair, kind, dispatch, attention):
     assert (got - want).abs().max().item() <= TOL
 
 
-@pytest.mark.parametrize("kind", ["v2", "v3"])
+@pytest.mark.parametrize("kind", ["v2-qlora-yarn", "v3-halfsplit"])
 @pytest.mark.parametrize("attention", ["naive", "absorbed"])
-def test_moe_incremental_decode_matches_hf(hf_pair, kind, attention):
+def test_moe_variant_forward_matches_hf(hf_pair, kind, attention):
     hf, path = hf_pair[kind]
     ours = load_checkpoint(path, attention=attention)
+    ids = _ids(2, 40, seed=6)
+    with torch.no_grad():
+        assert (ours(ids) - hf(ids).logits).abs().max().item() <= TOL
+
+
+@pytest.mark.parametrize("kind", ["v2", "v3"])
+@pytest.mark.parametrize("dispatch", ["loop", "sorted", "grouped_mm"])
+@pytest.mark.parametrize("attention", ["naive", "absorbed"])
+def test_moe_incremental_decode_matches_hf(hf_pair, kind, dispatch, attention):
+    hf, path = hf_pair[kind]
+    ours = load_checkpoint(path, attention=attention, dispatch=dispatch)
     ids = _ids(2, 30, seed=2)
     prompt = 6
     with torch.no_grad():
