@@ -27,27 +27,6 @@ from rootspan import semconv as sc
 from rootspan.model import Span, SpanKind, StatusCode, Trace, Verdict
 from rootspan.text import printable
 
-FAILURE_FAULTS = (
-    "agent-hallucination",
-    "agent-wrong-tool-args",
-    "agent-ignores-input",
-    "agent-premature-stop",
-    "agent-loop",
-    "agent-wrong-handoff",
-    "tool-exception",
-    "tool-timeout",
-    "tool-wrong-result",
-    "tool-empty-result",
-)
-SLOWDOWN_FAULTS = (
-    "tool-slow",
-    "moe-routing-skew",
-    "host-sync",
-    "no-cuda-graphs",
-    "memory-pressure",
-    "gpu-contention",
-    "cpu-contention",
-)
 DEMO_TIMEOUT_S = 600
 
 
@@ -164,18 +143,27 @@ def _rootspan_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "rootspan", *args]
 
 
-def demo_available() -> bool:
-    """Whether this installation has the ``demo`` command (the agents part)."""
-    probe = subprocess.run(_rootspan_cmd("demo", "--help"), capture_output=True, text=True, timeout=120)
-    return probe.returncode == 0 and "--fault" in probe.stdout
+def demo_faults(device: str) -> tuple[str, ...] | None:
+    """The demo's fault names that run on this device (from ``rootspan demo --fault list``), or None."""
+    probe = subprocess.run(_rootspan_cmd("demo", "--fault", "list"), capture_output=True, text=True, timeout=300)
+    if probe.returncode != 0:
+        return None
+    names = []
+    for line in probe.stdout.splitlines()[1:]:
+        cells = line.split()
+        if len(cells) >= 4 and cells[1] in ("failure", "slowdown"):
+            if cells[3] == "gpu" and device != "cuda":
+                continue  # GPU-only faults have no CPU analogue
+            names.append(cells[0])
+    return tuple(names) or None
 
 
-def _run_demo(fault: str, seed: int, out: Path) -> str | None:
+def _run_demo(fault: str, seed: int, out: Path, device: str, tasks: int) -> str | None:
     """Run one demo; None when it worked, else the one-line reason."""
     env = dict(os.environ)
     env.pop("ROOTSPAN_RUN_DIR", None)
     process = subprocess.run(
-        _rootspan_cmd("demo", "-o", str(out), "--fault", fault, "--seed", str(seed)),
+        _rootspan_cmd("demo", "-o", str(out), "--fault", fault, "--seed", str(seed), "--device", device, "--tasks", str(tasks)),
         capture_output=True,
         text=True,
         timeout=DEMO_TIMEOUT_S,
@@ -233,7 +221,9 @@ def _verdict_for(verdicts: list[Verdict], trace_id: str | None) -> Verdict | Non
     return (failing or verdicts or [None])[0]
 
 
-def fault_accuracy(seeds: int, progress: bool = True, faults: tuple[str, ...] = FAILURE_FAULTS + SLOWDOWN_FAULTS) -> dict[str, Any]:
+def fault_accuracy(
+    seeds: int, faults: tuple[str, ...], device: str = "cpu", tasks: int = 4, progress: bool = True
+) -> dict[str, Any]:
     per_fault: dict[str, Any] = {}
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="rootspan-bench-") as tmp:
@@ -244,7 +234,7 @@ def fault_accuracy(seeds: int, progress: bool = True, faults: tuple[str, ...] = 
                 if progress:
                     print(f"demo --fault {fault} --seed {seed} ...", file=sys.stderr, flush=True)
                 try:
-                    problem = _run_demo(fault, seed, out)
+                    problem = _run_demo(fault, seed, out, device, tasks)
                 except subprocess.TimeoutExpired:
                     problem = f"timed out after {DEMO_TIMEOUT_S}s"
                 if problem is not None:
@@ -289,10 +279,18 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_bench(seeds: int = 3, sizes: list[int] | None = None, faults: bool = True, progress: bool = True) -> dict[str, Any]:
+def run_bench(
+    seeds: int = 3,
+    sizes: list[int] | None = None,
+    faults: bool = True,
+    progress: bool = True,
+    device: str = "cpu",
+    tasks: int = 4,
+) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine()}
-    if faults and demo_available():
-        accuracy = fault_accuracy(seeds, progress)
+    names = demo_faults(device) if faults else None
+    if names:
+        accuracy = fault_accuracy(seeds, names, device, tasks, progress)
         per_fault = accuracy["per_fault"]
         overall = _pooled(per_fault, None)
         result["top1_accuracy"] = {key: overall[key] for key in ("agent", "step", "category")}
@@ -301,6 +299,8 @@ def run_bench(seeds: int = 3, sizes: list[int] | None = None, faults: bool = Tru
         result["top1_accuracy_slowdown"] = _pooled(per_fault, "slowdown")
         result["per_fault"] = per_fault
         result["seeds"] = seeds
+        result["tasks_per_run"] = tasks
+        result["device"] = device
         result["demo_errors"] = accuracy["errors"]
     else:
         result["top1_accuracy"] = {"agent": None, "step": None, "category": None}
@@ -338,7 +338,9 @@ def render_bench(result: dict[str, Any]) -> str:
         for problem in result.get("demo_errors", []):
             lines.append(f"  demo failed: {printable(problem)}")
     else:
-        lines.append(f"injected faults: pending ({result.get('faults_pending', 'no runs')})")
+        errors = result.get("demo_errors") or []
+        reason = result.get("faults_pending") or (f"every demo run failed, e.g. {errors[0]}" if errors else "no runs")
+        lines.append(f"injected faults: pending ({printable(reason)})")
     lines.append("analysis time (attribute_trace, synthetic traces with a planted hallucination):")
     for row in result["timing"]:
         lines.append(

@@ -106,6 +106,8 @@ def bench_attribution_command(
     seeds: int = typer.Option(3, "--seeds", min=1, help="Demo runs per fault kind."),
     sizes: str = typer.Option("1000,10000,100000", "--sizes", help="Synthetic trace sizes (spans), comma-separated."),
     skip_faults: bool = typer.Option(False, "--skip-faults", help="Only time synthetic traces; no demo runs."),
+    device: str = typer.Option("cpu", "--device", help="Device for the demo runs: cpu, or cuda for the GPU-only faults too."),
+    tasks: int = typer.Option(4, "--tasks", min=1, help="Word problems per demo run (one trace each)."),
 ) -> None:
     """Top-1 culprit accuracy on injected demo faults, and analysis time on synthetic traces."""
     from rootspan.attribution.bench import render_bench, run_bench
@@ -117,7 +119,9 @@ def bench_attribution_command(
         raise UserError(f"--sizes must be integers separated by commas, got {sizes!r}") from exc
     if not size_list or min(size_list) <= 0:
         raise UserError("--sizes needs at least one positive size")
-    result = run_bench(seeds=seeds, sizes=size_list, faults=not skip_faults, progress=not as_json)
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"--device must be cpu or cuda, not {device!r}")
+    result = run_bench(seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks)
     if as_json:
         print_json(result)
         return
