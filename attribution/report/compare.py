@@ -22,6 +22,7 @@ from rootspan.attribution.report.config import ReportConfig
 from rootspan.attribution.report.failures import (
     AttributeFn,
     Failure,
+    Verdicts,
     category_counts,
     explain_failures,
     load_attribute_run,
@@ -65,6 +66,8 @@ class Check:
     status: str = OK
     reason: str = ""
     samples: tuple[list[float], list[float]] | None = field(default=None, repr=False)  # per-trace values
+    key: StepKey | None = field(default=None, repr=False)  # the aligned step, for step checks
+    bound_by: dict[str, int] = field(default_factory=dict)  # engine's bound_by -> candidate traces
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class Check:
             "p_adjusted": self.p_adjusted,
             "p_better": self.p_better,
             "p_better_adjusted": self.p_better_adjusted,
+            "bound_by": self.bound_by,
         }
 
 
@@ -265,9 +269,9 @@ def build_checks(
             if not b or not c:
                 checks.append(_presence_check(check_id, "step", title, len(b), len(c), nb, nc))
                 continue
-            checks.append(
-                continuous_check(check_id, "step", title, "ms", b, c, config.latency_ratio, config.latency_min_ms, config)
-            )
+            check = continuous_check(check_id, "step", title, "ms", b, c, config.latency_ratio, config.latency_min_ms, config)
+            check.key = key
+            checks.append(check)
     resources: list[tuple[str, str, str, str, Callable[[TraceMeasures], float | None]]] = [
         ("tokens.input", "tokens", "input tokens", "tokens", lambda r: r.input_tokens),
         ("tokens.output", "tokens", "output tokens", "tokens", lambda r: r.output_tokens),
@@ -389,6 +393,29 @@ def add_intervals(checks: list[Check], config: ReportConfig) -> None:
         check.effect["ratio_ci95"] = None if ci is None else list(ci)
 
 
+def explain_slow_steps(
+    checks: list[Check], candidate: list[Run], keys: dict[int, dict[str, StepKey]], verdicts: Verdicts
+) -> None:
+    """What bounds each regressed step, from the engine's bottlenecks on the candidate traces."""
+    wanted = {check.key: check for check in checks if check.status == REGRESSION and check.key is not None}
+    if not wanted:
+        return
+    for run in candidate:
+        by_trace, _ = verdicts.of(run)
+        for trace in run.traces.values():
+            verdict = by_trace.get(trace.trace_id)
+            trace_keys = keys.get(id(trace), {})
+            if verdict is None:
+                continue
+            seen: set[tuple[StepKey, str]] = set()
+            for bottleneck in verdict.bottlenecks:
+                key = trace_keys.get(bottleneck.span_id)
+                if key in wanted and (key, bottleneck.bound_by) not in seen:
+                    seen.add((key, bottleneck.bound_by))  # count traces, not segments
+                    check = wanted[key]
+                    check.bound_by[bottleneck.bound_by] = check.bound_by.get(bottleneck.bound_by, 0) + 1
+
+
 def _traces(runs: list[Run]) -> list[Trace]:
     return [trace for run in runs for trace in run.trace_list()]
 
@@ -420,10 +447,12 @@ def compare_runs(
     checks = build_checks(base, cand, step_info, config)
     decide(checks, config)
     add_intervals(checks, config)
-    base_failures, base_notes = explain_failures("baseline", baseline, attribute)
-    cand_failures, cand_notes = explain_failures("candidate", candidate, attribute)
+    verdicts = Verdicts(attribute)
+    base_failures = explain_failures("baseline", baseline, verdicts)
+    cand_failures = explain_failures("candidate", candidate, verdicts)
     mark_new(base_failures, cand_failures)
-    notes += base_notes + cand_notes
+    explain_slow_steps(checks, candidate, keys, verdicts)
+    notes += verdicts.notes
     if attribute is None and cand_failures:
         notes.append("the attribution engine is not installed: culprits come from saved verdicts or the first failing span")
     unpriced = sorted({m for row in base + cand for m in row.unpriced_models})

@@ -105,36 +105,56 @@ def _from_first_error(failure: Failure, trace: Trace) -> None:
     failure.evidence = [f"first span to fail: {span.name}" + (f": {message}" if message else "")]
 
 
-def explain_failures(side: str, runs: list[Run], attribute: AttributeFn | None) -> tuple[list[Failure], list[str]]:
-    """A Failure for every failed trace of these runs, with the best culprit available."""
-    failures: list[Failure] = []
-    notes: list[str] = []
-    for run in runs:
-        failed = [trace for trace in run.trace_list() if not is_success(trace)]
-        if not failed:
-            continue
+class Verdicts:
+    """The engine's verdicts per run, computed at most once: failures and slowdowns both read them.
+
+    Falls back to the run's saved verdicts.json when the engine is missing or fails on that run.
+    """
+
+    def __init__(self, attribute: AttributeFn | None) -> None:
+        self.attribute = attribute
+        self.notes: list[str] = []
+        self._cache: dict[int, tuple[dict[str, Verdict], str]] = {}
+
+    def of(self, run: Run) -> tuple[dict[str, Verdict], str]:
+        """(verdicts by trace id, their source: "engine" or "verdicts.json")."""
+        cached = self._cache.get(id(run))
+        if cached is not None:
+            return cached
         verdicts: dict[str, Verdict] = {}
         source = "engine"
-        if attribute is not None:
+        if self.attribute is not None:
             try:
-                verdicts = {verdict.trace_id: verdict for verdict in attribute(run)}
+                verdicts = {verdict.trace_id: verdict for verdict in self.attribute(run)}
             except Exception as exc:  # noqa: BLE001 - a failing engine must not sink the report
-                notes.append(f"attribution failed on {run.path}: {type(exc).__name__}: {exc}")
+                self.notes.append(f"attribution failed on {run.path}: {type(exc).__name__}: {exc}")
         if not verdicts and run.path.is_dir():
             try:
                 verdicts = {verdict.trace_id: verdict for verdict in read_verdicts(run.path)}
                 source = "verdicts.json"
             except Exception as exc:  # noqa: BLE001 - includes a UserError for a corrupt file
-                notes.append(f"{run.path}: saved verdicts unreadable ({exc})")
+                self.notes.append(f"{run.path}: saved verdicts unreadable ({exc})")
+        self._cache[id(run)] = (verdicts, source)
+        return verdicts, source
+
+
+def explain_failures(side: str, runs: list[Run], verdicts: Verdicts) -> list[Failure]:
+    """A Failure for every failed trace of these runs, with the best culprit available."""
+    failures: list[Failure] = []
+    for run in runs:
+        failed = [trace for trace in run.trace_list() if not is_success(trace)]
+        if not failed:
+            continue
+        by_trace, source = verdicts.of(run)
         for trace in failed:
             failure = Failure(side=side, run=str(run.path), trace_id=trace.trace_id)
-            verdict = verdicts.get(trace.trace_id)
+            verdict = by_trace.get(trace.trace_id)
             if verdict is not None and verdict.culprit is not None:
                 _from_verdict(failure, verdict, source)
             else:
                 _from_first_error(failure, trace)
             failures.append(failure)
-    return failures, notes
+    return failures
 
 
 def mark_new(baseline: list[Failure], candidate: list[Failure]) -> None:

@@ -53,6 +53,15 @@ def change(check: Check) -> str:
     return f"{sign}{quantity(abs(delta), check.unit)} ({', '.join(details)})"
 
 
+def bound_text(check: Check) -> str:
+    """What the attribution engine says bounds a regressed step in the candidate traces."""
+    if not check.bound_by:
+        return ""
+    parts = [f"{name} ({count} trace{'s' if count > 1 else ''})" for name, count in
+             sorted(check.bound_by.items(), key=lambda item: -item[1])]
+    return "bound by " + ", ".join(parts)
+
+
 def p_text(check: Check) -> str:
     if check.p_adjusted is None:
         return "-"

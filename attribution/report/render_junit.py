@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from rootspan.text import printable
 
 from rootspan.attribution.report.compare import ADDED, INCONCLUSIVE, REGRESSION, REMOVED, SUCCESS_RATE, Report
-from rootspan.attribution.report.fmt import change, headline, p_text, side, thresholds
+from rootspan.attribution.report.fmt import bound_text, change, headline, p_text, side, thresholds
 
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -49,7 +49,7 @@ def render_junit(report: Report) -> str:
             f"({change(check)}, adjusted p = {p_text(check)})"
         )
         if check.status == REGRESSION:
-            detail = [summary, check.reason]
+            detail = [summary, check.reason] + ([bound_text(check)] if check.bound_by else [])
             if check.id == SUCCESS_RATE:
                 for failure in new_failures[:10]:
                     who = f"{failure.agent or '?'} step {failure.step} {failure.name}" if failure.span_id else "unknown"

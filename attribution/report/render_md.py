@@ -16,7 +16,7 @@ from rootspan.text import printable, shorten
 
 from rootspan.attribution.report.compare import OK, REGRESSION, Check, Report
 from rootspan.attribution.report.failures import Failure
-from rootspan.attribution.report.fmt import STATUS_ICON, change, chart_checks, headline, p_text, quantity, side, thresholds
+from rootspan.attribution.report.fmt import STATUS_ICON, bound_text, change, chart_checks, headline, p_text, quantity, side, thresholds
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
 MAX_FAILURE_GROUPS = 5
@@ -135,9 +135,10 @@ def render_markdown(report: Report, svg_link: str | None = None) -> str:
     icon = "❌" if report.verdict == REGRESSION else "✅"
     lines = [f"## {icon} rootspan: {md(headline(report), 400)}", ""]
     for check in report.regressions:
+        bound = bound_text(check)
         lines.append(
             f"- **{md(check.title)}**: {side(check, 'baseline')} → {side(check, 'candidate')}, "
-            f"{change(check)}, adjusted p = {p_text(check)}"
+            f"{change(check)}, adjusted p = {p_text(check)}" + (f"; {md(bound)}" if bound else "")
         )
     if report.regressions:
         lines.append("")

@@ -231,3 +231,24 @@ def test_one_hung_call_is_an_outlier_not_a_regression() -> None:
 
     text = render_markdown(report)
     assert text.startswith("## ✅") and "### Outliers (not gated)" in text and trace.trace_id in text
+
+
+def test_regressed_step_says_what_bounds_it() -> None:
+    from rootspan.model import Bottleneck
+
+    def tool_bound(run: Run) -> list[Verdict]:
+        verdicts = []
+        for trace in run.trace_list():
+            span = next(s for s in trace.spans if s.name == "execute_tool search")
+            bottlenecks = [Bottleneck(span_id=span.span_id, bound_by="tool_io", share=0.6)] * 2  # counted once
+            verdicts.append(Verdict(trace_id=trace.trace_id, outcome="success", bottlenecks=bottlenecks))
+        return verdicts
+
+    slow = synthetic_run(2, 10, Shape(slow={"execute_tool search": 3.0}))
+    report = _compare(synthetic_run(1, 10), slow, attribute=tool_bound)
+    step = next(c for c in report.checks if c.id == SEARCH_STEP)
+    assert step.bound_by == {"tool_io": 10}
+    assert all(not c.bound_by for c in report.checks if c.id != SEARCH_STEP)
+    from rootspan.attribution.report.render_md import render_markdown
+
+    assert "bound by tool\\_io (10 traces)" in render_markdown(report).split("\n\n")[1]
