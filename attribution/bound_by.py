@@ -409,7 +409,8 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
     return None
 
 
-def _cpu_contention(profile: Profile, label: str) -> Classification | None:
+def cpu_contention(profile: Profile, label: str) -> Classification | None:
+    """``cpu`` with contention evidence when other processes took the cores this span wanted."""
     system = profile.fraction(_CPU + "system_utilization")
     share = profile.fraction(_CPU + "utilization")
     cores = profile.cores_used()
@@ -432,7 +433,7 @@ def classify(span: Span, profile: Profile, own: bool = False, norms: Norms = Nor
     device = _gpu_pathology(span, profile, label, own, norms)
     if device is not None and device.bound_by in ANOMALIES:
         return device
-    contention = _cpu_contention(profile, label)
+    contention = cpu_contention(profile, label)
     if contention is not None:
         return contention
     if span.kind == SpanKind.LLM and not own:

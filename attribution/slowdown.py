@@ -17,6 +17,7 @@ from rootspan.attribution.bound_by import (
     CPU_BUSY_CORES,
     Classification,
     classify,
+    cpu_contention,
     own_profile,
     span_profile,
     trace_norms,
@@ -263,7 +264,11 @@ def analyze_slowdown(trace: Trace, graph: Any = None, baseline_trace: Trace | No
 
 
 def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottleneck | None:
-    """The one bottleneck to blame: the biggest, with pathologies and outliers weighted up."""
+    """The one bottleneck to blame: the biggest, with pathologies and outliers weighted up.
+
+    Pathologies are the ANOMALIES causes plus CPU contention (``cpu`` when other processes took
+    the cores); outliers are steps at least OUTLIER_RATIO slower than their peers.
+    """
     if not bottlenecks:
         return None
     by_name: dict[str, list[Span]] = {}
@@ -274,9 +279,13 @@ def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottlenec
 
     def score(bottleneck: Bottleneck) -> float:
         span = trace.get(bottleneck.span_id)
-        outlier = span is not None and _peer_evidence(trace, span, by_name)[0] is not None
-        weight = ANOMALY_PRIORITY if bottleneck.bound_by in ANOMALIES or outlier else 1.0
-        return bottleneck.share * weight
+        if span is None:
+            return bottleneck.share
+        pathology = bottleneck.bound_by in ANOMALIES or (
+            bottleneck.bound_by == "cpu" and cpu_contention(span_profile(span), "") is not None
+        )
+        outlier = _peer_evidence(trace, span, by_name)[0] is not None
+        return bottleneck.share * (ANOMALY_PRIORITY if pathology or outlier else 1.0)
 
     return max(bottlenecks, key=score)
 

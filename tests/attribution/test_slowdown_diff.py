@@ -115,3 +115,16 @@ def test_primary_bottleneck_prefers_a_slow_outlier_among_peers() -> None:
     assert primary_bottleneck(t, bottlenecks).span_id == "slow"
     slow = next(b for b in bottlenecks if b.span_id == "slow")
     assert "vs a median of 100ms over 4 other calls (5.0x)" in " ".join(slow.evidence)
+
+
+def test_primary_bottleneck_counts_cpu_contention_as_a_pathology() -> None:
+    t = trace(
+        workflow("w", 0, 1000),
+        agent("a", 0, 1000, "w", "planner"),
+        tool("build", 0, 600, "a", "compile", rootspan__cpu__time_ns=590 * MS, rootspan__cpu__utilization=0.9),
+        llm("starved", 600, 1000, "a", rootspan__cpu__time_ns=120 * MS, rootspan__cpu__utilization=0.15,
+            rootspan__cpu__system_utilization=0.99),
+    )
+    bottlenecks = analyze_slowdown(t)
+    assert [(b.span_id, b.bound_by) for b in bottlenecks] == [("build", "cpu"), ("starved", "cpu")]
+    assert primary_bottleneck(t, bottlenecks).span_id == "starved"
