@@ -454,7 +454,7 @@ def compare_runs(
     explain_slow_steps(checks, candidate, keys, verdicts)
     notes += verdicts.notes
     if attribute is None and cand_failures:
-        notes.append("the attribution engine is not installed: culprits come from saved verdicts or the first failing span")
+        notes.append("no attribution engine (not installed, or --no-attribution): culprits come from saved verdicts or the first failing span")
     unpriced = sorted({m for row in base + cand for m in row.unpriced_models})
     if unpriced:
         notes.append(f"no price configured for: {', '.join(unpriced)} (cost covers priced models only)")
