@@ -115,6 +115,14 @@ class ProfilingProcessor(SpanProcessor):
     # -- SpanProcessor -------------------------------------------------------------------------
 
     def on_start(self, span: SdkSpan, parent_context: Context | None = None) -> None:
+        try:
+            self._record_start(span)
+        except Exception as exc:  # noqa: BLE001 - profiling must never break the traced app
+            note_once(f"profiling error at span start ({type(exc).__name__}: {exc}); that span is not profiled")
+        for processor in self._downstream:
+            processor.on_start(span, parent_context=parent_context)
+
+    def _record_start(self, span: SdkSpan) -> None:
         context = span.get_span_context()
         span_id = _hex_span(context.span_id)
         parent = span.parent
@@ -135,16 +143,23 @@ class ProfilingProcessor(SpanProcessor):
             state.annotation = self.kernels.annotate(span_id, span.name)
         with self._lock:
             self._spans[span_id] = state
-        for processor in self._downstream:
-            processor.on_start(span, parent_context=parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
         span_id = _hex_span(span.context.span_id)
         with self._lock:
             state = self._spans.get(span_id)
-        if state is None:  # started before this processor existed
+        if state is None:  # started before this processor existed, or its start failed
             self._forward(span, {})
             return
+        try:
+            self._record_end(span, span_id, state)
+        except Exception as exc:  # noqa: BLE001 - profiling must never break the traced app
+            note_once(f"profiling error at span end ({type(exc).__name__}: {exc}); span exported without profile")
+            with self._lock:
+                if self._spans.pop(span_id, None) is not None:
+                    self._forward(span, {})
+
+    def _record_end(self, span: ReadableSpan, span_id: str, state: SpanState) -> None:
         end_ns = span.end_time or time.time_ns()
         state.end_ns = end_ns
         if state.annotation is not None:
@@ -211,10 +226,11 @@ class ProfilingProcessor(SpanProcessor):
 
     def _finish(self, span: ReadableSpan, state: SpanState) -> None:
         """Forward the enriched span and, when it closes its trace locally, write the trace's kernels file."""
+        if self._spans.pop(state.span_id, None) is None:
+            return  # already forwarded (after a profiling error)
         wall = max(0, (state.end_ns or state.start_ns) - state.start_ns)
         attrs = dict(state.attrs)
         attrs.update(state.stats.attributes(wall))
-        self._spans.pop(state.span_id, None)
         self._forward(span, {key: value for key, value in attrs.items() if value is not None})
         if self.store is not None and (state.parent_id is None or state.parent_id not in self._spans):
             if not any(other.trace_id == state.trace_id for other in self._spans.values()):

@@ -153,6 +153,9 @@ class Sampler:
         if self.gpu is not None:
             self.gpu.close()
             self.gpu = None
+        if self.host is not None:
+            self.host.close()
+            self.host = None
 
     def span_attributes(self, start_ns: int, end_ns: int) -> dict[str, Any]:
         """rootspan.cpu.* / rootspan.gpu.* aggregates of the samples taken during a span."""
