@@ -22,6 +22,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
 MAX_FAILURE_GROUPS = 5
 MAX_EVIDENCE = 3
 MAX_OUTLIERS = 5
+MAX_CHARS = 60_000  # GitHub rejects PR comments over 65,536 characters
+MAX_TABLE_ROWS = 200
 BAR_WIDTH = 28
 
 
@@ -131,10 +133,21 @@ def _chart(report: Report, svg_link: str | None) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(report: Report, svg_link: str | None = None) -> str:
+def render_markdown(report: Report, svg_link: str | None = None, max_chars: int = MAX_CHARS) -> str:
+    """The report; tables of unchanged steps, then of other rows, shrink to stay under max_chars."""
+    text = ""
+    for row_limit in (None, MAX_TABLE_ROWS, 20):
+        for show_hidden in (True, False):
+            text = _render(report, svg_link, show_hidden, row_limit)
+            if len(text) <= max_chars:
+                return text
+    return text
+
+
+def _render(report: Report, svg_link: str | None, show_hidden: bool, row_limit: int | None) -> str:
     icon = "❌" if report.verdict == REGRESSION else "✅"
     lines = [f"## {icon} rootspan: {md(headline(report), 400)}", ""]
-    for check in report.regressions:
+    for check in report.regressions[:row_limit]:
         bound = bound_text(check)
         lines.append(
             f"- **{md(check.title)}**: {side(check, 'baseline')} → {side(check, 'candidate')}, "
@@ -150,11 +163,15 @@ def render_markdown(report: Report, svg_link: str | None = None) -> str:
     lines.append("")
     shown = [c for c in report.checks if c.group != "step" or c.status != OK]
     hidden = [c for c in report.checks if c.group == "step" and c.status == OK]
-    lines += _table(shown)
-    if hidden:
+    lines += _table(shown[:row_limit])
+    if row_limit is not None and len(shown) > row_limit:
+        lines.append(f"| | ... {len(shown) - row_limit} more rows in the JSON report | | | | |")
+    if hidden and show_hidden:
         lines += ["", f"<details><summary>{len(hidden)} unchanged steps</summary>", ""]
-        lines += _table(hidden)
+        lines += _table(hidden[:row_limit])
         lines += ["", "</details>"]
+    elif hidden:
+        lines += ["", f"{len(hidden)} unchanged steps left out to fit a PR comment (see the JSON report)."]
     lines.append("")
     lines += _failure_lines(report)
     lines += _categories(report)
@@ -162,7 +179,7 @@ def render_markdown(report: Report, svg_link: str | None = None) -> str:
     lines += _chart(report, svg_link)
     if report.notes:
         lines += ["<details><summary>Notes</summary>", ""]
-        lines += [f"- {md(note, 400)}" for note in report.notes]
+        lines += [f"- {md(note, 400)}" for note in report.notes[:20]]
         lines += ["", "</details>", ""]
     runs = ", ".join(md(path, 120) for path in report.baseline_runs[:4]) + (" ..." if len(report.baseline_runs) > 4 else "")
     cand_runs = ", ".join(md(path, 120) for path in report.candidate_runs[:4]) + (" ..." if len(report.candidate_runs) > 4 else "")

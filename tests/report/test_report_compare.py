@@ -252,3 +252,14 @@ def test_regressed_step_says_what_bounds_it() -> None:
     from rootspan.attribution.report.render_md import render_markdown
 
     assert "bound by tool\\_io (10 traces)" in render_markdown(report).split("\n\n")[1]
+
+
+def test_markdown_shrinks_to_fit_a_pr_comment() -> None:
+    from rootspan.attribution.report.render_md import render_markdown
+
+    report = _compare(synthetic_run(1, 6), synthetic_run(2, 6))
+    full = render_markdown(report)
+    assert "unchanged steps</summary>" in full
+    small = render_markdown(report, max_chars=len(full) - 1)
+    assert len(small) < len(full) and "unchanged steps left out to fit a PR comment" in small
+    assert small.startswith("## ✅ rootspan: No regression")
