@@ -253,14 +253,17 @@ def analyze_slowdown(trace: Trace, graph: Any = None, baseline_trace: Trace | No
     """
     del graph
     with gc_paused():
-        path = CriticalPath(trace)
-        if baseline_trace is not None:
-            from rootspan.attribution.diff import diff_bottlenecks
+        return _bottlenecks(trace, CriticalPath(trace), baseline_trace)
 
-            regressions = diff_bottlenecks(baseline_trace, trace, path)
-            if regressions:
-                return regressions
-        return segment_bottlenecks(trace, path)
+
+def _bottlenecks(trace: Trace, path: CriticalPath, baseline_trace: Trace | None) -> list[Bottleneck]:
+    if baseline_trace is not None:
+        from rootspan.attribution.diff import diff_bottlenecks
+
+        regressions = diff_bottlenecks(baseline_trace, trace, path)
+        if regressions:
+            return regressions
+    return segment_bottlenecks(trace, path)
 
 
 def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottleneck | None:
@@ -291,23 +294,37 @@ def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottlenec
 
 
 def slowdown_summary(trace: Trace, baseline_trace: Trace | None = None) -> dict[str, Any]:
-    """Critical path, time per bound_by and bottlenecks of a trace, as plain JSON-ready data."""
-    path = CriticalPath(trace)
-    segments = path.segments
-    classified = path.classified()
+    """Critical path, time per bound_by and bottlenecks of a trace, as plain JSON-ready data.
+
+    Each critical-path segment carries its bound_by and, for a span with a kernel profile, the
+    part of it the GPU was busy (``gpu_busy_ns``: the segment times the span's busy fraction).
+    """
+    with gc_paused():
+        path = CriticalPath(trace)
+        classified = path.classified()
+        bottlenecks = _bottlenecks(trace, path, baseline_trace)
     wall = trace.duration_ns
     by_bound_by: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
     for item in classified:
-        by_bound_by[item.bound_by] = by_bound_by.get(item.bound_by, 0) + item.segment.duration_ns
-    bottlenecks = analyze_slowdown(trace, baseline_trace=baseline_trace)
+        segment = item.segment
+        by_bound_by[item.bound_by] = by_bound_by.get(item.bound_by, 0) + segment.duration_ns
+        row: dict[str, Any] = {
+            "span_id": segment.span.span_id if segment.span else None,
+            "kind": segment.kind,
+            "start_ns": segment.start_ns,
+            "end_ns": segment.end_ns,
+            "bound_by": item.bound_by,
+        }
+        busy = span_profile(segment.span).busy_fraction() if segment.span is not None and segment.kind != "self" else None
+        if busy is not None:
+            row["gpu_busy_ns"] = int(segment.duration_ns * busy)
+        rows.append(row)
     primary = primary_bottleneck(trace, bottlenecks)
     summary: dict[str, Any] = {
         "trace_id": trace.trace_id,
         "wall_ns": wall,
-        "critical_path": [
-            {"span_id": s.span.span_id if s.span else None, "kind": s.kind, "start_ns": s.start_ns, "end_ns": s.end_ns}
-            for s in segments
-        ],
+        "critical_path": rows,
         "by_bound_by": {k: v / wall for k, v in sorted(by_bound_by.items(), key=lambda kv: -kv[1])} if wall else {},
         "bottlenecks": [b.model_dump() for b in bottlenecks],
         "primary": primary.span_id if primary is not None else None,

@@ -101,6 +101,9 @@ def test_primary_bottleneck_prefers_a_pathology_over_bigger_normal_work() -> Non
     summary = slowdown_summary(t)
     assert summary["primary"] == "skewed"
     assert summary["by_bound_by"] == {"llm_decode": 0.6, "moe_imbalance": 0.4}
+    assert [(row["span_id"], row["bound_by"], row.get("gpu_busy_ns")) for row in summary["critical_path"]] == [
+        ("decode", "llm_decode", None), ("skewed", "moe_imbalance", 300 * MS),
+    ]
 
 
 def test_primary_bottleneck_prefers_a_slow_outlier_among_peers() -> None:
