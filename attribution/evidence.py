@@ -292,6 +292,26 @@ def _line_around(text: str, index: int) -> str:
 ANSWER_LOOKBACK = 6
 
 
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _first_author(graph: AttributionGraph, tool: Span) -> Span | None:
+    """The earliest span whose output already held one of the tool's argument values verbatim."""
+    wanted = [_compact(value) for value in _argument_strings(graph.inputs[tool.span_id]) if len(_compact(value)) >= 3]
+    if not wanted:
+        return None
+    for span in graph.order:
+        if graph.position[span.span_id] >= graph.position[tool.span_id]:
+            return None
+        if span is graph.root or is_tool(span):
+            continue
+        output = _compact(graph.outputs[span.span_id])
+        if output and any(value in output for value in wanted):
+            return span
+    return None
+
+
 def _first_statement(graph: AttributionGraph, values: set[str], before: Span) -> Span | None:
     """The earliest span (other than the root) that said one of these numbers first."""
     if not values:
@@ -413,11 +433,18 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
         if tool_arithmetic(graph, origin) is False:
             category = "tool_wrong_result"
         else:
+            caller = caller_of(graph, origin)
             source = _first_statement(graph, set(numbers(graph.inputs[origin.span_id])), origin)
             if source is not None and is_actor(source):
                 target, category = source, "hallucination"
             else:
-                target, category = caller_of(graph, origin), "tool_misuse"
+                # the values came from the task: whoever first wrote the call's arguments (a plan the
+                # caller copied) chose the wrong computation
+                author = _first_author(graph, origin)
+                if author is not None and caller is not None and author is not caller and is_actor(author):
+                    target, category = author, "disobey_task_spec"
+                else:
+                    target, category = caller, "tool_misuse"
     weight = weights.contradiction if expected else weights.contradiction * 0.6
     versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
     yield Evidence(

@@ -20,6 +20,7 @@ from rootspan.model import Alternative, Culprit, Span, SpanKind
 from rootspan.text import printable
 
 MAX_ALTERNATIVES = 3
+GENERIC_RULES = frozenset({"contradiction"})
 MAX_EVIDENCE = 5
 SENTENCE_WIDTH = 200
 
@@ -163,7 +164,10 @@ def analyze_failure(
     total = sum(score for _, score in ranked)
     confidence = scores[chosen_id] / (total + 1.0)
     own = sorted(reasons[chosen_id], key=lambda item: -item.weight)
-    category = own[0].category if own else None
+    # the answer-tracing rule says where a wrong value came from, not what went wrong there:
+    # a more specific finding on the same step names the category when there is one
+    specific = [item for item in own if item.rule not in GENERIC_RULES]
+    category = (specific or own)[0].category if own else None
     sentences = [item.sentence for item in own]
     # what the mistake led to downstream, strongest first
     sentences += [

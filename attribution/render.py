@@ -7,6 +7,8 @@ from typing import Any
 from rootspan.model import Run, Verdict
 from rootspan.text import format_duration, printable, shorten
 
+MAX_BOTTLENECKS = 3  # the text report stays readable; the JSON keeps every bottleneck
+
 PUBLISHED_ROWS = (
     ("Random", (29.1, 19.1, 12.0, 4.2)),
     ("All-at-Once (GPT-4o), w/ G", (54.3, 12.5, 55.2, 5.3)),
@@ -49,8 +51,10 @@ def render_verdict(run: Run, verdict: Verdict) -> list[str]:
         )
         lines.append(f"  alternatives  {alternatives}")
     if verdict.bottlenecks:
-        lines.append("  bottlenecks")
-        for bottleneck in verdict.bottlenecks:
+        shown = verdict.bottlenecks[:MAX_BOTTLENECKS]
+        more = len(verdict.bottlenecks) - len(shown)
+        lines.append("  bottlenecks" + (f" (top {len(shown)} of {len(verdict.bottlenecks)}; --json has all)" if more else ""))
+        for bottleneck in shown:
             where = _step_label(run, verdict.trace_id, bottleneck.span_id)
             name = printable(shorten(bottleneck.name, 36)) if bottleneck.name else ""
             duration = format_duration(bottleneck.duration_ns) if bottleneck.duration_ns else ""
