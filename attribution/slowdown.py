@@ -2,8 +2,8 @@
 
 ``analyze_slowdown`` is what ``attribute_trace`` calls. Without a baseline it walks the critical
 path, classifies every segment (``bound_by.classify``), and sums the time per (span, bound_by)
-into ``Bottleneck`` objects whose shares are fractions of the trace's wall time. With a baseline
-that is faster, the bottlenecks are instead the spans whose time grew (``diff.py``).
+into ``Bottleneck`` objects whose shares are fractions of the trace's wall time. Against a
+baseline that ran faster, the bottlenecks are instead the spans whose time grew (``diff.py``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ QUEUE_MIN_NS = 10_000_000
 # out as an outlier, and 2 peers is the fewest that make a median mean something.
 OUTLIER_RATIO = 2.0
 MIN_PEERS = 2
-# When naming the one primary bottleneck, a pathology (ANOMALIES) or an outlier outranks normal
-# work up to this factor: 20% of the run lost to host syncs is the finding, not the 50% of decode
+# When naming the one primary bottleneck, a pathology (ANOMALIES, CPU contention) or an outlier
+# outranks normal work up to this factor: 20% of the run lost to host syncs is the finding, not the 50% of decode
 # the model needs anyway.
 ANOMALY_PRIORITY = 3.0
 
@@ -70,7 +70,11 @@ def own_time_ns(trace: Trace, span: Span) -> int:
 def _step_after(trace: Trace, parent: Span, next_span: Span | None) -> Span | None:
     """The child of ``parent`` that contains ``next_span`` (the step the parent moved on to)."""
     current = next_span
+    seen: set[str] = set()
     while current is not None and current.parent_span_id != parent.span_id:
+        if current.span_id in seen:
+            return None  # a parent cycle in a hand-built trace
+        seen.add(current.span_id)
         current = trace.parent(current)
     return current
 
@@ -183,25 +187,19 @@ class CriticalPath:
         return first[max(totals, key=lambda bound_by: totals[bound_by])]
 
 
-def classify_segments(trace: Trace, segments: list[Segment] | None = None) -> list[ClassifiedSegment]:
-    """Every critical-path segment that belongs to a span, with its bound_by and evidence."""
-    return CriticalPath(trace, segments).classified()
-
-
-def _peer_evidence(trace: Trace, span: Span, by_name: dict[str, list[Span]]) -> tuple[str | None, float]:
-    """An outlier sentence when the span is much slower than its peers, and its excess time."""
+def _peer_evidence(trace: Trace, span: Span, by_name: dict[str, list[Span]]) -> str | None:
+    """An outlier sentence when the span is much slower than its peers (same agent, same name)."""
     agent = trace.agent_of(span)
     peers = [s.duration_ns for s in by_name.get(span.name, []) if s is not span and trace.agent_of(s) == agent]
     if len(peers) < MIN_PEERS:
-        return None, 0.0
+        return None
     median = statistics.median(peers)
     if median <= 0 or span.duration_ns < OUTLIER_RATIO * median:
-        return None, 0.0
-    sentence = (
+        return None
+    return (
         f"{printable(shorten(span.name, 60))}: {format_duration(span.duration_ns)} vs a median of "
         f"{format_duration(int(median))} over {len(peers)} other calls ({span.duration_ns / median:.1f}x)"
     )
-    return sentence, span.duration_ns - median
 
 
 def segment_bottlenecks(trace: Trace, path: CriticalPath) -> list[Bottleneck]:
@@ -225,7 +223,7 @@ def segment_bottlenecks(trace: Trace, path: CriticalPath) -> list[Bottleneck]:
         if share < MIN_SHARE and bottlenecks:
             break
         sentences = list(evidence)
-        outlier, _ = _peer_evidence(trace, span, by_name)
+        outlier = _peer_evidence(trace, span, by_name)
         if outlier is not None:
             sentences.append(outlier)
         sentences.append(f"on the critical path for {format_duration(ns)}, {share * 100:.0f}% of the {format_duration(wall)} run")
@@ -287,7 +285,7 @@ def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottlenec
         pathology = bottleneck.bound_by in ANOMALIES or (
             bottleneck.bound_by == "cpu" and cpu_contention(span_profile(span), "") is not None
         )
-        outlier = _peer_evidence(trace, span, by_name)[0] is not None
+        outlier = _peer_evidence(trace, span, by_name) is not None
         return bottleneck.share * (ANOMALY_PRIORITY if pathology or outlier else 1.0)
 
     return max(bottlenecks, key=score)
