@@ -59,7 +59,8 @@ class Sampler:
             try:
                 self.gpu = NvmlSource(note=note, nvml=nvml)
             except NvmlUnavailable as exc:
-                note(f"no GPU metrics ({exc}); host sampling continues")
+                if device == "required":  # "auto" turns on what the machine has: no GPU is not news
+                    note(f"no GPU metrics ({exc}); host sampling continues")
         if self.gpu is not None and self.gpu.primary is not None:
             primary = self.gpu.primary
             self.primary_id = primary.device_id

@@ -186,7 +186,7 @@ def test_spans_get_device_and_host_aggregates_through_the_processor(tmp_path, mo
     assert {p.name for p in load_metrics(tmp_path)} >= {n.HW_GPU_UTILIZATION, n.HW_ENERGY, n.PROCESS_MEMORY_USAGE}
 
 
-def test_device_mode_without_gpu_prints_one_note(tmp_path, monkeypatch, capsys):
+def test_device_mode_without_gpu_prints_one_note_auto_stays_quiet(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sampler_module, "_noted", set())
     monkeypatch.setitem(sys.modules, "pynvml", FakeNvml(init_error=pynvml.NVMLError_DriverNotLoaded).module)
     for _ in range(2):
@@ -194,6 +194,9 @@ def test_device_mode_without_gpu_prints_one_note(tmp_path, monkeypatch, capsys):
         processor.shutdown()
     err = capsys.readouterr().err
     assert err.count("rootspan: note: no GPU metrics") == 1 and "Driver Not Loaded" in err
+    monkeypatch.setattr(sampler_module, "_noted", set())
+    wrap_processor(SimpleSpanProcessor(InMemorySpanExporter()), tmp_path, "auto", {}).shutdown()
+    assert capsys.readouterr().err == ""  # auto turns on what the machine has, quietly
 
 
 def test_modes_and_environment_knobs():
