@@ -56,6 +56,16 @@ GPU_CONTENTION_UTIL = 0.7
 # Memory reserved at or above this fraction of the device leaves the allocator no room:
 # allocation retries, cache flushes, then OOM.
 MEMORY_PRESSURE_FRACTION = 0.95
+# Peer rules need this many LLM calls in the trace: a median of one or two says nothing typical.
+MIN_PEER_CALLS = 3
+# A call with this many times the typical call's syncs per kernel drains the queue that much more
+# often (the host-sync fault adds one sync per decoder layer).
+HOST_SYNC_PEER_RATIO = 3.0
+# Without a kernel profile (NVML only), a call whose device utilisation is this far above the
+# typical call's shares the GPU with someone else...
+GPU_CONTENTION_EXCESS = 0.3
+# ...and one at half the typical utilisation or less while the host is busy is launch-bound.
+LAUNCH_UTIL_PEER_RATIO = 0.5
 # max/mean tokens per expert; uniform routing sits near 1-2 once a few hundred tokens are routed,
 # and a skew onto a handful of experts reaches n_experts/top_k (~10 for 64 experts, top-6).
 MOE_IMBALANCE_MAX = 3.0
@@ -143,22 +153,39 @@ CHILD_DOMINATED = (
 
 @dataclass(frozen=True, slots=True)
 class Norms:
-    """What is normal in this trace, for rules that must not fire on every span alike."""
+    """What a typical LLM call of this trace looks like (medians), for rules that compare a call
+    with its peers: they must not fire on every call alike, and they stand in for kernel data
+    when only device sampling (NVML) ran."""
 
-    moe_imbalance_median: float | None = None
+    moe_imbalance: float | None = None
+    gpu_util: float | None = None
+    syncs_per_kernel: float | None = None
+
+
+def _median(values: list[float]) -> float | None:
+    if len(values) < MIN_PEER_CALLS:
+        return None
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def trace_norms(spans: Iterable[Span]) -> Norms:
-    values = sorted(
-        float(v)
-        for span in spans
-        if isinstance(v := span.attributes.get(_GPU + "moe.imbalance_max"), (int, float)) and not isinstance(v, bool)
-    )
-    if len(values) < 3:  # a median of one or two calls says nothing about what is typical
-        return Norms()
-    middle = len(values) // 2
-    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-    return Norms(moe_imbalance_median=median)
+    imbalance: list[float] = []
+    util: list[float] = []
+    syncs_per_kernel: list[float] = []
+    for span in spans:
+        if span.kind != SpanKind.LLM:
+            continue
+        profile = span_profile(span)
+        if (value := profile.number(_GPU + "moe.imbalance_max")) is not None:
+            imbalance.append(value)
+        if (value := profile.fraction(_GPU + "util.mean")) is not None:
+            util.append(value)
+        syncs, kernels = profile.number(_GPU + "sync_count"), profile.number(_GPU + "kernel_count")
+        if syncs is not None and kernels:
+            syncs_per_kernel.append(syncs / kernels)
+    return Norms(_median(imbalance), _median(util), _median(syncs_per_kernel))
 
 
 @dataclass(slots=True)
@@ -359,7 +386,7 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
         clock_text = f", SM clock {clock:.0f} MHz" if clock else ""
         return Classification("gpu_throttled", [f"{label}: GPU clocks held down by {', '.join(throttles)}{clock_text}"])
     imbalance = profile.number(_GPU + "moe.imbalance_max")
-    typical = norms.moe_imbalance_median
+    typical = norms.moe_imbalance
     limit = max(MOE_IMBALANCE_MAX, MOE_IMBALANCE_PEER_RATIO * typical) if typical is not None else MOE_IMBALANCE_MAX
     if not own and imbalance is not None and imbalance >= limit:
         mean = profile.number(_GPU + "moe.imbalance_mean")
@@ -370,11 +397,18 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
             [f"{label}: busiest expert got {imbalance:.1f}x the mean expert load{mean_text}{typical_text}: routing skew serialises tokens on a few experts"],
         )
     util = profile.fraction(_GPU + "util.mean")
-    if util is not None and busy is not None and util >= GPU_CONTENTION_UTIL and busy <= GPU_BUSY_LOW:
-        return Classification(
-            "queueing",
-            [f"{label}: GPU {_pct(util)} utilised while this span kept it busy only {_pct(busy)}: contention, another process holds the GPU"],
-        )
+    typical_util = norms.gpu_util
+    if util is not None and util >= GPU_CONTENTION_UTIL:
+        if busy is not None and busy <= GPU_BUSY_LOW:
+            return Classification(
+                "queueing",
+                [f"{label}: GPU {_pct(util)} utilised while this span kept it busy only {_pct(busy)}: contention, another process holds the GPU"],
+            )
+        if busy is None and not own and typical_util is not None and util - typical_util >= GPU_CONTENTION_EXCESS:
+            return Classification(
+                "queueing",
+                [f"{label}: GPU {_pct(util)} utilised against {_pct(typical_util)} in this trace's typical LLM call: contention, someone else is using the GPU (no kernel profile to confirm)"],
+            )
     wall = profile.wall_ns
     sync_wait = profile.number(_CPU + "sync_wait_ns")
     syncs = profile.number(_GPU + "sync_count")
@@ -385,11 +419,21 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
             "host_sync",
             [f"{label}: host blocked {format_duration(int(sync_wait))}{count_text} waiting on the device ({_pct(sync_wait / wall)} of {format_duration(wall)})"],
         )
-    if sync_wait is None and syncs is not None and kernels and syncs >= MIN_SYNCS and syncs / kernels >= SYNCS_PER_KERNEL:
-        return Classification(
-            "host_sync",
-            [f"{label}: {syncs:.0f} host-device syncs for {kernels:.0f} kernels (one per {kernels / syncs:.1f} kernels)"],
-        )
+    if syncs is not None and kernels and syncs >= MIN_SYNCS:
+        rate = syncs / kernels
+        typical_rate = norms.syncs_per_kernel
+        # Peers first when there are any: CUDA-graph replays hide kernels from the count, so
+        # every call of a graph-captured model can read "many syncs per kernel" alike.
+        if typical_rate and not own:
+            heavy = rate >= HOST_SYNC_PEER_RATIO * typical_rate
+        else:
+            heavy = rate >= SYNCS_PER_KERNEL
+        if heavy:
+            typical_text = f", {HOST_SYNC_PEER_RATIO:.0f}x+ the typical call's one per {1 / typical_rate:.0f}" if typical_rate else ""
+            return Classification(
+                "host_sync",
+                [f"{label}: {syncs:.0f} host-device syncs for {kernels:.0f} kernels (one per {kernels / syncs:.1f} kernels{typical_text})"],
+            )
     if busy is not None and busy <= GPU_BUSY_LOW and kernels and kernels >= MIN_KERNELS:
         kernel_ns = profile.number(_GPU + "kernel_time_ns")
         launch_ns = profile.number(_GPU + "launch_overhead_ns")
@@ -404,6 +448,16 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
                 "gpu_launch_overhead",
                 [f"{label}: GPU busy only {_pct(busy)} of {format_duration(wall)} over {detail}: launch-bound"],
             )
+    cores = profile.cores_used()
+    if (
+        busy is None and not own and span.kind == SpanKind.LLM and util is not None and typical_util
+        and util <= GPU_BUSY_LOW and util <= LAUNCH_UTIL_PEER_RATIO * typical_util
+        and cores is not None and cores >= CPU_BUSY_CORES
+    ):
+        return Classification(
+            "gpu_launch_overhead",
+            [f"{label}: GPU {_pct(util)} utilised against {_pct(typical_util)} in this trace's typical LLM call while the host kept {cores:.2f} cores busy: launch-bound (no kernel profile to confirm)"],
+        )
     if busy is not None and busy >= GPU_BUSY_HIGH and not own:
         return _roofline(profile, label, busy)
     return None

@@ -7,7 +7,7 @@ from slowdown_fixtures import MS, agent, llm, span, tool, trace, workflow
 
 from rootspan.attribution.bound_by import BOUND_BY_VALUES, classify, own_profile, span_profile
 from rootspan.attribution.slowdown import analyze_slowdown
-from rootspan.model import SpanEvent
+from rootspan.model import Span, SpanEvent, Trace
 
 GiB = 2**30
 H100 = {"rootspan__gpu__peak_flops": 989e12, "rootspan__gpu__peak_bandwidth_bytes_per_s": 3.35e12}
@@ -175,3 +175,31 @@ def test_moe_imbalance_is_judged_against_the_traces_typical_call() -> None:
     assert all(causes[f"c{i}"] == "llm_decode" for i in range(4))
     evidence = analyze_slowdown(t)[0].evidence[0]
     assert "7.9x" in evidence and "typical call in this trace 3.4x" in evidence
+
+
+def _team(victim: Span, peers: int = 4, **peer_attrs) -> Trace:
+    """A solver making ``peers`` ordinary 100ms LLM calls, then the victim call."""
+    calls = [llm(f"c{i}", i * 100, i * 100 + 100, "a", **peer_attrs) for i in range(peers)]
+    return trace(workflow("w", 0, 1000), agent("a", 0, 1000, "w", "solver"), *calls, victim)
+
+
+def test_host_sync_against_peers_when_every_call_syncs_a_lot() -> None:
+    ordinary = dict(rootspan__gpu__kernel_count=400, rootspan__gpu__sync_count=100, rootspan__gpu__kernel_time_ns=50 * MS,
+                    rootspan__gpu__busy_fraction=0.5, rootspan__cpu__sync_wait_ns=5 * MS)
+    victim = llm("v", 400, 1000, "a", rootspan__gpu__kernel_count=2400, rootspan__gpu__sync_count=2000,
+                 rootspan__gpu__kernel_time_ns=240 * MS, rootspan__gpu__busy_fraction=0.4, rootspan__cpu__sync_wait_ns=60 * MS)
+    causes = {b.span_id: b.bound_by for b in analyze_slowdown(_team(victim, **ordinary))}
+    assert causes["v"] == "host_sync"
+    assert all(causes[f"c{i}"] != "host_sync" for i in range(4))  # 0.25 syncs/kernel is this model's normal
+
+
+def test_nvml_only_contention_and_launch_overhead_against_peers() -> None:
+    ordinary = dict(rootspan__gpu__util__mean=0.45, rootspan__cpu__time_ns=95 * MS)
+    hammered = llm("v", 400, 1000, "a", rootspan__gpu__util__mean=0.99, rootspan__cpu__time_ns=500 * MS)
+    t = _team(hammered, **ordinary)
+    causes = {b.span_id: b.bound_by for b in analyze_slowdown(t)}
+    assert causes["v"] == "queueing" and all(causes[f"c{i}"] == "llm_decode" for i in range(4))
+    launch_bound = llm("v", 400, 1000, "a", rootspan__gpu__util__mean=0.12, rootspan__cpu__time_ns=590 * MS)
+    top = analyze_slowdown(_team(launch_bound, **ordinary))[0]
+    assert (top.span_id, top.bound_by) == ("v", "gpu_launch_overhead")
+    assert "12%" in top.evidence[0] and "45%" in top.evidence[0]
