@@ -27,7 +27,7 @@ from rootspan.profilers.memory import MemoryTracker
 from rootspan.profilers.sampler import Sampler, note_once
 
 
-@dataclass
+@dataclass(slots=True)
 class SpanState:
     span_id: str
     trace_id: str
@@ -37,8 +37,11 @@ class SpanState:
     selected: bool = False
     annotation: Any = None
     end_ns: int | None = None
-    stats: ProfileStats = field(default_factory=ProfileStats)
+    stats: ProfileStats | None = None  # created when a kernel window first touches the span
     attrs: dict[str, Any] = field(default_factory=dict)
+
+
+TRIM_EVERY = 32
 
 
 def _hex_span(value: int) -> str:
@@ -82,6 +85,7 @@ class ProfilingProcessor(SpanProcessor):
         self._spans: dict[str, SpanState] = {}
         self._deferred: list[tuple[ReadableSpan, SpanState]] = []
         self._shut = False
+        self._ends = 0
         self.sampler: Sampler | None = None
         if config.host_sampling or config.device_sampling != "off":
             metrics_path = self.run_dir / "metrics.jsonl" if self.run_dir is not None else None
@@ -206,10 +210,14 @@ class ProfilingProcessor(SpanProcessor):
             end = state.end_ns if state.end_ns is not None else window.end_ns
             overlap = min(end, window.end_ns) - max(state.start_ns, window.start_ns)
             if overlap > 0:
+                if state.stats is None:
+                    state.stats = ProfileStats()
                 state.stats.covered_ns += overlap
                 state.stats.cuda = state.stats.cuda or window.cuda
             indices = inclusive.get(span_id)
             if indices:
+                if state.stats is None:
+                    state.stats = ProfileStats()
                 state.stats.add(window.events, window, top, indices)
         if self.store is not None:
             trace_of = {span_id: state.trace_id for span_id, state in self._spans.items()}
@@ -228,10 +236,10 @@ class ProfilingProcessor(SpanProcessor):
         """Forward the enriched span and, when it closes its trace locally, write the trace's kernels file."""
         if self._spans.pop(state.span_id, None) is None:
             return  # already forwarded (after a profiling error)
-        wall = max(0, (state.end_ns or state.start_ns) - state.start_ns)
-        attrs = dict(state.attrs)
-        attrs.update(state.stats.attributes(wall))
-        self._forward(span, {key: value for key, value in attrs.items() if value is not None})
+        attrs = state.attrs
+        if state.stats is not None:
+            attrs.update(state.stats.attributes(max(0, (state.end_ns or state.start_ns) - state.start_ns)))
+        self._forward(span, attrs)
         if self.store is not None and (state.parent_id is None or state.parent_id not in self._spans):
             if not any(other.trace_id == state.trace_id for other in self._spans.values()):
                 self._write_kernels(state.trace_id)
@@ -248,7 +256,9 @@ class ProfilingProcessor(SpanProcessor):
             processor.on_end(copy)
 
     def _trim_samples(self) -> None:
-        if self.sampler is None:
+        """Drop samples no open span can still need (every TRIM_EVERY span ends: it walks the open spans)."""
+        self._ends += 1
+        if self.sampler is None or self._ends % TRIM_EVERY:
             return
         oldest = min((state.start_ns for state in self._spans.values()), default=time.time_ns())
         self.sampler.buffer.trim(oldest - self.sampler.buffer.stale_ns)
