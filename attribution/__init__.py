@@ -35,14 +35,16 @@ def attribute_trace(
     ``process`` (a ``ProcessModel`` of the run's successful traces) lets the failure analysis
     spot handoffs and endings no successful trace shows; ``attribute_run`` builds it.
     """
+    from rootspan.attribution.critical_path import gc_paused
     from rootspan.attribution.failure import analyze_failure, is_failure
     from rootspan.attribution.graph import build_graph
 
-    graph = build_graph(trace)
-    bottlenecks = _slowdown(trace, graph, baseline_trace)
-    if not is_failure(graph):
-        return Verdict(trace_id=trace.trace_id, outcome=trace.outcome or "success", bottlenecks=bottlenecks)
-    finding = analyze_failure(graph, scoring, process=process)
+    with gc_paused():  # the graph is millions of small containers: GC passes would rescan them all
+        graph = build_graph(trace)
+        bottlenecks = _slowdown(trace, graph, baseline_trace)
+        if not is_failure(graph):
+            return Verdict(trace_id=trace.trace_id, outcome=trace.outcome or "success", bottlenecks=bottlenecks)
+        finding = analyze_failure(graph, scoring, process=process)
     if judge is not None:
         from rootspan.attribution.judge import rescore
 

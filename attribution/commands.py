@@ -108,6 +108,7 @@ def bench_attribution_command(
     skip_faults: bool = typer.Option(False, "--skip-faults", help="Only time synthetic traces; no demo runs."),
     device: str = typer.Option("cpu", "--device", help="Device for the demo runs: cpu, or cuda for the GPU-only faults too."),
     tasks: int = typer.Option(4, "--tasks", min=1, help="Word problems per demo run (one trace each)."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Timed runs per synthetic size (best and median reported)."),
 ) -> None:
     """Top-1 culprit accuracy on injected demo faults, and analysis time on synthetic traces."""
     from rootspan.attribution.bench import render_bench, run_bench
@@ -121,7 +122,7 @@ def bench_attribution_command(
         raise UserError("--sizes needs at least one positive size")
     if device not in ("cpu", "cuda"):
         raise UserError(f"--device must be cpu or cuda, not {device!r}")
-    result = run_bench(seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks)
+    result = run_bench(seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks, repeats=repeats)
     if as_json:
         print_json(result)
         return

@@ -126,7 +126,7 @@ def test_import_whowhen_writes_run_directories_that_attribute_reads(tmp_path: Pa
 
 
 def test_bench_attribution_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["bench", "attribution", "--json", "--skip-faults", "--sizes", "60,300"]) == 0
+    assert run(["bench", "attribution", "--json", "--skip-faults", "--sizes", "60,300", "--repeats", "1"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) >= {"top1_accuracy", "per_fault", "n", "timing"}
     assert [row["culprit_found"] for row in payload["timing"]] == [True, True]
