@@ -52,7 +52,7 @@ class ToolResult:
 
 def _arguments_model(fn: Callable[..., Any], name: str) -> type[BaseModel]:
     """A pydantic model of the function's parameters: annotations are the types, defaults stay."""
-    hints = get_type_hints(fn)
+    hints = get_type_hints(fn, include_extras=True)  # keep Annotated[..., Field(...)] constraints
     fields: dict[str, Any] = {}
     for param in inspect.signature(fn).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
