@@ -7,7 +7,9 @@ core model and writer, then drives the real app headless with ``App.run_test``:
 - max_loop_stall_ms: the longest the UI event loop went without running while the run loaded
   (a 5 ms ticker measures it), i.e. how frozen the app felt during the load;
 - waterfall_s: enter on the trace until the waterfall's rows are built and shown;
-- key_ms: one key press each for page down, end, the errors filter, expand all, collapse all.
+- key_ms: one key press each for page down, end, the errors filter, expand all, collapse all;
+- blame_s: b until the verdict shows (the engine runs in a child process for a run this big),
+  and max_loop_stall_during_engine_ms: the longest UI stall meanwhile.
 
 Usage: python benchmarks/bench_tui.py [--spans 100000] [--json] [--keep DIR]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import shutil
 import sys
@@ -30,7 +33,7 @@ from rootspan.rundir import write_traces
 TRACE = "ab" * 16
 T0 = 1_700_000_000_000_000_000
 AGENTS = ("planner", "researcher", "coder", "reviewer", "writer")
-BATCH = 10_000  # spans per TracesData line, like a batching exporter
+BATCH = 512  # spans per TracesData line: the OTel BatchSpanProcessor's default export batch
 
 
 def synthetic_spans(count: int) -> list[Span]:
@@ -83,6 +86,7 @@ async def measure(run_dir: Path) -> dict[str, object]:
     from textual.widgets import DataTable
 
     from rootspan.tui.app import RootspanApp
+    from rootspan.tui.screens_blame import BlameScreen
     from rootspan.tui.screens_traces import TracesScreen
     from rootspan.tui.waterfall import Waterfall
 
@@ -90,15 +94,15 @@ async def measure(run_dir: Path) -> dict[str, object]:
     app = RootspanApp(run_dir)
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
-        async def ticker() -> None:
+        async def ticker(into: list[float]) -> None:
             last = time.perf_counter()
             while True:
                 await asyncio.sleep(0.005)
                 now = time.perf_counter()
-                stalls.append(now - last - 0.005)
+                into.append(now - last - 0.005)
                 last = now
 
-        tick = asyncio.create_task(ticker())
+        tick = asyncio.create_task(ticker(stalls))
         def traces_shown() -> bool:
             tables = app.screen.query(DataTable) if isinstance(app.screen, TracesScreen) else []
             return bool(tables) and tables.first().row_count > 0
@@ -123,6 +127,16 @@ async def measure(run_dir: Path) -> dict[str, object]:
             await pilot.pause()
             name = {"e": "errors_filter"}.get(key, key)
             keys[name if name not in keys else name + "_off"] = round((time.perf_counter() - begin) * 1000, 1)
+
+        # The engine (child process on a run this big) runs when the blame view asks for it.
+        engine_stalls: list[float] = []
+        tick = asyncio.create_task(ticker(engine_stalls))
+        begin = time.perf_counter()
+        await pilot.press("b")
+        while not isinstance(app.screen, BlameScreen) or app.screen.analysis is None:
+            await pilot.pause(0.05)
+        blame_s = time.perf_counter() - begin
+        tick.cancel()
         await app.workers.wait_for_complete()
     return {
         "first_screen_s": round(first_screen, 2),
@@ -130,6 +144,8 @@ async def measure(run_dir: Path) -> dict[str, object]:
         "waterfall_s": round(waterfall_s, 2),
         "waterfall_rows": rows_shown,
         "key_ms": keys,
+        "blame_s": round(blame_s, 2),
+        "max_loop_stall_during_engine_ms": round(max(engine_stalls, default=0.0) * 1000, 1),
     }
 
 
@@ -147,12 +163,14 @@ def main() -> int:
         if not (directory / "traces.jsonl").exists():
             write_run(directory, args.spans)
         generate_s = time.perf_counter() - begin
+        load_before = os.getloadavg()[0]  # other work on the machine slows every figure below
         result = {
             "spans": args.spans,
             "traces_bytes": (directory / "traces.jsonl").stat().st_size,
             "generate_s": round(generate_s, 2),
             **asyncio.run(measure(directory)),
-            "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}".strip(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
+            "load_average_before": round(load_before, 2),
         }
     finally:
         if args.keep is None:

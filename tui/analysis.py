@@ -161,6 +161,16 @@ def analyse_path(path: str, need_verdicts: bool) -> dict[str, Any]:
     return analyse_loaded(load_run(path), need_verdicts).to_payload()
 
 
+def _background_priority() -> None:
+    """Child-process initializer: analysis is background work, the UI process comes first."""
+    import os
+
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # no nice() on this platform: run at normal priority
+        pass
+
+
 # Above this many spans the engine runs in a child process: a thread would hold the GIL for
 # seconds and freeze the UI; below it, starting a process costs more than the analysis.
 IN_PROCESS_SPANS = 20_000
@@ -177,7 +187,8 @@ class Engine:
 
         try:
             # spawn, not fork: the UI process has threads, and a forked child could inherit held locks.
-            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_background_priority) as pool:
                 return RunAnalysis.from_payload(pool.submit(analyse_path, str(run.path), need_verdicts).result())
         except Exception as exc:  # noqa: BLE001 - no child process (sandbox, frozen app): do it here
             analysis = analyse_loaded(run, need_verdicts)

@@ -16,10 +16,14 @@ from textual.screen import Screen
 
 from rootspan.errors import UserError
 from rootspan.model import MetricPoint, Trace
-from rootspan.tui.analysis import Engine, RunAnalysis
+from rootspan.tui.analysis import IN_PROCESS_SPANS, Engine, RunAnalysis, TraceAnalysis
 from rootspan.tui.data import RunView, ViewData, load_view_data
 from rootspan.tui.messages import AnalysisReady, MetricsReady
 from rootspan.tui.screens_basic import ErrorScreen, HelpScreen, LoadingScreen
+
+
+# Runs up to this size are analysed as soon as a waterfall opens; bigger ones when asked (b).
+AUTO_ANALYSIS_SPANS = IN_PROCESS_SPANS
 
 
 class RootspanApp(App[None]):
@@ -80,6 +84,23 @@ class RootspanApp(App[None]):
             self.push_screen(DiffScreen(data, 0))
 
     # -- background work for screens -----------------------------------------------------------
+
+    def cached_analysis(self, run_view: RunView, trace: Trace) -> TraceAnalysis | None:
+        analysis = self._analyses.get(id(run_view))
+        return analysis.for_trace(trace.trace_id, run_view.verdicts) if analysis is not None else None
+
+    def offer_analysis(self, run_view: RunView, trace: Trace, target: MessagePump) -> None:
+        """What a waterfall gets unasked: the engine's answers for small runs, saved verdicts for big ones.
+
+        On a big run the engine needs tens of seconds of CPU; started unasked it would slow the
+        UI on a small machine, so there it waits for the blame view (b) to ask for it.
+        """
+        if id(run_view) in self._analyses or run_view.run.span_count <= AUTO_ANALYSIS_SPANS:
+            self.request_analysis(run_view, trace, target)
+            return
+        saved = run_view.verdicts.get(trace.trace_id)
+        note = f"large run ({run_view.run.span_count} spans): press b to run the engine (verdict, critical path)"
+        target.post_message(AnalysisReady(trace.trace_id, TraceAnalysis(verdict=saved, notes=[note])))
 
     def request_analysis(self, run_view: RunView, trace: Trace, target: MessagePump) -> None:
         """Post AnalysisReady to ``target`` once the trace's verdict and critical path are known.

@@ -209,7 +209,9 @@ def gpu_text(span: Span) -> Text | None:
         text.append(value, style)
         text.append("\n")
 
-    gpu = lambda name: attrs.get(GPU_PREFIX + name)  # noqa: E731 - a local shorthand
+    def gpu(name: str) -> Any:
+        return attrs.get(GPU_PREFIX + name)
+
     if gpu("device_name") is not None:
         line("device", plain(gpu("device_name")))
     if gpu("kernel_time_ns") is not None:

@@ -171,7 +171,8 @@ class DiffScreen(Screen):
         a, b = row.baseline, row.candidate
         span = b or a
         assert span is not None
-        trace = self._trace_of(span, b is not None)
+        baseline_trace, candidate_trace = self.pairs[self.pair_index]
+        trace = candidate_trace if b is not None else baseline_trace
         mark_style = {"+": "bold green", "-": "bold red", "~": "bold yellow", "=": "dim"}[row.mark]
         error = "red" if span.is_error else ""
         return [
@@ -186,10 +187,6 @@ class DiffScreen(Screen):
             Text(signed_number(row.token_delta), style=delta_style(row.token_delta), justify="right"),
             Text(signed_duration(row.gpu_delta), style=delta_style(row.gpu_delta), justify="right"),
         ]
-
-    def _trace_of(self, span: Span, candidate_side: bool) -> Trace | None:
-        baseline, candidate = self.pairs[self.pair_index]
-        return candidate if candidate_side else baseline
 
     def action_pair(self, step: int) -> None:
         if len(self.pairs) > 1:

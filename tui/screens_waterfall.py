@@ -62,7 +62,13 @@ class WaterfallScreen(Screen):
 
     def on_mount(self) -> None:
         self.build_model()
-        self.app.request_analysis(self.run_view, self.trace, self)
+        self.app.offer_analysis(self.run_view, self.trace, self)
+
+    def on_screen_resume(self) -> None:
+        # The blame view may have run the engine meanwhile: pick up its answers.
+        cached = self.app.cached_analysis(self.run_view, self.trace)
+        if cached is not None and cached != self.analysis:
+            self.post_message(AnalysisReady(self.trace.trace_id, cached))
 
     @work(thread=True, exclusive=True, group="waterfall-model", exit_on_error=False)
     def build_model(self) -> None:
@@ -108,6 +114,8 @@ class WaterfallScreen(Screen):
                 text.append("no verdict", "dim")
             if self.analysis.critical_path:
                 text.append("  » critical path", "yellow")
+            if self.analysis.notes:
+                text.append("\n" + printable("; ".join(self.analysis.notes)), "dim")
         return text
 
     def _refresh_title(self) -> None:

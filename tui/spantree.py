@@ -8,6 +8,7 @@ is what keeps a 100k-span trace responsive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable, Iterator, NamedTuple
 
 from rootspan import semconv as sc
@@ -57,10 +58,14 @@ class SpanFilter:
         return ", ".join(parts)
 
 
-def _signature(span: Span, agent: str | None) -> tuple[object, ...]:
-    """What makes two sibling calls "the same call": name, agent and, when captured, the input."""
-    content = tuple(str(span.attributes.get(key, "")) for key in _CONTENT_KEYS)
-    return (span.name, agent, content)
+def _signature(span: Span) -> tuple[object, ...]:
+    """What makes two sibling calls "the same call": name, own agent and, when captured, the input.
+
+    Siblings share their parent, so an inherited agent is the same for all of them: only a
+    span's own agent name can tell two siblings apart.
+    """
+    attributes = span.attributes
+    return (span.name, attributes.get(sc.GEN_AI_AGENT_NAME), *(attributes.get(key) for key in _CONTENT_KEYS))
 
 
 def loop_positions(signatures: list[tuple[object, ...]]) -> dict[int, int]:
@@ -105,13 +110,21 @@ class TreeIndex:
             else:
                 roots.append(span)
         self.roots = sorted(roots, key=lambda span: (span.parent_span_id is not None, span.start_ns))
-        self.agent: dict[str, str | None] = {}
-        self.order: dict[str, int] = {}
+
+    @cached_property
+    def agent(self) -> dict[str, str | None]:
+        """Span id -> responsible agent (own or nearest ancestor's); built on first use."""
+        agents: dict[str, str | None] = {}
         for span, _ in self.walk():
             own = span.agent_name
             parent = self.parent.get(span.span_id)
-            self.agent[span.span_id] = own if own is not None else (self.agent.get(parent.span_id) if parent else None)
-            self.order[span.span_id] = len(self.order)
+            agents[span.span_id] = own if own is not None else (agents.get(parent.span_id) if parent else None)
+        return agents
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Span id -> position in depth-first order; built on first use."""
+        return {span.span_id: position for position, (span, _) in enumerate(self.walk())}
 
     def walk(self) -> Iterator[tuple[Span, int]]:
         """Depth-first (span, depth), children in start order; visits each span once."""
@@ -168,7 +181,7 @@ class WaterfallModel:
         for siblings in [index.roots, *index.children.values()]:
             if len(siblings) < 2:
                 continue
-            sigs = [_signature(span, index.agent.get(span.span_id)) for span in siblings]
+            sigs = [_signature(span) for span in siblings]
             for position, iteration in loop_positions(sigs).items():
                 self.repeats[siblings[position].span_id] = iteration
         for span in self.trace.spans:

@@ -235,3 +235,29 @@ def test_default_engine_degrades_without_crashing(run_dir: Path) -> None:
         assert pilot.app.screen.analysis is not None
 
     run_pilot(RootspanApp(run_dir), script)
+
+
+def test_big_runs_wait_for_blame_before_running_the_engine(run_dir: Path, monkeypatch) -> None:
+    import rootspan.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "AUTO_ANALYSIS_SPANS", 5)  # the 14-span fixture counts as big
+    engine = FixedEngine()
+    calls: list[int] = []
+    original = engine.analyse_run
+    engine.analyse_run = lambda run, need: calls.append(1) or original(run, need)
+
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        waterfall = pilot.app.screen.query_one(Waterfall)
+        assert calls == [] and "press b to run the engine" in screen_text(pilot.app)
+        assert waterfall.model.culprit == sid(1, 13)  # the saved verdict is used right away
+        assert waterfall.model.critical_path == set()
+        await pilot.press("b")
+        await settle(pilot)
+        assert calls == [1] and isinstance(pilot.app.screen, BlameScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert waterfall.model.critical_path == {sid(1, 1), sid(1, 10), sid(1, 11)}
+
+    run_pilot(RootspanApp(run_dir, engine=engine), script)

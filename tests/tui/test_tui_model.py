@@ -16,7 +16,7 @@ from rootspan.tui.detail import errors_text, gpu_series, gpu_text, messages_text
 from rootspan.tui.lanes import build_lanes, render_lanes
 from rootspan.tui.spantree import SpanFilter, WaterfallModel, loop_positions
 
-from tui_fixtures import EVIL_RESULT, TRACE_FAIL, TRACE_OK, failing_trace, metric_points, sid
+from tui_fixtures import TRACE_FAIL, TRACE_OK, failing_trace, metric_points, sid
 
 
 def _names(model: WaterfallModel) -> list[str]:
