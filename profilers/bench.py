@@ -121,7 +121,10 @@ def profiling_overhead(repeats: int = 7, llm_calls: int = 24, steps: int = 32, s
                        modes: tuple[str, ...] = BENCH_MODES) -> dict[str, Any]:
     """Wall time of the workload per profiling mode (fastest and median of interleaved repeats), each
     mode's ratio to "off", the per-span hot-path cost and the sampler's CPU cost per tick."""
-    import torch
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not installed (pip install 'rootspan[torch]')"}
 
     runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     threads = torch.get_num_threads()

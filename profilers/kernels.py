@@ -24,14 +24,13 @@ from rootspan.profilers.chrome import Window, read_chrome_trace
 
 
 class KernelProfiler:
-    def __init__(self, work_dir: Path, profile_every: int = 1, profile_spans: tuple[str, ...] = ()) -> None:
+    def __init__(self, profile_every: int = 1, profile_spans: tuple[str, ...] = ()) -> None:
         import torch
         from torch.profiler import ProfilerAction, ProfilerActivity, profile
 
         self._torch = torch
         self._action_on = ProfilerAction.RECORD_AND_SAVE
         self._action_off = ProfilerAction.NONE
-        self.work_dir = work_dir
         self.profile_every = profile_every
         self.profile_spans = profile_spans
         self.cuda = bool(torch.cuda.is_available())
@@ -127,7 +126,8 @@ class KernelProfiler:
 
     def _on_trace_ready(self, profiler: Any) -> None:
         """Export the cycle's Chrome trace and keep it with the FLOPs the profiler computed per op."""
-        fd, tmp = tempfile.mkstemp(prefix=".window-", suffix=".json", dir=self.work_dir)
+        # outside the run directory: a crash must not leave a stray .json among kernels/<trace_id>.json
+        fd, tmp = tempfile.mkstemp(prefix="rootspan-window-", suffix=".json")
         os.close(fd)
         try:
             profiler.export_chrome_trace(tmp)

@@ -107,9 +107,7 @@ class ProfilingProcessor(SpanProcessor):
         try:
             from rootspan.profilers.kernels import KernelProfiler
 
-            work_dir = self.run_dir / "kernels"
-            work_dir.mkdir(parents=True, exist_ok=True)
-            self.kernels = KernelProfiler(work_dir, config.profile_every, config.profile_spans)
+            self.kernels = KernelProfiler(config.profile_every, config.profile_spans)
             self.store = KernelStore(self.run_dir)
         except ImportError as exc:
             note_once(f"kernel profile needs torch ({exc}); kernels off")
