@@ -80,6 +80,7 @@ _CALLER_FAULT = re.compile(
     r"missing (?:required )?argument|unexpected keyword|cannot (?:evaluate|parse)|not a valid)\b",
     re.I,
 )
+_CODE_RUN = re.compile(r"exitcode: [1-9]|Traceback \(most recent call last\)")
 _EMPTY_RESULT = re.compile(r"^(?:\s*(?:\[\]|\{\}|null|none|\"\"|''|no results?(?: found)?\.?)\s*)$", re.I)
 _CODE_OUTPUT_EMPTY = re.compile(r"Code output:\s*$", re.I)
 _INABILITY = re.compile(
@@ -241,6 +242,20 @@ def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
             continue
         text = graph.outputs[span.span_id]
         recorded = sc.GEN_AI_TOOL_CALL_RESULT in span.attributes or sc.ROOTSPAN_OUTPUT in span.attributes
+        if _CODE_OUTPUT_EMPTY.search(text.strip() + "\n") and not _TOOL_FAILURE.search(text):
+            # code that ran fine and printed nothing: the code's author asked for nothing
+            caller = caller_of(graph, span)
+            if caller is not None:
+                yield Evidence(
+                    span.span_id,
+                    "tool_empty",
+                    "tool_misuse",
+                    weights.tool_empty,
+                    f"step {caller.step} ({graph.agent(caller)}) ran code that printed nothing at step {span.step}: "
+                    f"'{quote(text, 40)}'",
+                    blames=caller.span_id,
+                )
+                continue
         if not text.strip() or _EMPTY_RESULT.match(text) or _CODE_OUTPUT_EMPTY.search(text.strip() + "\n"):
             if recorded or text:
                 yield Evidence(
@@ -257,7 +272,9 @@ def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
         caller_fault = _CALLER_FAULT.search(text)
         # quote the line that names the error, not the generic 'exitcode: 1' header
         excerpt = quote(_line_around(text, (caller_fault or failure).start()), 100)
-        caller = caller_of(graph, span) if caller_fault else None
+        # a code runner that reports a failed execution ran the code it was given: the code failed
+        ran_code = _CODE_RUN.search(text)
+        caller = caller_of(graph, span) if (caller_fault or ran_code) else None
         if caller is not None:
             yield Evidence(
                 span.span_id,
