@@ -18,6 +18,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span as SdkSpan, SpanProcessor
 
 from rootspan.model import SpanKind, classify_span
+from rootspan.rundir import METRICS_FILE
 from rootspan.profilers import names as n
 from rootspan.profilers.chrome import ProfileStats, Window, attribute, owners_with_ancestors, top_level_ops
 from rootspan.profilers.config import ProfileConfig
@@ -88,7 +89,7 @@ class ProfilingProcessor(SpanProcessor):
         self._ends = 0
         self.sampler: Sampler | None = None
         if config.host_sampling or config.device_sampling != "off":
-            metrics_path = self.run_dir / "metrics.jsonl" if self.run_dir is not None else None
+            metrics_path = self.run_dir / METRICS_FILE if self.run_dir is not None else None
             self.sampler = Sampler(
                 metrics_path, resource, interval_s=config.interval_s, flush_interval_s=config.flush_interval_s,
                 host=config.host_sampling, device=config.device_sampling, nvml=nvml,
