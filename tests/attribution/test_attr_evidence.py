@@ -47,7 +47,7 @@ def test_empty_tool_result_is_tool_empty_result() -> None:
     assert item.span_id == sid("calc") and item.category == "tool_empty_result"
 
 
-def test_tool_failure_from_bad_code_blames_the_caller() -> None:
+def test_failed_code_blames_its_author_and_a_failing_service_the_tool() -> None:
     t = trace(
         span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
         span("coder", 1, 10, "run", op="invoke_agent", agent="coder", step=1, output="```python\nprint(x)\n```"),
@@ -57,8 +57,11 @@ def test_tool_failure_from_bad_code_blames_the_caller() -> None:
     (item,) = _evidence(t, "caller_bad_code")
     assert item.span_id == sid("term") and item.blames == sid("coder") and item.category == "tool_misuse"
     assert "NameError" in item.sentence
-    # a failure the caller did not cause stays with the tool
-    t.spans[2].attributes["gen_ai.tool.call.result"] = "exitcode: 1 (execution failed)\nConnectionError: host down"
+    # any failed run of code is the code's doing; a service failing on its own stays with the tool
+    t.spans[2].attributes["gen_ai.tool.call.result"] = "exitcode: 1 (execution failed)\nsegmentation fault"
+    (item,) = _evidence(t, "caller_bad_code")
+    assert item.blames == sid("coder")
+    t.spans[2].attributes["gen_ai.tool.call.result"] = "ConnectionError: host down"
     (item,) = _evidence(t, "tool_failed")
     assert item.blames is None and item.category == "tool_error"
 
