@@ -82,6 +82,9 @@ CPU_IDLE_CORES = 0.2
 # (and is not idle): other processes take the cores (the cpu-contention fault).
 CPU_CONTENTION_SYSTEM = 0.85
 CPU_CONTENTION_OWN = 0.5
+# On a machine that is always busy every call would read "contention"; an LLM call that got at
+# most half the CPU of the trace's typical LLM call is the one contention actually slowed.
+STARVED_RATIO = 0.5
 # Without time-to-first-token: prefill processes prompt tokens in parallel, decode one at a time.
 # A prompt token costs about 1/20 of an output token even on CPU (more like 1/1000 on a GPU,
 # ANCHORS.md: 29.6k prefill vs 21 decode tok/s), so a call is prefill-bound only when its prompt
@@ -160,6 +163,7 @@ class Norms:
     moe_imbalance: float | None = None
     gpu_util: float | None = None
     syncs_per_kernel: float | None = None
+    cpu_cores: float | None = None
 
 
 def _median(values: list[float]) -> float | None:
@@ -174,18 +178,33 @@ def trace_norms(spans: Iterable[Span]) -> Norms:
     imbalance: list[float] = []
     util: list[float] = []
     syncs_per_kernel: list[float] = []
+    cores: list[float] = []
     for span in spans:
         if span.kind != SpanKind.LLM:
             continue
         profile = span_profile(span)
-        if (value := profile.number(_GPU + "moe.imbalance_max")) is not None:
+        if (value := moe_imbalance(profile)) is not None:
             imbalance.append(value)
+        if (value := profile.cores_used()) is not None:
+            cores.append(value)
         if (value := profile.fraction(_GPU + "util.mean")) is not None:
             util.append(value)
         syncs, kernels = profile.number(_GPU + "sync_count"), profile.number(_GPU + "kernel_count")
         if syncs is not None and kernels:
             syncs_per_kernel.append(syncs / kernels)
-    return Norms(_median(imbalance), _median(util), _median(syncs_per_kernel))
+    return Norms(_median(imbalance), _median(util), _median(syncs_per_kernel), _median(cores))
+
+
+def moe_imbalance(profile: Profile) -> float | None:
+    """Expert imbalance (max/mean tokens per expert) averaged over layers, else the worst layer.
+
+    The mean over layers separates a routing skew from a small call's noise better than the
+    worst layer: a skewed router overloads the same expert in every layer, while a call of a few
+    dozen tokens overloads some expert in some layer by chance (measured on the demo model: 8.0
+    mean for the skewed call, 3.0-4.6 for the others, whose worst layers reached 5.7).
+    """
+    mean = profile.number(_GPU + "moe.imbalance_mean")
+    return mean if mean is not None else profile.number(_GPU + "moe.imbalance_max")
 
 
 @dataclass(slots=True)
@@ -385,16 +404,16 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
         clock = profile.number(_GPU + "sm_clock.mean_mhz")
         clock_text = f", SM clock {clock:.0f} MHz" if clock else ""
         return Classification("gpu_throttled", [f"{label}: GPU clocks held down by {', '.join(throttles)}{clock_text}"])
-    imbalance = profile.number(_GPU + "moe.imbalance_max")
+    imbalance = moe_imbalance(profile)
     typical = norms.moe_imbalance
     limit = max(MOE_IMBALANCE_MAX, MOE_IMBALANCE_PEER_RATIO * typical) if typical is not None else MOE_IMBALANCE_MAX
     if not own and imbalance is not None and imbalance >= limit:
-        mean = profile.number(_GPU + "moe.imbalance_mean")
-        mean_text = f" (mean over layers {mean:.1f}x)" if mean is not None else ""
+        worst = profile.number(_GPU + "moe.imbalance_max")
+        worst_text = f" (worst layer {worst:.1f}x)" if worst is not None and worst > imbalance else ""
         typical_text = f", typical call in this trace {typical:.1f}x" if typical is not None else ""
         return Classification(
             "moe_imbalance",
-            [f"{label}: busiest expert got {imbalance:.1f}x the mean expert load{mean_text}{typical_text}: routing skew serialises tokens on a few experts"],
+            [f"{label}: busiest expert got {imbalance:.1f}x the mean expert load{worst_text}{typical_text}: routing skew serialises tokens on a few experts"],
         )
     util = profile.fraction(_GPU + "util.mean")
     typical_util = norms.gpu_util
@@ -463,16 +482,28 @@ def _gpu_pathology(span: Span, profile: Profile, label: str, own: bool, norms: N
     return None
 
 
-def cpu_contention(profile: Profile, label: str) -> Classification | None:
-    """``cpu`` with contention evidence when other processes took the cores this span wanted."""
+def cpu_contention(span: Span, profile: Profile, label: str, norms: Norms = Norms(), own: bool = False) -> Classification | None:
+    """``cpu`` with contention evidence when other processes took the cores this span wanted.
+
+    A starved process looks idle (it gets little CPU time), so a local LLM call, which always
+    wants CPU, counts however few cores it got; other spans must have been computing at all. On
+    a machine that is always busy every call would read "contention"; when the trace has peer LLM
+    calls, only a call that got at most STARVED_RATIO of the typical call's CPU was slowed by it.
+    """
     system = profile.fraction(_CPU + "system_utilization")
     share = profile.fraction(_CPU + "utilization")
     cores = profile.cores_used()
-    if system is None or system < CPU_CONTENTION_SYSTEM:
-        return None
-    if (share is not None and share > CPU_CONTENTION_OWN) or (cores is not None and cores < CPU_IDLE_CORES):
-        return None  # we are the load, or we were not asking for CPU at all
+    if system is None or system < CPU_CONTENTION_SYSTEM or (share is not None and share > CPU_CONTENTION_OWN):
+        return None  # the machine had room, or we are the load
+    llm_call = span.kind == SpanKind.LLM and not own and is_local_llm(span)
+    if not llm_call and (cores is None or cores < CPU_IDLE_CORES):
+        return None  # not asking for CPU: waiting on something else
+    typical = norms.cpu_cores if llm_call else None
+    if typical and cores is not None and cores > STARVED_RATIO * typical:
+        return None  # as much CPU as the other calls got: contention is the machine's weather, not this call's cause
     got = f" while this process got {_pct(share)} of it" if share is not None else ""
+    if typical and cores is not None:
+        got += f" ({cores:.2f} cores against {typical:.2f} in this trace's typical LLM call)"
     return Classification("cpu", [f"{label}: machine CPU {_pct(system)} busy{got}: contention from other processes"])
 
 
@@ -487,7 +518,7 @@ def classify(span: Span, profile: Profile, own: bool = False, norms: Norms = Nor
     device = _gpu_pathology(span, profile, label, own, norms)
     if device is not None and device.bound_by in ANOMALIES:
         return device
-    contention = cpu_contention(profile, label)
+    contention = cpu_contention(span, profile, label, norms, own)
     if contention is not None:
         return contention
     if span.kind == SpanKind.LLM and not own:

@@ -268,10 +268,11 @@ def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottlenec
     """The one bottleneck to blame: the biggest, with pathologies and outliers weighted up.
 
     Pathologies are the ANOMALIES causes plus CPU contention (``cpu`` when other processes took
-    the cores); outliers are steps at least OUTLIER_RATIO slower than their peers.
+    the cores the span needed); outliers are steps at least OUTLIER_RATIO slower than their peers.
     """
     if not bottlenecks:
         return None
+    norms = trace_norms(trace.spans)
     by_name: dict[str, list[Span]] = {}
     names = {b.name for b in bottlenecks}
     for span in trace.spans:
@@ -283,7 +284,7 @@ def primary_bottleneck(trace: Trace, bottlenecks: list[Bottleneck]) -> Bottlenec
         if span is None:
             return bottleneck.share
         pathology = bottleneck.bound_by in ANOMALIES or (
-            bottleneck.bound_by == "cpu" and cpu_contention(span_profile(span), "") is not None
+            bottleneck.bound_by == "cpu" and cpu_contention(span, span_profile(span), "", norms) is not None
         )
         outlier = _peer_evidence(trace, span, by_name) is not None
         return bottleneck.share * (ANOMALY_PRIORITY if pathology or outlier else 1.0)

@@ -203,3 +203,14 @@ def test_nvml_only_contention_and_launch_overhead_against_peers() -> None:
     top = analyze_slowdown(_team(launch_bound, **ordinary))[0]
     assert (top.span_id, top.bound_by) == ("v", "gpu_launch_overhead")
     assert "12%" in top.evidence[0] and "45%" in top.evidence[0]
+
+
+def test_on_an_always_busy_machine_only_the_starved_call_is_contention() -> None:
+    # measured on the demo: every call ran with the machine at 100%; the victim got 0.07 cores
+    ordinary = dict(rootspan__cpu__time_ns=70 * MS, rootspan__cpu__utilization=0.35, rootspan__cpu__system_utilization=1.0)
+    victim = llm("v", 400, 1000, "a", rootspan__cpu__time_ns=42 * MS, rootspan__cpu__utilization=0.035,
+                 rootspan__cpu__system_utilization=1.0)
+    bottlenecks = analyze_slowdown(_team(victim, **ordinary))
+    causes = {b.span_id: b.bound_by for b in bottlenecks}
+    assert causes["v"] == "cpu" and all(causes[f"c{i}"] == "llm_decode" for i in range(4))
+    assert "0.07 cores against 0.70 in this trace's typical LLM call" in bottlenecks[0].evidence[0]
