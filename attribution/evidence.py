@@ -48,18 +48,19 @@ class Weights:
     exception_handled: float = 1.0
     tool_failed: float = 0.5
     tool_empty: float = 3.0
-    caller_bad_code: float = 3.75
+    caller_bad_code: float = 7.5
     contradiction: float = 3.0
-    repetition: float = 0.75
+    repetition: float = 1.5
     unsupported_per_value: float = 1.2
     unsupported_cap: float = 6.0
     unsupported_short: float = 3.0
     arithmetic: float = 5.0
     process_deviation: float = 3.0
+    false_completion: float = 6.0
     ignored_input: float = 2.0
-    premature_stop: float = 4.0
-    unverified: float = 0.3
-    inability: float = 2.0
+    premature_stop: float = 8.0
+    unverified: float = 0.15
+    inability: float = 3.0
     stall_reported: float = 4.5
     wrong_handoff: float = 2.5
     extra: dict[str, float] = field(default_factory=dict)
@@ -801,6 +802,34 @@ def rule_stall_reported(graph: AttributionGraph, weights: Weights) -> Iterable[E
         )
 
 
+_SATISFIED = re.compile(
+    r'"is_request_satisfied"\s*:\s*\{[^{}]*"answer"\s*:\s*true|^\s*(?:the )?(?:request|task) (?:is |has been )?'
+    r'(?:satisfied|completed?|solved)\b',
+    re.S | re.I | re.M,
+)
+
+
+def rule_false_completion(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """In a failed run, the first step that declared the task done: the claim was wrong, and it ended the work."""
+    if graph.trace.outcome != "failure":
+        return
+    for span in graph.order:
+        if not is_actor(span) or span is graph.root:
+            continue
+        text = graph.outputs[span.span_id]
+        match = _SATISFIED.search(text)
+        if match:
+            yield Evidence(
+                span.span_id,
+                "false_completion",
+                "premature_termination",
+                weights.false_completion,
+                f"step {span.step} ({graph.agent(span)}) declares the task done "
+                f"('{quote(_line_around(text, match.start()), 60)}') but the run failed",
+            )
+            return
+
+
 def rule_wrong_handoff(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """A handoff (``rootspan.handoff.to``) to an agent that then fails or is not in the team."""
     agents = set(graph.trace.agents())
@@ -840,6 +869,7 @@ RULES: tuple[Callable[[AttributionGraph, Weights], Iterable[Evidence]], ...] = (
     rule_inability,
     rule_stall_reported,
     rule_wrong_handoff,
+    rule_false_completion,
 )
 
 

@@ -30,8 +30,8 @@ class Scoring:
     """The knobs of the scoring, tuned on the Who&When tune split and demo faults (never the holdout)."""
 
     weights: Weights = field(default_factory=Weights)
-    on_data_path_bonus: float = 0.5  # steps whose output reaches the failing output
-    first_divergence_ratio: float = 0.9  # earliest step with at least this share of the top score wins
+    on_data_path_bonus: float = 0.0  # steps whose output reaches the failing output
+    first_divergence_ratio: float = 1.0  # earliest step with at least this share of the top score wins
     early_bonus: float = 0.6  # mild preference for early steps: mistakes propagate forward
 
 
