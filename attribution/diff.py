@@ -98,7 +98,10 @@ def diff_bottlenecks(baseline: Trace, candidate: Trace, path: CriticalPath | Non
         cause = path.dominant_cause(cand.span_id)
         assert cause is not None  # every span in found is on the candidate's critical path
         bound_by = cause.bound_by
-        share_of_slowdown = f"{delta / slowdown * 100:.0f}% of the +{format_duration(slowdown)} slowdown"
+        if delta <= slowdown:
+            share_of_slowdown = f"{delta / slowdown * 100:.0f}% of the +{format_duration(slowdown)} slowdown"
+        else:  # other steps got faster meanwhile
+            share_of_slowdown = f"more than the whole run's +{format_duration(slowdown)}: other steps got faster"
         if base is None:
             sentences = [f"{label}: {format_duration(cand.duration_ns)}, not in the baseline (+{format_duration(delta)}, {share_of_slowdown})"]
         else:

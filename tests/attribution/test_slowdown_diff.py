@@ -9,11 +9,11 @@ from rootspan.attribution.diff import diff_bottlenecks
 from rootspan.attribution.slowdown import analyze_slowdown, primary_bottleneck, slowdown_summary
 
 
-def _run(search_ms: float, extra_step: bool = False, imbalance: float = 1.3):
-    """planner: chat -> search -> chat; the search and the second chat's profile vary."""
+def _run(search_ms: float, extra_step: bool = False, imbalance: float = 1.3, first_chat_ms: float = 400):
+    """planner: chat -> search -> chat; the search, the first chat and the second chat's profile vary."""
     t0 = 0.0
-    spans = [llm("c1", t0, t0 + 400, "a", gen_ai__usage__input_tokens=100, gen_ai__usage__output_tokens=50)]
-    t0 += 400
+    spans = [llm("c1", t0, t0 + first_chat_ms, "a", gen_ai__usage__input_tokens=100, gen_ai__usage__output_tokens=50)]
+    t0 += first_chat_ms
     spans.append(tool("s", t0, t0 + search_ms, "a", "search", rootspan__cpu__utilization=0.02))
     t0 += search_ms
     if extra_step:
@@ -131,3 +131,13 @@ def test_primary_bottleneck_counts_cpu_contention_as_a_pathology() -> None:
     bottlenecks = analyze_slowdown(t)
     assert [(b.span_id, b.bound_by) for b in bottlenecks] == [("build", "cpu"), ("starved", "cpu")]
     assert primary_bottleneck(t, bottlenecks).span_id == "starved"
+
+
+def test_a_step_that_grew_more_than_the_whole_run_says_so() -> None:
+    # the search grew by 1s while the first chat got 600ms faster: the run is only +400ms slower
+    baseline, candidate = _run(500, first_chat_ms=1000), _run(1500, first_chat_ms=400)
+    only = analyze_slowdown(candidate, baseline_trace=baseline)[0]
+    assert only.span_id == "s"
+    assert only.evidence[0] == (
+        "execute_tool search: 1.5s vs 500ms in the baseline (+1s, more than the whole run's +400ms: other steps got faster)"
+    )
