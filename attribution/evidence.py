@@ -672,8 +672,9 @@ def rule_ignored_input(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
         for producer_id in declared:
             producer = graph.span(producer_id)
             carried_text = graph.outputs[producer_id]
-            if not carried_text and (producer is graph.root or producer.kind == SpanKind.WORKFLOW):
-                carried_text = graph.inputs[producer_id]  # the workflow carries the task it was given
+            if producer is graph.root or producer.kind == SpanKind.WORKFLOW:
+                # the workflow carries the task it was given; its output is the run's final answer
+                carried_text = graph.inputs[producer_id]
             carried = _values(carried_text)
             if not carried:
                 continue
