@@ -5,6 +5,8 @@ call), and is injected where it would really happen, so the trace shows its effe
 outcome suffers the way it would: a hallucinating agent writes a number no input contains, a
 broken tool raises inside its ``execute_tool`` span, CPU contention is real busy processes during
 one LLM call. The injector remembers the span it fired in; demo.py turns that into labels.json.
+Nothing in the trace names the fault: the ground truth lives in labels.json only, so the
+attribution engine sees what it would see in a real run.
 
 Armed faults wait for an eligible place: if the seeded task offers none (the solver never called
 the tool, say), the fault moves to the next task.
@@ -84,7 +86,6 @@ FAULTS: dict[str, Fault] = {
 
 TOOL_SLOW_S = 1.2
 TOOL_HANG_S = 3 * 2.0  # three times the calculator's timeout
-FAULT_ATTR = "rootspan.fault.injected"  # set on the span a fault fired in (not read by attribution)
 
 
 def catalogue_rows() -> list[dict[str, Any]]:
@@ -148,12 +149,6 @@ class FaultInjector(Hooks):
         assert span_id is not None, "faults fire inside a span"
         self.firing = Firing(span_id, agent, self.task_index, detail, extra)
 
-    def _mark(self, detail: str) -> None:
-        # Only for people reading the trace; the attribution engine must not (and does not) read it.
-        from opentelemetry import trace
-
-        trace.get_current_span().set_attribute(FAULT_ATTR, f"{self.fault.name}: {detail}")
-
     # ---- agent faults: rewrite what the model said, inside the chat span -----------------------------
     def before_llm(self, turn: Turn, messages: list[dict[str, str]], call: Any) -> None:
         f = self.fault
@@ -169,11 +164,9 @@ class FaultInjector(Hooks):
                 if message.get("role") == "user":
                     message["content"] = message["content"].replace(question, kept)
             self._fire(turn.span_id, turn.agent.name, f"dropped {statements[-2]!r} from the question")
-            self._mark(f"planner prompt without {statements[-2]!r}")
         elif f.culprit == "llm" and turn.llm_calls == 0:
             detail = self._start_system_fault(call)
             self._fire(rs.current_span_id(), turn.agent.name, detail)
-            self._mark(detail)
 
     def end_llm(self, turn: Turn, call: Any) -> None:
         if self._active:
@@ -206,7 +199,6 @@ class FaultInjector(Hooks):
             return completion
         if not looping:
             self._fire(turn.span_id, turn.agent.name, detail)
-        self._mark(detail)
         completion.text = new
         completion.output_tokens = len(new) + 1
         return completion
@@ -267,7 +259,6 @@ class FaultInjector(Hooks):
                 for _ in range(count)
             ]
             self._active["procs"] = procs
-            time.sleep(0.2)  # let the spinners get scheduled before the call starts
             return f"{count} busy processes during the call"
         if name == "moe-routing-skew":
             return self._skew_router()
