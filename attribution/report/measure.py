@@ -7,6 +7,7 @@ time includes its LLM calls'), so sums take only the topmost span that carries a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -84,34 +85,48 @@ def _agent_latencies(trace: Trace) -> dict[str, float]:
     return totals
 
 
-def _call_arguments(span: Span) -> Any:
+def _call_arguments(span: Span) -> str | None:
+    """The call's arguments (tool arguments, or the LLM input messages) when content was captured."""
     for key in (sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_INPUT_MESSAGES):
         if key in span.attributes:
-            return span.attributes[key]
+            value = span.attributes[key]
+            return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return None
 
 
 def _repeats(trace: Trace) -> tuple[int, int, int]:
-    """(calls, retries, loop repeats) among agent, LLM and tool spans.
+    """(calls, retries, loop repeats) among agent, LLM and tool spans, within each parent.
 
-    A retry is a call that repeats its previous sibling call of the same name after that call
-    failed. A loop repeat is a call identical to its previous sibling call (same name and the same
-    arguments when content was captured) that had not failed: the agent asked the same thing again.
+    A retry is a call of the same name as an earlier call of that parent which failed. A loop
+    repeat is a call identical to an earlier one of the same parent: same name and same arguments
+    when content was captured (however many other calls came between, as when an agent alternates
+    LLM and tool calls); without content, only a call repeating the one right before it counts.
     """
     calls = retries = loops = 0
+    last_by_name: dict[tuple[str | None, str], Span] = {}
     previous: dict[str | None, Span] = {}
+    seen: set[tuple[str | None, str, str]] = set()
     for span in trace.steps():
         if span.kind not in _CALL_KINDS:
             continue
         calls += 1
-        before = previous.get(span.parent_span_id)
-        previous[span.parent_span_id] = span
-        if before is None or before.name != span.name:
-            continue
-        if before.is_error:
+        parent = span.parent_span_id
+        arguments = _call_arguments(span)
+        same_name = last_by_name.get((parent, span.name))
+        before = previous.get(parent)
+        if same_name is not None and same_name.is_error:
             retries += 1
-        elif _call_arguments(before) == _call_arguments(span):
+        elif arguments is not None and (parent, span.name, arguments) in seen:
             loops += 1
+        elif (
+            arguments is None and before is not None and before.name == span.name
+            and _call_arguments(before) is None and not before.is_error
+        ):
+            loops += 1
+        last_by_name[(parent, span.name)] = span
+        previous[parent] = span
+        if arguments is not None:
+            seen.add((parent, span.name, arguments))
     return calls, retries, loops
 
 

@@ -167,15 +167,20 @@ def test_retries_loops_gpu_and_tokens_are_measured_per_trace() -> None:
     spans[2].status_code = StatusCode.ERROR  # step 3 retries the failed step 2
     spans.append(_span("execute_tool g", 5, f"{1:016x}", 31, 40, **tool, **{sc.GEN_AI_TOOL_CALL_ARGUMENTS: "{\"q\": 1}"}))
     spans.append(_span("execute_tool g", 6, f"{1:016x}", 41, 50, **tool, **{sc.GEN_AI_TOOL_CALL_ARGUMENTS: "{\"q\": 1}"}))
+    spans.append(_span("chat m", 7, f"{1:016x}", 51, 60, **{sc.GEN_AI_REQUEST_MODEL: "m"}))
+    # The same call again after an LLM call in between: an agent alternating think / act in a loop.
+    spans.append(_span("execute_tool g", 8, f"{1:016x}", 61, 70, **tool, **{sc.GEN_AI_TOOL_CALL_ARGUMENTS: "{\"q\": 1}"}))
+    spans.append(_span("execute_tool g", 9, f"{1:016x}", 71, 80, **tool, **{sc.GEN_AI_TOOL_CALL_ARGUMENTS: "{\"q\": 2}"}))
     trace = Trace(trace_id="t" * 32, spans=spans)
     measures = measure_trace(trace, "r", {"m": Price(1.0, 0.0)}, local_keys(trace))
-    assert (measures.retries, measures.loops, measures.errors) == (1, 1, 1)
+    assert (measures.retries, measures.loops, measures.errors) == (1, 2, 1)
     assert measures.gpu_time_ms == pytest.approx(50 / 1e6)  # the chat's 20 ns is inside the agent's 50
     assert measures.energy_j == 1.5
     assert (measures.input_tokens, measures.output_tokens, measures.cost) == (7, 0, pytest.approx(0.007))
     assert measures.agents_ms == {"worker": pytest.approx(98 / 1e6)}
     assert set(measures.steps_ms) == {("worker", "execute_tool f", 1), ("worker", "execute_tool f", 2),
-                                      ("worker", "chat m", 1), ("worker", "execute_tool g", 1), ("worker", "execute_tool g", 2)}
+                                      ("worker", "chat m", 1), ("worker", "chat m", 2)} | {
+                                      ("worker", "execute_tool g", n) for n in (1, 2, 3, 4)}
 
 
 def test_aligner_keys_follow_the_reference_and_a_broken_aligner_degrades() -> None:
