@@ -282,6 +282,13 @@ def own_profile(span: Span, children: list[Span], own_wall_ns: int) -> Profile:
                 in_children += value
         if in_children <= total:
             attributes[name] = total - in_children
+    # The process's share of the machine over the own time, from the machine's core count that
+    # the inclusive figures imply (utilization = cpu time / wall / cores).
+    cpu_ns, share = profile.number(_CPU + "time_ns"), profile.fraction(_CPU + "utilization")
+    own_cpu_ns = attributes.get(_CPU + "time_ns")
+    if cpu_ns and share and span.duration_ns > 0 and own_wall_ns > 0 and isinstance(own_cpu_ns, (int, float)):
+        machine_cores = cpu_ns / span.duration_ns / share
+        attributes[_CPU + "utilization"] = own_cpu_ns / own_wall_ns / machine_cores
     return Profile(attributes, own_wall_ns)
 
 

@@ -214,3 +214,16 @@ def test_on_an_always_busy_machine_only_the_starved_call_is_contention() -> None
     causes = {b.span_id: b.bound_by for b in bottlenecks}
     assert causes["v"] == "cpu" and all(causes[f"c{i}"] == "llm_decode" for i in range(4))
     assert "0.07 cores against 0.70 in this trace's typical LLM call" in bottlenecks[0].evidence[0]
+
+
+def test_a_parent_busy_on_its_own_is_not_a_victim_of_contention() -> None:
+    # measured with profile=full on the demo: the agent spends 2s outside its LLM call processing
+    # profiler output, at 1.2 cores of a 2-core machine that is 100% busy
+    child = llm("x", 0, 500, "a", rootspan__cpu__time_ns=80 * MS, rootspan__cpu__utilization=0.08,
+                rootspan__cpu__system_utilization=1.0)
+    parent = agent("a", 0, 2500, "w", "solver", rootspan__cpu__time_ns=2480 * MS, rootspan__cpu__utilization=0.496,
+                   rootspan__cpu__system_utilization=1.0)
+    profile = own_profile(parent, [child], 2000 * MS)
+    assert profile.fraction("rootspan.cpu.utilization") == pytest.approx(0.6)
+    result = classify(parent, profile, own=True)
+    assert result.bound_by == "cpu" and "contention" not in result.evidence[0] and "1.20 CPU cores" in result.evidence[0]
