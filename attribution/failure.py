@@ -133,7 +133,8 @@ def analyze_failure(
             strongest[key] = item.weight
         reasons.setdefault(target, []).append(item)
     if sink is not None:
-        reaching = set(graph.upstream(sink.span_id)) | {sink.span_id}
+        # the walk back over every data edge is only worth it when the bonus counts
+        reaching = set(graph.upstream(sink.span_id)) | {sink.span_id} if scoring.on_data_path_bonus else set()
         last = max(len(graph.order) - 1, 1)
         for span_id in scores:
             factor = 1.0 + (scoring.on_data_path_bonus if span_id in reaching else 0.0)
