@@ -67,6 +67,8 @@ class Turn:
     inputs: list[Message]
     span_id: str | None = None
     tool_results: list[ToolResult] = field(default_factory=list)
+    # Each tool round: the model's action that asked for the calls, and their results.
+    rounds: list[tuple["Action", list[ToolResult]]] = field(default_factory=list)
     llm_calls: int = 0
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -132,9 +134,25 @@ class TextProtocol(Protocol):
             role = "assistant" if message.sender == agent.name else "user"
             prefix = "" if role == "assistant" or message.role == "user" else f"[{message.sender}] "
             messages.append({"role": role, "content": prefix + message.content})
-        for result in turn.tool_results:
-            status = "error" if result.is_error else "result"
-            messages.append({"role": "user", "content": f"[{result.tool} {status}] {result.content}"})
+        for action, results in turn.rounds:
+            if all(call.call_id for call in action.tool_calls):
+                # Native tool calls go back in the OpenAI shape: the assistant's calls, then one
+                # ``tool`` message per result, matched by id.
+                messages.append({
+                    "role": "assistant",
+                    "content": action.text or None,  # type: ignore[dict-item]
+                    "tool_calls": [  # type: ignore[dict-item]
+                        {"id": c.call_id, "type": "function", "function": {"name": c.name, "arguments": _json_args(c.arguments)}}
+                        for c in action.tool_calls
+                    ],
+                })
+                for result in results:
+                    messages.append({"role": "tool", "tool_call_id": result.call_id, "content": result.content})
+                continue
+            messages.append({"role": "assistant", "content": action.text})
+            for result in results:
+                status = "error" if result.is_error else "result"
+                messages.append({"role": "user", "content": f"[{result.tool} {status}] {result.content}"})
         return messages
 
     def parse(self, turn: Turn, completion: Completion) -> Action:
@@ -153,6 +171,10 @@ class TextProtocol(Protocol):
         final = _FINAL.search(text)
         body = final.group(1).strip() if final else _HANDOFF.sub("", text).strip()
         return Action(body, handoff=handoff.group(1) if handoff else None, final=final is not None)
+
+
+def _json_args(arguments: dict[str, Any] | str) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
 class Agent:
@@ -223,8 +245,9 @@ class Agent:
                         kind="step_repetition",
                     )
                 action = hooks.before_tools(turn, action)
-                for index, tool_call in enumerate(action.tool_calls):
-                    turn.tool_results.append(self._call_tool(turn, tool_call, index))
+                results = [self._call_tool(turn, tool_call, index) for index, tool_call in enumerate(action.tool_calls)]
+                turn.tool_results.extend(results)
+                turn.rounds.append((action, results))
             rs.record_output(action.text)
             output = Message(self.name, action.text, span_id=turn.span_id)
             return TurnResult(self.name, output, action.handoff, action.final, turn.tool_results)

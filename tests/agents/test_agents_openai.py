@@ -48,7 +48,7 @@ class Handler(BaseHTTPRequestHandler):
         Handler.received.append({"path": self.path, "body": request, "auth": self.headers.get("Authorization")})
         mode = self.path.split("/")[1]
         if mode == "ok":
-            if request.get("tools") and not any(m["role"] == "user" and "[add result]" in m["content"] for m in request["messages"]):
+            if request.get("tools") and not any(m["role"] == "tool" for m in request["messages"]):
                 message = {"role": "assistant", "content": None, "tool_calls": [
                     {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 40, "b": 2}'}}]}
             else:
@@ -192,8 +192,12 @@ def test_native_tool_calls_drive_an_agent(server: str, run_dir: Path) -> None:
     agent = Agent("solver", "Solve with tools.", backend, tools=[Tool(add)])
     result = Team([agent]).run("40+2?", expected="42")
     assert result.success is True
-    first = [r for r in Handler.received if r["path"].startswith("/ok/")][-2]
+    first, second = [r for r in Handler.received if r["path"].startswith("/ok/")][-2:]
     assert first["body"]["tools"][0]["function"]["name"] == "add"
+    # The result goes back in the OpenAI shape: the assistant's tool call, then a tool message.
+    calling, answer = second["body"]["messages"][-2:]
+    assert calling["role"] == "assistant" and calling["tool_calls"][0]["id"] == "call_1"
+    assert answer == {"role": "tool", "tool_call_id": "call_1", "content": "42"}
     rs.shutdown()
     run = load_run(run_dir)
     (tool_span,) = [s for s in run.all_spans() if s.name == "execute_tool add"]

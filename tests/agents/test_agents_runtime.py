@@ -109,6 +109,8 @@ def test_tool_validation_error_is_seen_by_the_agent(traced) -> None:
     second_prompt = json.dumps(backend.prompts[1])
     assert "invalid arguments for add" in second_prompt and "a: Input should be a valid integer" in second_prompt
     assert "[add result] 42" in json.dumps(backend.prompts[2])
+    # The model sees its own earlier calls before each result.
+    assert backend.prompts[1][-2] == {"role": "assistant", "content": 'CALL add {"a": "forty", "b": 2}'}
     run = traced()
     bad, good = sorted(spans_named(run, "execute_tool add"), key=lambda s: s.start_ns)
     assert bad.is_error and bad.exception_events and "ToolArgumentError" in bad.exception_events[0].attributes["exception.type"]
