@@ -105,6 +105,35 @@ def _sampler_cost_us(ticks: int = 50) -> float:
         sampler.stop()
 
 
+def _demo_task_seconds(mode: str, run_dir: Path, tasks: int) -> float:
+    """Wall seconds of the built-in demo's tasks (model load and setup excluded) under one mode."""
+    from rootspan.agents.demo import run_demo
+
+    result = run_demo(run_dir, tasks=tasks, profile=mode, seed=0)
+    return sum(outcome.seconds for outcome in result.outcomes)
+
+
+def demo_overhead(tasks: int = 2, repeats: int = 3, modes: tuple[str, ...] = BENCH_MODES) -> dict[str, Any]:
+    """The same comparison on `rootspan demo` (the MoE agent team on CPU), when the agents part is installed."""
+    try:
+        import rootspan.agents.demo  # noqa: F401
+    except ImportError as exc:
+        return {"skipped": f"the demo is not installed ({exc})"}
+    seconds: dict[str, list[float]] = {mode: [] for mode in modes}
+    with tempfile.TemporaryDirectory(prefix="rootspan-bench-demo-") as tmp:
+        for repeat in range(repeats):
+            for mode in (modes if repeat % 2 == 0 else tuple(reversed(modes))):
+                seconds[mode].append(_demo_task_seconds(mode, Path(tmp) / f"{mode}-{repeat}", tasks))
+    best = {mode: min(values) for mode, values in seconds.items()}
+    return {
+        "tasks": tasks,
+        "repeats": repeats,
+        "task_seconds_min": best,
+        "task_seconds_all": {mode: [round(v, 3) for v in values] for mode, values in seconds.items()},
+        "ratio_to_off": {mode: best[mode] / best["off"] for mode in modes} if best.get("off") else {},
+    }
+
+
 def _device_sampler_kind() -> str:
     try:
         import pynvml
@@ -179,8 +208,12 @@ def main() -> None:
     parser.add_argument("--llm-calls", type=int, default=24)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--demo-tasks", type=int, default=0, help="also time `rootspan demo` with this many tasks")
     args = parser.parse_args()
-    print(json.dumps(profiling_overhead(args.repeats, args.llm_calls, args.steps, args.size), indent=2))
+    result = profiling_overhead(args.repeats, args.llm_calls, args.steps, args.size)
+    if args.demo_tasks > 0:
+        result["demo"] = demo_overhead(args.demo_tasks)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ class Window:
     start_ns: int = 0
     end_ns: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    times: list[tuple[int, int]] = field(default_factory=list)  # each event's wall (start, end) ns, set by attribute()
 
 
 def read_chrome_trace(path: Any) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
@@ -102,6 +103,8 @@ def attribute(window: Window, span_times: dict[str, tuple[int, int]]) -> dict[in
         start, end = _interval(event, base)
         ranges[(event.get("pid"), event.get("tid"))].append((start, end, span_id))
         owner[index] = span_id
+    # every event's wall interval, once (a window of an MoE decode holds ~10^5 events)
+    window.times = [_interval(event, base) for event in events]
     starts: dict[Any, list[int]] = {}
     for key, track in ranges.items():
         track.sort()
@@ -114,7 +117,7 @@ def attribute(window: Window, span_times: dict[str, tuple[int, int]]) -> dict[in
         track = ranges.get(key)
         if not track:
             continue
-        span_id = _innermost(track, starts[key], _interval(event, base)[0])
+        span_id = _innermost(track, starts[key], window.times[index][0])
         if span_id is None:
             continue
         owner[index] = span_id
@@ -167,13 +170,13 @@ class ProfileStats:
 
     def add(self, events: list[dict[str, Any]], window: Window, top_level: set[int], indices: Iterable[int]) -> None:
         """Fold one window's events of this span (and its descendants) in."""
-        base = window.base_ns
+        times = window.times or [_interval(event, window.base_ns) for event in events]
         gpu_intervals: list[tuple[int, int]] = []
         self.cuda = self.cuda or window.cuda
         for index in indices:
             event = events[index]
             cat = event.get("cat")
-            start, end = _interval(event, base)
+            start, end = times[index]
             duration = end - start
             name = str(event.get("name", ""))
             args = event.get("args") or {}

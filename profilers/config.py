@@ -20,6 +20,7 @@ ENV_INTERVAL_MS = "ROOTSPAN_SAMPLE_INTERVAL_MS"
 ENV_PROFILE_EVERY = "ROOTSPAN_PROFILE_EVERY"
 ENV_PROFILE_SPANS = "ROOTSPAN_PROFILE_SPANS"
 ENV_OOM_SNAPSHOT = "ROOTSPAN_OOM_SNAPSHOT"
+ENV_PROFILE_FLOPS = "ROOTSPAN_PROFILE_FLOPS"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ProfileConfig:
     profile_every: int = 1  # every Nth LLM call opens a kernel window; 0 = none
     profile_spans: tuple[str, ...] = field(default_factory=tuple)  # fnmatch patterns on span names
     oom_snapshot: bool = False
+    flops: bool = True  # torch.profiler with_flops (records input shapes: bigger, slower windows)
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
@@ -76,8 +78,9 @@ def config_for_mode(mode: str, env: Mapping[str, str] | None = None) -> ProfileC
     every = _env_int(env, ENV_PROFILE_EVERY, 1, 0)
     patterns = tuple(p.strip() for p in env.get(ENV_PROFILE_SPANS, "").split(",") if p.strip())
     snapshot = env.get(ENV_OOM_SNAPSHOT, "").strip().lower() in ("1", "true", "yes", "on")
+    flops = env.get(ENV_PROFILE_FLOPS, "1").strip().lower() not in ("0", "false", "no", "off")
     common = dict(mode=mode, interval_s=interval_ms / 1000.0, profile_every=every, profile_spans=patterns,
-                  oom_snapshot=snapshot)
+                  oom_snapshot=snapshot, flops=flops)
     if mode == "off":
         return ProfileConfig(host_sampling=False, device_sampling="off", kernels=False, memory=False, **common)
     if mode == "auto":

@@ -54,10 +54,12 @@ class KernelStore:
     def _append(self, trace_id: str, event: dict[str, Any], window: Window) -> None:
         base = self._base.setdefault(trace_id, window.base_ns)
         self._meta.setdefault(trace_id, window.meta)
-        shifted = dict(event)
-        if "ts" in shifted and window.base_ns != base:
-            shifted["ts"] = float(shifted["ts"]) + (window.base_ns - base) / 1000.0
-        self._events.setdefault(trace_id, []).append(shifted)
+        # events are copied only when changed or shared: metadata goes to several traces' files
+        if event.get("ph") == "M" or ("ts" in event and window.base_ns != base):
+            event = dict(event)
+            if "ts" in event and window.base_ns != base:
+                event["ts"] = float(event["ts"]) + (window.base_ns - base) / 1000.0
+        self._events.setdefault(trace_id, []).append(event)
 
     def pending_traces(self) -> list[str]:
         return list(self._events)

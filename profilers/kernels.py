@@ -24,7 +24,7 @@ from rootspan.profilers.chrome import Window, read_chrome_trace
 
 
 class KernelProfiler:
-    def __init__(self, profile_every: int = 1, profile_spans: tuple[str, ...] = ()) -> None:
+    def __init__(self, profile_every: int = 1, profile_spans: tuple[str, ...] = (), flops: bool = True) -> None:
         import torch
         from torch.profiler import ProfilerAction, ProfilerActivity, profile
 
@@ -48,7 +48,7 @@ class KernelProfiler:
             activities=activities,
             schedule=lambda step: self._action_on if self._recording else self._action_off,
             on_trace_ready=self._on_trace_ready,
-            with_flops=True,
+            with_flops=flops,
             experimental_config=_experimental_config(self.cuda),
         )
         with warnings.catch_warnings():

@@ -108,7 +108,7 @@ class ProfilingProcessor(SpanProcessor):
         try:
             from rootspan.profilers.kernels import KernelProfiler
 
-            self.kernels = KernelProfiler(config.profile_every, config.profile_spans)
+            self.kernels = KernelProfiler(config.profile_every, config.profile_spans, flops=config.flops)
             self.store = KernelStore(self.run_dir)
         except ImportError as exc:
             note_once(f"kernel profile needs torch ({exc}); kernels off")
