@@ -80,7 +80,8 @@ def _step_after(trace: Trace, parent: Span, next_span: Span | None) -> Span | No
 
 
 def _dependency_wait(trace: Trace, parent: Span, segment: Segment, step: Span | None) -> Classification | None:
-    """queueing when ``step`` had every declared input before the parent's gap even began."""
+    """queueing when the parent's gap before ``step`` was spent waiting on the step's inputs, or
+    after they were all ready (the step was held back)."""
     if step is None or segment.duration_ns < QUEUE_MIN_NS:
         return None
     inputs = [trace.get(span_id) for span_id in step.inputs] + [
@@ -90,14 +91,22 @@ def _dependency_wait(trace: Trace, parent: Span, segment: Segment, step: Span | 
     if not ready or len(ready) < len(inputs):
         return None
     last = max(ready, key=lambda s: s.end_ns)
-    if last.end_ns > segment.start_ns:
+    if last.end_ns >= segment.end_ns:
         return None
     label = printable(shorten(step.name, 60))
+    source = printable(shorten(last.name, 40))
+    if last.end_ns > segment.start_ns:
+        owner = trace.agent_of(last)
+        by = f" from {printable(owner)}" if owner and owner != trace.agent_of(step) else ""
+        return Classification(
+            "queueing",
+            [f"{label}: waited {format_duration(last.end_ns - segment.start_ns)} for its input ({source}{by}) to finish"],
+        )
     return Classification(
         "queueing",
         [
             f"{label}: started {format_duration(step.start_ns - last.end_ns)} after its last input "
-            f"({printable(shorten(last.name, 40))}) finished; {printable(shorten(parent.name, 40))} held it back"
+            f"({source}) finished; {printable(shorten(parent.name, 40))} held it back"
         ],
     )
 

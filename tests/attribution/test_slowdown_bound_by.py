@@ -227,3 +227,16 @@ def test_a_parent_busy_on_its_own_is_not_a_victim_of_contention() -> None:
     assert profile.fraction("rootspan.cpu.utilization") == pytest.approx(0.6)
     result = classify(parent, profile, own=True)
     assert result.bound_by == "cpu" and "contention" not in result.evidence[0] and "1.20 CPU cores" in result.evidence[0]
+
+
+def test_an_agent_idle_until_another_agents_output_is_ready_is_queueing() -> None:
+    t = trace(
+        workflow("w", 0, 100),
+        agent("A", 0, 60, "w", "researcher"),
+        tool("a", 0, 50, "A", "search"),
+        agent("B", 0, 100, "w", "writer", rootspan__cpu__time_ns=1 * MS),
+        llm("x", 55, 100, "B", provider="openai", rootspan__inputs=["a"]),
+    )
+    waiting = next(b for b in analyze_slowdown(t) if b.span_id == "B")
+    assert waiting.bound_by == "queueing"
+    assert waiting.evidence[0] == "chat tiny-moe: waited 50ms for its input (execute_tool search from researcher) to finish"
