@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import rootspan.tracer as rs
@@ -111,7 +112,6 @@ class Firing:
     agent: str
     task_index: int
     detail: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class FaultInjector(Hooks):
@@ -127,7 +127,6 @@ class FaultInjector(Hooks):
         self.task_index = -1
         self.firing: Firing | None = None
         self._active: dict[str, Any] = {}
-        self._tool_armed = False
 
     def _pick_task(self) -> int:
         candidates = list(range(len(self.tasks)))
@@ -145,9 +144,9 @@ class FaultInjector(Hooks):
     def armed(self) -> bool:
         return self.firing is None and self.task_index >= self.start_task
 
-    def _fire(self, span_id: str | None, agent: str, detail: str, **extra: Any) -> None:
+    def _fire(self, span_id: str | None, agent: str, detail: str) -> None:
         assert span_id is not None, "faults fire inside a span"
-        self.firing = Firing(span_id, agent, self.task_index, detail, extra)
+        self.firing = Firing(span_id, agent, self.task_index, detail)
 
     # ---- agent faults: rewrite what the model said, inside the chat span -----------------------------
     def before_llm(self, turn: Turn, messages: list[dict[str, str]], call: Any) -> None:
@@ -213,7 +212,7 @@ class FaultInjector(Hooks):
                 return None, ""
             old = self.rng.choice(numbers)
             new = _unseen(self.rng, seen, old)
-            plan = plan.replace(str(old), str(new), 1)
+            plan = re.sub(rf"(?<!\d){old}(?!\d)", str(new), plan, count=1)  # whole numbers only
             return f"{plan}>{rest}", f"stated {new} where the question says {old}"
         if turn.agent.name == SOLVER and turn.tool_results and not text.startswith("calc "):
             answer, sep, rest = text.partition(">")
