@@ -129,12 +129,13 @@ def error_category(text: str, is_tool: bool) -> str:
 
 
 def is_tool(span: Span) -> bool:
-    return span.kind == SpanKind.TOOL
+    return span.kind is SpanKind.TOOL  # identity: enum equality is slow, and rules ask per span
 
 
 def is_actor(span: Span) -> bool:
     """Spans whose output is a decision or claim of an agent (agents and LLM calls)."""
-    return span.kind in (SpanKind.AGENT, SpanKind.LLM)
+    kind = span.kind
+    return kind is SpanKind.AGENT or kind is SpanKind.LLM
 
 
 def _error_text(span: Span) -> str:
@@ -187,6 +188,8 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
     """
     root = graph.root
     for span in graph.order:
+        if not span.events and span.status_code != 2:
+            continue  # most spans: no error, no event
         text = _error_text(span)
         if span.is_error:
             if root is not None and span.span_id == root.span_id and len(graph.order) > 1:
