@@ -6,6 +6,7 @@ results and posts them back as messages, so no screen ever blocks the event loop
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from textual import work
@@ -22,6 +23,8 @@ from rootspan.tui.messages import AnalysisReady, MetricsReady
 from rootspan.tui.screens_basic import ErrorScreen, HelpScreen, LoadingScreen
 
 
+# From this many spans the loaded objects are frozen out of the garbage collector's scans.
+FREEZE_SPANS = 20_000
 # Runs up to this size are analysed as soon as a waterfall opens; bigger ones when asked (b).
 AUTO_ANALYSIS_SPANS = IN_PROCESS_SPANS
 
@@ -59,6 +62,10 @@ class RootspanApp(App[None]):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load_data(self) -> None:
+        # No garbage collection while the spans are built: a collection runs in this thread but
+        # holds the interpreter lock for up to a second over 100k spans, freezing the UI, and it
+        # would find nothing to free. show_data then freezes the loaded objects out of its way.
+        gc.disable()
         try:
             data = load_view_data(self.run_path, self.candidate_path)
         except UserError as exc:
@@ -67,6 +74,8 @@ class RootspanApp(App[None]):
             self.call_from_thread(self.show_error, f"cannot load {self.run_path}: {type(exc).__name__}: {exc}")
         else:
             self.call_from_thread(self.show_data, data)
+        finally:
+            gc.enable()
 
     def show_error(self, message: str) -> None:
         self.load_error = message
@@ -77,6 +86,11 @@ class RootspanApp(App[None]):
         from rootspan.tui.screens_traces import TracesScreen
 
         self.data = data
+        # A big run is millions of long-lived objects; a full garbage collection over them takes
+        # a second or more and freezes the UI whenever it triggers. They live as long as the app,
+        # so move them out of the collector's sight (small runs are not worth pinning in memory).
+        if data.primary.run.span_count + (data.candidate.run.span_count if data.candidate else 0) >= FREEZE_SPANS:
+            gc.freeze()
         # Pushed over the loading screen rather than switched: Textual cannot switch away from
         # the default screen, and nothing ever pops back to it (escape stops at the traces list).
         self.push_screen(TracesScreen(data))
@@ -116,7 +130,8 @@ class RootspanApp(App[None]):
         if len(waiting) == 1:
             self._analyse(run_view)
 
-    @work(thread=True, group="analysis", exit_on_error=False)
+    # An explicit description: Textual would otherwise repr() the arguments, i.e. every span.
+    @work(thread=True, group="analysis", exit_on_error=False, description="attribution engine")
     def _analyse(self, run_view: RunView) -> None:
         need_verdicts = any(trace_id not in run_view.verdicts for trace_id in run_view.run.traces)
         try:
@@ -139,7 +154,7 @@ class RootspanApp(App[None]):
             return
         self._load_metrics(run_view, target)
 
-    @work(thread=True, group="metrics", exit_on_error=False)
+    @work(thread=True, group="metrics", exit_on_error=False, description="load metrics.jsonl")
     def _load_metrics(self, run_view: RunView, target: MessagePump) -> None:
         from rootspan.metrics import load_metrics
 

@@ -40,7 +40,7 @@ class TraceSummary:
         return self.input_tokens + self.output_tokens
 
 
-@dataclass
+@dataclass(repr=False)
 class RunView:
     """A loaded run plus what the UI derived from it."""
 
@@ -53,11 +53,14 @@ class RunView:
     def label(self) -> str:
         return str(self.run.path)
 
+    def __repr__(self) -> str:  # the default would print every span (workers and logs repr it)
+        return f"RunView({self.label!r}, {self.run.span_count} spans)"
+
     def trace(self, trace_id: str) -> Trace:
         return self.run.traces[trace_id]
 
 
-@dataclass
+@dataclass(repr=False)
 class ViewData:
     """Everything ``rootspan view`` loaded: one run, or a baseline and a candidate for diff mode."""
 
@@ -67,6 +70,9 @@ class ViewData:
     @property
     def diff_mode(self) -> bool:
         return self.candidate is not None
+
+    def __repr__(self) -> str:
+        return f"ViewData({self.primary!r}, {self.candidate!r})"
 
 
 def check_traces_path(path: Path) -> Path:

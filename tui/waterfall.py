@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -184,7 +185,7 @@ class Waterfall(ScrollView, can_focus=True):
         if self.current is not None:
             self.post_message(self.Selected(self.current))
 
-    def on_click(self, event) -> None:  # mouse is optional: a click moves the cursor there
+    def on_click(self, event: events.Click) -> None:  # mouse is optional: a click moves the cursor there
         row = int(self.scroll_y) + event.y
         if 0 <= row < len(self._rows):
             if row == self.cursor:
