@@ -36,32 +36,36 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _best_time(fn: Callable[[], Any], device: torch.device, repeats: int) -> float:
-    """Minimum wall time over repeats: on a shared machine the minimum is the least-disturbed run."""
+def _best_time(
+    fn: Callable[[], Any], device: torch.device, repeats: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """Minimum time over repeats: on a shared machine the minimum is the least-disturbed run."""
     best = float("inf")
     for _ in range(repeats):
         _sync(device)
-        t = time.perf_counter()
+        t = clock()
         fn()
         _sync(device)
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     return best
 
 
-def measure_copy_bandwidth(device: torch.device) -> float:
+def measure_copy_bandwidth(device: torch.device, clock: Callable[[], float] = time.perf_counter) -> float:
     """Bytes moved (read + write) per second by a large tensor copy."""
     n = (1 << 28) if device.type == "cuda" else (1 << 25)  # 1 GiB / 128 MiB of fp32
     src = torch.empty(n, dtype=torch.float32, device=device).fill_(1.0)
     dst = torch.empty_like(src)
-    t = _best_time(lambda: dst.copy_(src), device, 5)
+    t = _best_time(lambda: dst.copy_(src), device, 5, clock)
     return 2 * n * 4 / t
 
 
-def measure_matmul_rate(device: torch.device, dtype: torch.dtype) -> float:
+def measure_matmul_rate(
+    device: torch.device, dtype: torch.dtype, clock: Callable[[], float] = time.perf_counter
+) -> float:
     n = 8192 if device.type == "cuda" else 1024
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    t = _best_time(lambda: a @ b, device, 5)
+    t = _best_time(lambda: a @ b, device, 5, clock)
     return 2 * n**3 / t
 
 
@@ -164,14 +168,21 @@ def _hf_prefill(hf: torch.nn.Module, ids: torch.Tensor) -> Callable[[], Any]:
     return run
 
 
-def _decode_rate(gen: Callable[[int], Any], device: torch.device, batch: int, new_tokens: int, repeats: int) -> dict:
-    """Decode tokens/s from generate(n) minus generate(1): the prefill and first token cancel out."""
-    gen(2)  # warm-up (and CUDA-graph capture for our backend at this shape)
-    t_one = _best_time(lambda: gen(1), device, repeats + 1)
-    t_all = _best_time(lambda: gen(new_tokens), device, repeats)
-    steps = new_tokens - 1
-    sec = max(t_all - t_one, 1e-9)
-    return {"seconds": sec, "tok_per_s": batch * steps / sec, "ms_per_step": 1e3 * sec / steps}
+class Impl:
+    """One implementation under test: a prefill call and a generate(prompt, n) call."""
+
+    def __init__(self, name: str, prefill: Callable[[], Any], gen: Callable[[torch.Tensor, int], Any]) -> None:
+        self.name, self.prefill, self.gen = name, prefill, gen
+
+
+def _timed(fn: Callable[[], Any], device: torch.device, clock: Callable[[], float]) -> tuple[float, int]:
+    """(seconds on `clock`, peak memory) of one call."""
+    _peak_reset(device)
+    _sync(device)
+    t = clock()
+    fn()
+    _sync(device)
+    return clock() - t, _peak(device)
 
 
 def run(
@@ -185,86 +196,115 @@ def run(
     fp8: bool = False,
     progress: bool = True,
     seed: int = 0,
-    repeats: int = 2,
+    rounds: int | None = None,
     threads: int | None = None,
     hf_experts: tuple[str, ...] = ("grouped_mm", "eager"),
+    clock: str = "wall",
 ) -> dict[str, Any]:
+    """Measure every implementation in interleaved rounds and keep each figure's best round:
+    on a shared machine, load changes over time, and interleaving exposes all implementations
+    to the same conditions while the minimum filters out disturbed runs.
+
+    clock="cpu" (CPU device only) times with the process's CPU time instead of wall time: with
+    one thread it equals wall time on an idle machine, but other processes' load cannot inflate it."""
     dev = torch.device(device)
+    if clock not in ("wall", "cpu") or (clock == "cpu" and dev.type != "cpu"):
+        raise ValueError("clock must be 'wall', or 'cpu' on the CPU device")
+    tick = time.process_time if clock == "cpu" else time.perf_counter
     if threads:
         torch.set_num_threads(threads)
     defaults = CUDA_DEFAULTS if dev.type == "cuda" else CPU_DEFAULTS
     preset = preset or defaults["preset"]
     prefill_len = prefill_len or defaults["prefill_len"]
     prompt_len = prompt_len or defaults["prompt_len"]
-    new_tokens = new_tokens or defaults["new_tokens"]
+    new_tokens = max(2, new_tokens or defaults["new_tokens"])
     batch_sizes = batch_sizes or [1, 16]
+    rounds = rounds or (2 if dev.type == "cuda" else 5)
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     say = (lambda msg: print(f"[bench moe] {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
 
     config = preset_config(preset)
     config.max_position_embeddings = max(config.max_position_embeddings, prefill_len + prompt_len + new_tokens)
-    say(f"measuring {device} limits")
-    bandwidth = measure_copy_bandwidth(dev)
-    matmul_rate = measure_matmul_rate(dev, dtype)
-    say(f"building {preset} ({dtype}) with random weights")
+    say(f"building {preset} ({dtype}) with random weights on {device}")
     ours = build_ours(config, dev, dtype, seed)
     gen_ids = torch.Generator(device="cpu").manual_seed(seed)
     prefill_ids = torch.randint(0, config.vocab_size, (1, prefill_len), generator=gen_ids).to(dev)
     prompts = {b: torch.randint(0, config.vocab_size, (b, prompt_len), generator=gen_ids).to(dev) for b in batch_sizes}
-    flops = prefill_flops(config, prefill_len)
-    results: list[dict[str, Any]] = []
 
-    def record(impl: str, phase: str, batch: int, tokens: int, timing: dict, peak: int) -> dict:
-        row = {"impl": impl, "phase": phase, "batch": batch, "tokens": tokens, **timing, "peak_memory_bytes": peak}
-        if phase == "prefill":
-            row["fraction_of_matmul_limit"] = (flops / matmul_rate) / timing["seconds"]
-        else:
-            floor = weight_bytes_per_decode_step(ours, batch) / bandwidth
-            row["fraction_of_bandwidth_limit"] = floor / (timing["ms_per_step"] / 1e3)
-        results.append(row)
-        say(f"{impl:16s} {phase:7s} b{batch:<3d} {timing['tok_per_s']:10.1f} tok/s")
-        return row
-
-    def measure(impl: str, prefill: Callable[[], Any], gen_for: Callable[[torch.Tensor], Callable[[int], Any]]) -> None:
-        _peak_reset(dev)
-        prefill()
-        sec = _best_time(prefill, dev, repeats)
-        record(impl, "prefill", 1, prefill_len, {"seconds": sec, "tok_per_s": prefill_len / sec}, _peak(dev))
-        for b in batch_sizes:
-            _peak_reset(dev)
-            timing = _decode_rate(gen_for(prompts[b]), dev, b, new_tokens, repeats)
-            record(impl, "decode", b, new_tokens, timing, _peak(dev))
-
-    measure("ours", _ours_prefill(ours, prefill_ids), lambda p: (lambda n: generate(ours, p, n)))
+    impls = [Impl("ours", _ours_prefill(ours, prefill_ids), lambda p, n: generate(ours, p, n))]
     if with_hf:
         for experts in hf_experts:
-            hf = build_hf(ours, experts)
+            hf = build_hf(ours, experts)  # shares our weight tensors: no extra weight memory
 
-            def hf_gen(p: torch.Tensor, hf: torch.nn.Module = hf) -> Callable[[int], Any]:
-                mask = torch.ones_like(p)
-                return lambda n: hf.generate(
-                    p, attention_mask=mask, max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=0
-                )
+            def hf_gen(p: torch.Tensor, n: int, hf: torch.nn.Module = hf) -> Any:
+                return hf.generate(p, attention_mask=torch.ones_like(p), max_new_tokens=n, min_new_tokens=n,
+                                   do_sample=False, pad_token_id=0)
 
-            measure(f"hf-{experts}", _hf_prefill(hf, prefill_ids), hf_gen)
-            del hf
-            gc.collect()
+            impls.append(Impl(f"hf-{experts}", _hf_prefill(hf, prefill_ids), hf_gen))
     if fp8:
         from rootspan.agents.moe.fp8 import quantize_model
 
-        quantize_model(ours, dtype)
-        measure("ours-fp8", _ours_prefill(ours, prefill_ids), lambda p: (lambda n: generate(ours, p, n)))
+        ours_fp8 = build_ours(config, dev, dtype, seed)
+        quantize_model(ours_fp8, dtype)
+        impls.append(Impl("ours-fp8", _ours_prefill(ours_fp8, prefill_ids), lambda p, n: generate(ours_fp8, p, n)))
 
-    def rate(impl: str, phase: str, batch: int = 1) -> float | None:
-        for r in results:
-            if (r["impl"], r["phase"], r["batch"]) == (impl, phase, batch):
-                return r["tok_per_s"]
+    say("warming up")
+    for impl in impls:
+        impl.prefill()
+        for b in batch_sizes:
+            impl.gen(prompts[b], 2)  # also captures our CUDA graph for this shape
+    bandwidth = matmul_rate = 0.0
+    best: dict[tuple[str, str, int], list[float]] = {}  # -> [seconds, peak]; decode keeps n=1 and n=N
+
+    def keep(key: tuple[str, str, int], sec: float, peak: int) -> None:
+        cur = best.setdefault(key, [float("inf"), 0])
+        cur[0] = min(cur[0], sec)
+        cur[1] = max(cur[1], peak)
+
+    for r in range(rounds):
+        bandwidth = max(bandwidth, measure_copy_bandwidth(dev, tick))
+        matmul_rate = max(matmul_rate, measure_matmul_rate(dev, dtype, tick))
+        for impl in impls:
+            keep((impl.name, "prefill", 1), *_timed(impl.prefill, dev, tick))
+            for b in batch_sizes:
+                keep((impl.name, "first", b), *_timed(lambda: impl.gen(prompts[b], 1), dev, tick))
+                keep((impl.name, "decode", b), *_timed(lambda: impl.gen(prompts[b], new_tokens), dev, tick))
+        say(f"round {r + 1}/{rounds} done")
+
+    flops = prefill_flops(config, prefill_len)
+    results: list[dict[str, Any]] = []
+    for impl in impls:
+        sec, peak = best[(impl.name, "prefill", 1)]
+        results.append({
+            "impl": impl.name, "phase": "prefill", "batch": 1, "tokens": prefill_len, "seconds": sec,
+            "tok_per_s": prefill_len / sec, "peak_memory_bytes": peak,
+            "fraction_of_matmul_limit": (flops / matmul_rate) / sec,
+        })
+        for b in batch_sizes:
+            # generate(N) - generate(1): the prefill and first token cancel, N - 1 decode steps remain.
+            sec = max(best[(impl.name, "decode", b)][0] - best[(impl.name, "first", b)][0], 1e-9)
+            steps = new_tokens - 1
+            floor = weight_bytes_per_decode_step(ours, b) / bandwidth
+            results.append({
+                "impl": impl.name, "phase": "decode", "batch": b, "tokens": new_tokens, "seconds": sec,
+                "tok_per_s": b * steps / sec, "ms_per_step": 1e3 * sec / steps,
+                "peak_memory_bytes": best[(impl.name, "decode", b)][1],
+                "fraction_of_bandwidth_limit": floor / (sec / steps),
+            })
+    for row in results:
+        say(f"{row['impl']:16s} {row['phase']:7s} b{row['batch']:<3d} {row['tok_per_s']:10.1f} tok/s")
+
+    def rate(impl: str, phase: str, batch: int) -> float | None:
+        for row in results:
+            if (row["impl"], row["phase"], row["batch"]) == (impl, phase, batch):
+                return row["tok_per_s"]
         return None
 
     def ratio(a: float | None, b: float | None) -> float | None:
         return a / b if a and b else None
 
-    ours_b1 = next(r for r in results if (r["impl"], r["phase"], r["batch"]) == ("ours", "decode", batch_sizes[0]))
+    b0 = batch_sizes[0]
+    ours_decode = next(r for r in results if (r["impl"], r["phase"], r["batch"]) == ("ours", "decode", b0))
     return {
         "device": _device_name(dev),
         "torch": torch.__version__,
@@ -274,14 +314,16 @@ def run(
         "prefill_len": prefill_len,
         "prompt_len": prompt_len,
         "new_tokens": new_tokens,
+        "rounds": rounds,
+        "clock": clock,
         "copy_bandwidth_bytes_per_s": bandwidth,
         "matmul_flops_per_s": matmul_rate,
         "results": results,
-        "decode_speedup_vs_hf": ratio(rate("ours", "decode"), rate("hf-grouped_mm", "decode")),
-        "decode_speedup_vs_hf_eager": ratio(rate("ours", "decode"), rate("hf-eager", "decode")),
-        "prefill_speedup_vs_hf": ratio(rate("ours", "prefill"), rate("hf-grouped_mm", "prefill")),
-        "decode_fraction_of_bandwidth_limit": ours_b1["fraction_of_bandwidth_limit"],
-        "fp8_decode_speedup_vs_bf16": ratio(rate("ours-fp8", "decode"), rate("ours", "decode")),
+        "decode_speedup_vs_hf": ratio(rate("ours", "decode", b0), rate("hf-grouped_mm", "decode", b0)),
+        "decode_speedup_vs_hf_eager": ratio(rate("ours", "decode", b0), rate("hf-eager", "decode", b0)),
+        "prefill_speedup_vs_hf": ratio(rate("ours", "prefill", 1), rate("hf-grouped_mm", "prefill", 1)),
+        "decode_fraction_of_bandwidth_limit": ours_decode["fraction_of_bandwidth_limit"],
+        "fp8_decode_speedup_vs_bf16": ratio(rate("ours-fp8", "decode", b0), rate("ours", "decode", b0)),
     }
 
 
@@ -313,10 +355,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fp8", action="store_true")
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     args = ap.parse_args(argv)
     result = run(device=args.device, preset=args.preset, with_hf=not args.no_hf, fp8=args.fp8,
                  batch_sizes=[int(b) for b in args.batches.split(",")], progress=not args.json,
-                 threads=args.threads)
+                 threads=args.threads, rounds=args.rounds, clock=args.clock)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
 
 

@@ -27,6 +27,8 @@ class RMSNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Normalise in fp32, scale by the weight after casting back (HF/DeepSeek's order); one
         # fused kernel instead of six small ones, which matters for decode latency.
+        if x.dtype == torch.float32:
+            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
         return self.weight * F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps).to(x.dtype)
 
 
@@ -82,10 +84,11 @@ class MLA(nn.Module):
             q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
         q = q.view(b, s, self.num_heads, c.qk_head_dim)
         q_nope, q_rope = q.split([c.qk_nope_head_dim, c.qk_rope_head_dim], dim=-1)
-        q_rope = rotary.apply(q_rope, cos, sin)
         latent, k_rope = self.kv_a_proj_with_mqa(x).split([c.kv_lora_rank, c.qk_rope_head_dim], dim=-1)
         latent = self.kv_a_layernorm(latent)
-        k_rope = rotary.apply(k_rope.unsqueeze(2), cos, sin).squeeze(2)
+        # Rotate the query heads and the shared key as one tensor: half the small ops.
+        rotated = rotary.apply(torch.cat((q_rope, k_rope.unsqueeze(2)), dim=2), cos, sin)
+        q_rope, k_rope = rotated[:, :, :-1], rotated[:, :, -1]
         if cache is not None:
             cache.write(layer, start, latent, k_rope)
             kv_len = kv_len or cache.max_len

@@ -129,10 +129,14 @@ def bench_moe(
     no_hf: bool = typer.Option(False, "--no-hf", help="Skip the HF transformers comparison."),
     fp8: bool = typer.Option(False, "--fp8", help="Also measure FP8 weights (CUDA)."),
     threads: int = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
+    rounds: int = typer.Option(None, help="Interleaved measurement rounds, best kept (default 5 CPU, 2 CUDA)."),
+    clock: str = typer.Option("wall", help="wall, or cpu (process CPU time; CPU device, steadier on a busy box)."),
 ) -> None:
     """Our MoE backend against HF transformers on identical random weights: prefill and decode
     tokens/s, peak memory and the fraction of the hardware limit."""
     _check_device(device)
+    if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
+        raise UserError("--clock must be wall, or cpu with --device cpu")
     try:
         batch_sizes = [int(b) for b in batches.split(",") if b.strip()]
     except ValueError:
@@ -149,6 +153,7 @@ def bench_moe(
     result = module.run(
         device=device, preset=preset, prefill_len=prefill_len, prompt_len=prompt_len, new_tokens=new_tokens,
         batch_sizes=batch_sizes, with_hf=not no_hf, fp8=fp8, progress=not json_out, threads=threads,
+        rounds=rounds, clock=clock,
     )
     if json_out:
         import json

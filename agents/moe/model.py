@@ -108,7 +108,7 @@ class DeepseekMoEModel(nn.Module):
     def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Final-norm hidden states (batch, seq, hidden): the input of the LM head and of MTP."""
         positions, mask = _positions_and_mask(input_ids, attention_mask)
-        cos, sin = self.rotary(positions)
+        cos, sin = self.rotary(positions, self.model.embed_tokens.weight.dtype)
         x = self.model.embed_tokens(input_ids)
         for layer in self.model.layers:
             x = layer(x, cos, sin, mask=mask)
@@ -132,7 +132,7 @@ class DeepseekMoEModel(nn.Module):
         slots = slots.unsqueeze(0).expand(input_ids.shape[0], -1)
         positions = (slots - cache.pad[:, None]).clamp(min=0)
         mask = None if causal else cache.mask(slots, kv_len or cache.max_len)
-        cos, sin = self.rotary(positions)
+        cos, sin = self.rotary(positions, self.model.embed_tokens.weight.dtype)
         x = self.model.embed_tokens(input_ids)
         for layer in self.model.layers:
             x = layer(x, cos, sin, cache=cache, start=start, mask=mask, kv_len=kv_len)
@@ -153,7 +153,7 @@ class DeepseekMoEModel(nn.Module):
         slots = slots.unsqueeze(0).expand(next_ids.shape[0], -1)
         positions = (slots - cache.pad[:, None]).clamp(min=0)
         mask = cache.mask(slots, kv_len or cache.max_len)
-        cos, sin = self.rotary(positions)
+        cos, sin = self.rotary(positions, self.model.embed_tokens.weight.dtype)
         layer = self.mtp[depth]
         out = layer.forward_mtp(
             hidden, self.model.embed_tokens(next_ids), cos, sin, cache=cache, start=start, mask=mask, kv_len=kv_len

@@ -49,7 +49,7 @@ class Router(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x (N, H) -> (topk_idx (N, k), topk_weight (N, k) fp32, scores (N, E) fp32)."""
         c = self.config
-        logits = F.linear(x.float(), self.weight.float())
+        logits = F.linear(x.float(), self.weight.float())  # no-ops for an fp32 model
         if c.scoring_func == "softmax":
             scores = logits.softmax(dim=-1)
             choice = scores

@@ -28,7 +28,7 @@ def mtp_loss(model: DeepseekMoEModel, input_ids: torch.Tensor, hidden: torch.Ten
         if n < 1:
             break
         positions = torch.arange(n, device=input_ids.device).expand(input_ids.shape[0], n)
-        cos, sin = model.rotary(positions)
+        cos, sin = model.rotary(positions, embeds.dtype)
         h = layer.forward_mtp(h[:, :n], embeds[:, k : k + n], cos, sin)
         logits = model.lm_head(layer.head_input(h))
         losses.append(F.cross_entropy(logits.flatten(0, 1).float(), input_ids[:, k + 1 : k + 1 + n].flatten()))

@@ -60,19 +60,19 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self.interleave = interleave
 
-    def forward(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """positions (batch, seq) -> cos, sin of shape (batch, seq, dim // 2), float32."""
-        angles = positions[..., None].float() * self.inv_freq
-        return angles.cos() * self.attention_factor, angles.sin() * self.attention_factor
+    def forward(self, positions: torch.Tensor, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        """positions (batch, seq) -> cos, sin of shape (batch, seq, 1, dim // 2) in `dtype`
+        (computed in fp32), ready to broadcast over heads."""
+        angles = positions[..., None, None].float() * self.inv_freq
+        cos, sin = angles.cos() * self.attention_factor, angles.sin() * self.attention_factor
+        return cos.to(dtype), sin.to(dtype)
 
     def apply(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """Rotate x (batch, seq, heads, dim). DeepSeek pairs dims (2i, 2i+1) when interleaved,
+        """Rotate x (batch, seq, heads, dim) with cos/sin from forward(). DeepSeek pairs dims (2i, 2i+1) when interleaved,
         (i, i + dim/2) otherwise; the output puts each pair's halves in separate blocks, which
         leaves q.k unchanged because queries and keys share the layout."""
         if self.interleave:
             x1, x2 = x[..., 0::2], x[..., 1::2]
         else:
             x1, x2 = x.chunk(2, dim=-1)
-        cos = cos.unsqueeze(2).to(x.dtype)
-        sin = sin.unsqueeze(2).to(x.dtype)
         return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
