@@ -83,9 +83,13 @@ def _replicate(trace: Trace, count: int, seed: int) -> list[list[Span]]:
     return copies
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Run, Run]]:
-    """fault -> (the faulted run, the fault-free run of the same seed: the same tasks)."""
+    """fault -> (the faulted run, a run of the same seed, hence the same tasks, whose trace of the
+    faulted task is fault-free)."""
     try:
         from rootspan.agents.moe_backend import DEMO_CHECKPOINT
     except ImportError as exc:
@@ -93,27 +97,32 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Run, 
     if not Path(DEMO_CHECKPOINT).exists():
         pytest.skip(f"the demo checkpoint {DEMO_CHECKPOINT} is not there yet")
     root = tmp_path_factory.mktemp("demo")
-    clean: dict[int, Run] = {}
-    runs: dict[str, tuple[Run, Run]] = {}
-    for fault in ("tool-slow", "agent-hallucination"):
-        for seed in SEEDS:
-            faulted = _demo(root / f"{fault}-{seed}", fault, seed)
-            if faulted is None:
-                continue
-            if seed not in clean:
-                base = _demo(root / f"base-{seed}", None, seed)
-                assert base is not None
-                clean[seed] = base
-            bad, good = _task_pair(faulted, clean[seed])
-            # The agent fault must turn a task the clean run solved into a failure (the tiny demo
-            # model gets some tasks wrong on its own); otherwise try the next seed.
-            if fault.startswith("agent-") and (good.outcome != "success" or bad.outcome != "failure"):
-                continue
-            runs[fault] = (faulted, clean[seed])
-            break
-        else:
-            raise AssertionError(f"{fault}: no usable task in seeds {SEEDS}")
-    return runs
+    for seed in SEEDS:
+        slow = _demo(root / f"tool-slow-{seed}", "tool-slow", seed)
+        wrong = _demo(root / f"agent-hallucination-{seed}", "agent-hallucination", seed)
+        if slow is None or wrong is None:
+            continue
+        # Same seed, same tasks; each fault fires in one task, so while they hit different tasks
+        # each run holds the other's task fault-free. Otherwise a clean run of the seed is needed.
+        pairs = {"tool-slow": (slow, wrong), "agent-hallucination": (wrong, slow)}
+        if not all(_usable(fault, *pair) for fault, pair in pairs.items()):
+            clean = _demo(root / f"clean-{seed}", None, seed)
+            assert clean is not None
+            pairs = {"tool-slow": (slow, clean), "agent-hallucination": (wrong, clean)}
+        if all(_usable(fault, *pair) for fault, pair in pairs.items()):
+            return pairs
+    raise AssertionError(f"no usable demo tasks in seeds {SEEDS}")
+
+
+def _usable(fault: str, faulted: Run, other: Run) -> bool:
+    """The other run's trace of the faulted task is fault-free, and an agent fault broke a solved task."""
+    assert faulted.labels is not None
+    bad, good = _task_pair(faulted, other)
+    if other.labels is not None and other.labels.trace_id == good.trace_id:
+        return False
+    # The tiny demo model gets some tasks wrong on its own: the agent fault must turn a task the
+    # fault-free run solved into a failure.
+    return not fault.startswith("agent-") or (good.outcome == "success" and bad.outcome == "failure")
 
 
 def _task_pair(faulted: Run, clean: Run) -> tuple[Trace, Trace]:
@@ -146,9 +155,11 @@ def test_demo_tool_slow_regresses_that_tools_step(demo_runs, capsys, tmp_path) -
     code, out = _report(["-b", str(base_dir), "-c", str(cand_dir), "--format", "json"], capsys, tmp_path)
     payload = json.loads(out)
     assert code == 1
-    steps = [c for c in payload["checks"] if c["group"] == "step" and c["status"] == "regression"]
-    assert steps and all(culprit.name in c["title"] for c in steps), [c["title"] for c in steps]
-    assert any(f"({faulted.labels.culprit.agent})" in c["title"] for c in steps)
+    # The culprit step waits 1.2 s against milliseconds: a regression whatever the machine's load.
+    # (Other steps are not asserted on: replicas copy one trace's timings, noise included.)
+    culprit_title = f"{culprit.name} ({faulted.labels.culprit.agent})"
+    steps = [c["title"] for c in payload["checks"] if c["group"] == "step" and c["status"] == "regression"]
+    assert any(title.endswith(culprit_title) for title in steps), steps
     assert payload["checks"][0]["id"] == "success_rate" and payload["checks"][0]["status"] == "ok"
     code, same = _report(["-b", str(base_dir), "-c", str(base_dir), "--format", "json"], capsys, tmp_path)
     assert code == 0 and json.loads(same)["verdict"] == "pass"
