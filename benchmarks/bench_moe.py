@@ -155,7 +155,7 @@ def _ours_prefill(model: DeepseekMoEModel, ids: torch.Tensor) -> Callable[[], An
     def run() -> None:
         with torch.inference_mode():
             cache = model.new_cache(ids.shape[0], ids.shape[1])
-            model.lm_head(model.step(ids, cache, 0, kv_len=ids.shape[1])[:, -1])
+            model.lm_head(model.step(ids, cache, 0, kv_len=ids.shape[1], causal=True)[:, -1])
 
     return run
 
