@@ -63,6 +63,41 @@ def _profile_changes(base: Profile, cand: Profile) -> list[str]:
     return changes
 
 
+def _growth(
+    baseline: Trace, candidate: Trace, path: CriticalPath, min_delta_ns: float
+) -> list[tuple[int, Span, Span | None]]:
+    """(delta, candidate step, baseline partner) for every step on the candidate's critical path
+    whose self time grew by at least ``min_delta_ns``, biggest first."""
+    cand_time = path.time
+    found: list[tuple[int, Span, Span | None]] = []
+    for base, cand in align_traces(baseline, candidate):
+        if cand is None or cand.span_id not in cand_time:
+            continue
+        on_path = cand_time[cand.span_id]
+        if on_path < min_delta_ns or on_path <= 0:
+            continue  # its delta is at most its time on the path
+        if base is None:
+            delta = on_path
+        else:
+            delta = min(on_path, own_time_ns(candidate, cand) - own_time_ns(baseline, base))
+        if delta >= min_delta_ns and delta > 0:
+            found.append((delta, cand, base))
+    found.sort(key=lambda item: -item[0])
+    return found
+
+
+def growth_by_cause(baseline: Trace, candidate: Trace, path: CriticalPath | None = None) -> dict[str, int]:
+    """Nanoseconds of critical-path growth per candidate bound_by, biggest first (every step, no cut-off)."""
+    if path is None:
+        path = CriticalPath(candidate)
+    totals: dict[str, int] = {}
+    for delta, cand, _ in _growth(baseline, candidate, path, 0):
+        cause = path.dominant_cause(cand.span_id)
+        if cause is not None:
+            totals[cause.bound_by] = totals.get(cause.bound_by, 0) + delta
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
 def diff_bottlenecks(baseline: Trace, candidate: Trace, path: CriticalPath | None = None) -> list[Bottleneck]:
     """The steps that made ``candidate`` slower than ``baseline``; [] when it is not slower.
 
@@ -75,22 +110,7 @@ def diff_bottlenecks(baseline: Trace, candidate: Trace, path: CriticalPath | Non
     if path is None:
         path = CriticalPath(candidate)
     base_path = CriticalPath(baseline)
-    cand_time = path.time
-
-    found: list[tuple[int, Span, Span | None]] = []
-    for base, cand in align_traces(baseline, candidate):
-        if cand is None or cand.span_id not in cand_time:
-            continue
-        on_path = cand_time[cand.span_id]
-        if on_path < MIN_DELTA_FRACTION * slowdown:
-            continue  # its delta is at most its time on the path
-        if base is None:
-            delta = on_path
-        else:
-            delta = min(on_path, own_time_ns(candidate, cand) - own_time_ns(baseline, base))
-        if delta >= MIN_DELTA_FRACTION * slowdown:
-            found.append((delta, cand, base))
-    found.sort(key=lambda item: -item[0])
+    found = _growth(baseline, candidate, path, MIN_DELTA_FRACTION * slowdown)
 
     bottlenecks: list[Bottleneck] = []
     for delta, cand, base in found[:MAX_BOTTLENECKS]:

@@ -341,6 +341,10 @@ def slowdown_summary(trace: Trace, baseline_trace: Trace | None = None) -> dict[
         "primary": primary.span_id if primary is not None else None,
     }
     if baseline_trace is not None:
+        from rootspan.attribution.diff import growth_by_cause
+
         summary["baseline_wall_ns"] = baseline_trace.duration_ns
         summary["delta_ns"] = wall - baseline_trace.duration_ns
+        with gc_paused():
+            summary["growth_by_bound_by_ns"] = growth_by_cause(baseline_trace, trace, path)
     return summary

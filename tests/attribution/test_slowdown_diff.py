@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slowdown_fixtures import MS, agent, llm, tool, trace, workflow
 
-from rootspan.attribution.diff import diff_bottlenecks
+from rootspan.attribution.diff import diff_bottlenecks, growth_by_cause
 from rootspan.attribution.slowdown import analyze_slowdown, primary_bottleneck, slowdown_summary
 
 
@@ -141,3 +141,11 @@ def test_a_step_that_grew_more_than_the_whole_run_says_so() -> None:
     assert only.evidence[0] == (
         "execute_tool search: 1.5s vs 500ms in the baseline (+1s, more than the whole run's +400ms: other steps got faster)"
     )
+
+
+def test_growth_by_cause_sums_every_step_that_grew() -> None:
+    baseline, candidate = _run(120), _run(2310, extra_step=True, imbalance=7.5)
+    growth = growth_by_cause(baseline, candidate)
+    assert growth == {"tool_io": (2190 + 300) * MS}
+    summary = slowdown_summary(candidate, baseline_trace=baseline)
+    assert summary["delta_ns"] == (2190 + 300) * MS and summary["growth_by_bound_by_ns"] == growth
