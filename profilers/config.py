@@ -43,7 +43,7 @@ class ProfileConfig:
     profile_every: int = 1  # every Nth LLM call opens a kernel window; 0 = none
     profile_spans: tuple[str, ...] = field(default_factory=tuple)  # fnmatch patterns on span names
     oom_snapshot: bool = False
-    flops: bool = True  # torch.profiler with_flops (records input shapes: bigger, slower windows)
+    flops: bool = False  # torch.profiler with_flops (records input shapes: bigger, slower windows)
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
@@ -66,9 +66,9 @@ def config_for_mode(mode: str, env: Mapping[str, str] | None = None) -> ProfileC
              per-span CUDA memory if the app initialised CUDA; no kernel profile.
     off:     nothing.
     device:  auto, but a missing NVML/GPU is reported (once, on stderr).
-    kernels: host sampling + kernel/op profile (+ CUDA memory); no NVML sampler, so its cost
-             can be measured on its own.
-    full:    everything: device + kernels.
+    kernels: host sampling + kernel/op profile without FLOPs (+ CUDA memory); no NVML sampler,
+             so its cost can be measured on its own.
+    full:    everything: device + kernels with FLOPs.
     """
     env = os.environ if env is None else env
     mode = (mode or "auto").strip().lower()
@@ -78,7 +78,10 @@ def config_for_mode(mode: str, env: Mapping[str, str] | None = None) -> ProfileC
     every = _env_int(env, ENV_PROFILE_EVERY, 1, 0)
     patterns = tuple(p.strip() for p in env.get(ENV_PROFILE_SPANS, "").split(",") if p.strip())
     snapshot = env.get(ENV_OOM_SNAPSHOT, "").strip().lower() in ("1", "true", "yes", "on")
-    flops = env.get(ENV_PROFILE_FLOPS, "1").strip().lower() not in ("0", "false", "no", "off")
+    # FLOPs make torch record every op's input shapes: windows get several times more expensive,
+    # so "kernels" leaves them out and "full" (everything) keeps them; the variable overrides both.
+    raw_flops = env.get(ENV_PROFILE_FLOPS, "").strip().lower()
+    flops = (mode == "full") if raw_flops == "" else raw_flops not in ("0", "false", "no", "off")
     common = dict(mode=mode, interval_s=interval_ms / 1000.0, profile_every=every, profile_spans=patterns,
                   oom_snapshot=snapshot, flops=flops)
     if mode == "off":

@@ -28,7 +28,7 @@ MATMUL_FLOPS = 2 * SIZE**3  # torch's FLOP formula for an (n x n) @ (n x n) matm
 
 def _provider(tmp_path, **config):
     exporter = InMemorySpanExporter()
-    defaults = dict(mode="kernels", host_sampling=False, device_sampling="off", kernels=True, memory=False)
+    defaults = dict(mode="kernels", host_sampling=False, device_sampling="off", kernels=True, memory=False, flops=True)
     defaults.update(config)
     processor = wrap_processor(SimpleSpanProcessor(exporter), tmp_path, "kernels", {}, config=ProfileConfig(**defaults))
     provider = TracerProvider()
@@ -202,7 +202,9 @@ def test_schedule_every_nth_llm_call_and_named_spans(tmp_path):
     llm = sorted((s for s in exporter.get_finished_spans() if s.name == "chat tiny"), key=lambda s: s.start_time)
     assert [n.CPU_OP_TIME_NS in s.attributes for s in llm] == [True, False, True]
 
-    provider, exporter = _provider(tmp_path / "named", profile_every=0, profile_spans=("execute_tool *",))
+    assert all(n.CPU_ACHIEVED_FLOPS in s.attributes for s in llm if n.CPU_OP_TIME_NS in s.attributes)
+
+    provider, exporter = _provider(tmp_path / "named", profile_every=0, profile_spans=("execute_tool *",), flops=False)
     tracer = provider.get_tracer("test")
     _llm(tracer, 2)
     provider.shutdown()
@@ -212,6 +214,7 @@ def test_schedule_every_nth_llm_call_and_named_spans(tmp_path):
     # the LLM call itself was not profiled: it only carries its profiled child's op, not its matmuls
     assert llm[n.CPU_OP_COUNT] == 1 and llm[n.CPU_OP_TIME_NS] == tool[n.CPU_OP_TIME_NS]
     assert llm[n.PROFILE_COVERAGE] < 1
+    assert n.CPU_ACHIEVED_FLOPS not in tool  # FLOPs were not asked for
 
 
 def test_importing_the_profilers_does_not_import_torch():

@@ -203,7 +203,11 @@ def test_modes_and_environment_knobs():
     assert config_for_mode("off").host_sampling is False
     auto = config_for_mode("auto", env={})
     assert (auto.host_sampling, auto.device_sampling, auto.kernels) == (True, "auto", False)
-    assert config_for_mode("kernels", env={}).device_sampling == "off"
+    kernels = config_for_mode("kernels", env={})
+    assert (kernels.device_sampling, kernels.flops) == ("off", False)
+    assert config_for_mode("full", env={}).flops is True
+    assert config_for_mode("kernels", env={"ROOTSPAN_PROFILE_FLOPS": "1"}).flops is True
+    assert config_for_mode("full", env={"ROOTSPAN_PROFILE_FLOPS": "0"}).flops is False
     full = config_for_mode("FULL", env={"ROOTSPAN_SAMPLE_INTERVAL_MS": "250", "ROOTSPAN_PROFILE_EVERY": "4",
                                         "ROOTSPAN_PROFILE_SPANS": "chat *, execute_tool search"})
     assert (full.kernels, full.device_sampling, full.interval_s, full.profile_every) == (True, "required", 0.25, 4)
