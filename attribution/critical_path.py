@@ -156,11 +156,11 @@ class _Builder:
 
     def build(self) -> nx.DiGraph | None:
         """The graph, or None when the trace covers no time at all."""
-        roots = self.roots
-        if not roots:
+        # the whole trace, zero-length spans included, so the segments tile trace.duration_ns
+        start, end = self.trace.start_ns, self.trace.end_ns
+        if end <= start:
             return None
-        start = min(self.extent[r.span_id][0] for r in roots)
-        end = max(self.extent[r.span_id][1] for r in roots)
+        roots = self.roots
         # (owner, its children, parent timeline nodes to enter it from and leave it to)
         pending: list[tuple[Span | None, list[Span], int, int]] = [(None, roots, -1, -1)]
         while pending:

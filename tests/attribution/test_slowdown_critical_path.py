@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slowdown_fixtures import MS, ids, span, trace
 
 from rootspan.attribution.critical_path import critical_path, critical_segments
+from rootspan.model import Trace
 
 
 def _owners(segments) -> list[tuple[str | None, str, float, float]]:
@@ -96,3 +99,54 @@ def test_orphan_parent_ids_are_roots() -> None:
 def test_a_span_that_names_itself_as_parent_is_a_root() -> None:
     t = trace(span("loop", 0, 10, parent="loop"), span("child", 2, 8, parent="loop"))
     assert ids(critical_path(t)) == ["loop", "child"]
+
+
+@st.composite
+def _random_trees(draw) -> Trace:
+    """Up to 12 spans, each under a random earlier span (or a root), intervals anywhere: children
+    may overlap each other, touch, have zero length or outlive their parents."""
+    count = draw(st.integers(1, 12))
+    spans = []
+    for index in range(count):
+        parent = draw(st.one_of(st.none(), st.integers(0, index - 1))) if index else None
+        start = draw(st.integers(0, 50))
+        length = draw(st.integers(0, 30))
+        spans.append(span(f"s{index}", start, start + length, f"s{parent}" if parent is not None else None))
+    return trace(*spans)
+
+
+def _extent(t: Trace, s) -> tuple[int, int]:
+    lows, highs = [s.start_ns], [s.end_ns]
+    for child in t.children(s.span_id):
+        if child.end_ns > child.start_ns or t.children(child.span_id):
+            low, high = _extent(t, child)
+            if high > low:
+                lows.append(low)
+                highs.append(high)
+    return min(lows), max(highs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_random_trees())
+def test_segments_always_tile_the_trace_and_respect_the_tree(t: Trace) -> None:
+    segments = critical_segments(t)
+    if t.duration_ns == 0:
+        assert segments == []
+        return
+    assert segments[0].start_ns == t.start_ns and segments[-1].end_ns == t.end_ns
+    assert all(a.end_ns == b.start_ns for a, b in zip(segments, segments[1:]))
+    assert all(s.duration_ns > 0 for s in segments)
+    for segment in segments:
+        if segment.span is None:
+            assert segment.kind == "gap"
+            continue
+        low, high = _extent(t, segment.span)
+        assert low <= segment.start_ns and segment.end_ns <= high
+        if segment.kind == "span":  # a whole leaf
+            assert (segment.start_ns, segment.end_ns) == (segment.span.start_ns, segment.span.end_ns)
+        if segment.kind == "self":  # none of the span's children runs then
+            for child in t.children(segment.span.span_id):
+                c_low, c_high = _extent(t, child)
+                assert c_high <= segment.start_ns or c_low >= segment.end_ns or c_high == c_low
+    path = critical_path(t)
+    assert {s.span.span_id for s in segments if s.span is not None} <= {s.span_id for s in path}
