@@ -16,6 +16,7 @@ GPU-bound because the LLM calls were.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -213,6 +214,13 @@ class Classification:
     evidence: list[str] = field(default_factory=list)
 
 
+def as_number(value: Any) -> float | None:
+    """An attribute value as a finite float; anything else (text, bools, NaN, infinities) is absent."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 @dataclass(slots=True)
 class Profile:
     """The profile attributes that apply to a stretch of a span, and that stretch's wall time."""
@@ -221,10 +229,7 @@ class Profile:
     wall_ns: int
 
     def number(self, name: str) -> float | None:
-        value = self.attributes.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        return float(value)
+        return as_number(self.attributes.get(name))
 
     def fraction(self, name: str) -> float | None:
         """A utilisation as a fraction; profilers that report percent (0-100) are scaled down."""
@@ -277,16 +282,14 @@ def own_profile(span: Span, children: list[Span], own_wall_ns: int) -> Profile:
             continue
         in_children = 0.0
         for child in children:
-            value = child.attributes.get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                in_children += value
+            in_children += as_number(child.attributes.get(name)) or 0.0
         if in_children <= total:
             attributes[name] = total - in_children
     # The process's share of the machine over the own time, from the machine's core count that
     # the inclusive figures imply (utilization = cpu time / wall / cores).
     cpu_ns, share = profile.number(_CPU + "time_ns"), profile.fraction(_CPU + "utilization")
-    own_cpu_ns = attributes.get(_CPU + "time_ns")
-    if cpu_ns and share and span.duration_ns > 0 and own_wall_ns > 0 and isinstance(own_cpu_ns, (int, float)):
+    own_cpu_ns = as_number(attributes.get(_CPU + "time_ns"))
+    if cpu_ns and share and span.duration_ns > 0 and own_wall_ns > 0 and own_cpu_ns is not None:
         machine_cores = cpu_ns / span.duration_ns / share
         attributes[_CPU + "utilization"] = own_cpu_ns / own_wall_ns / machine_cores
     return Profile(attributes, own_wall_ns)
@@ -333,14 +336,14 @@ def is_local_llm(span: Span) -> bool:
 
 
 def _tokens(span: Span, name: str) -> int | None:
-    value = span.attributes.get(name)
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    value = as_number(span.attributes.get(name))
+    return int(value) if value is not None and value >= 0 else None
 
 
 def time_to_first_token_ns(span: Span) -> int | None:
     for name in TTFT_ATTRIBUTES:
-        value = span.attributes.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        value = as_number(span.attributes.get(name))
+        if value is not None and value >= 0:
             return int(value * 1e9)
     return None
 

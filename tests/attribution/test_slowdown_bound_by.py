@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slowdown_fixtures import MS, agent, llm, span, tool, trace, workflow
 
 from rootspan.attribution.bound_by import BOUND_BY_VALUES, classify, own_profile, span_profile
@@ -240,3 +242,45 @@ def test_an_agent_idle_until_another_agents_output_is_ready_is_queueing() -> Non
     waiting = next(b for b in analyze_slowdown(t) if b.span_id == "B")
     assert waiting.bound_by == "queueing"
     assert waiting.evidence[0] == "chat tiny-moe: waited 50ms for its input (execute_tool search from researcher) to finish"
+
+
+_PROFILE_KEYS = [
+    "rootspan.gpu.kernel_time_ns", "rootspan.gpu.kernel_count", "rootspan.gpu.busy_fraction", "rootspan.gpu.sync_count",
+    "rootspan.gpu.launch_overhead_ns", "rootspan.gpu.achieved_flops", "rootspan.gpu.peak_flops",
+    "rootspan.gpu.achieved_bytes_per_s", "rootspan.gpu.peak_bandwidth_bytes_per_s", "rootspan.gpu.util.mean",
+    "rootspan.gpu.moe.imbalance_max", "rootspan.gpu.moe.imbalance_mean", "rootspan.gpu.mem.peak_reserved_bytes",
+    "rootspan.gpu.mem.total_bytes", "rootspan.gpu.throttle_reasons", "rootspan.gpu.oom", "rootspan.gpu.dram_bw_util.mean",
+    "rootspan.gpu.tensor_util.mean", "rootspan.cpu.time_ns", "rootspan.cpu.utilization", "rootspan.cpu.system_utilization",
+    "rootspan.cpu.sync_wait_ns", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+    "gen_ai.response.time_to_first_token", "rootspan.inputs",
+]
+_VALUES = st.one_of(
+    st.integers(-5, 10**12), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(), st.text(max_size=5),
+    st.lists(st.sampled_from(["hw_slowdown", "sw_power_cap", "x"]), max_size=3),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["llm", "tool", "agent"]), st.dictionaries(st.sampled_from(_PROFILE_KEYS), _VALUES, max_size=8)),
+             min_size=1, max_size=6),
+)
+def test_any_profile_values_give_a_known_cause_and_valid_shares(steps) -> None:
+    spans = [workflow("w", 0, 100 * len(steps)), agent("a", 0, 100 * len(steps), "w", "solver")]
+    for index, (kind, attributes) in enumerate(steps):
+        make = {"llm": lambda i, s, e: llm(i, s, e, "a"), "tool": lambda i, s, e: tool(i, s, e, "a", "t"),
+                "agent": lambda i, s, e: agent(i, s, e, "a", "helper")}[kind]
+        step = make(f"x{index}", index * 100, index * 100 + 90)
+        step.attributes.update(attributes)
+        spans.append(step)
+    bottlenecks = analyze_slowdown(trace(*spans))
+    assert bottlenecks and all(b.bound_by in BOUND_BY_VALUES for b in bottlenecks)
+    assert sum(b.share for b in bottlenecks) <= 1.0 + 1e-9
+    assert [b.share for b in bottlenecks] == sorted((b.share for b in bottlenecks), reverse=True)
+
+
+def test_non_finite_numbers_are_ignored() -> None:
+    odd = llm("x", 0, 1000, "a", rootspan__cpu__sync_wait_ns=float("inf"), rootspan__gpu__sync_count=float("nan"),
+              rootspan__gpu__kernel_count=500, rootspan__gpu__kernel_time_ns=float("inf"),
+              gen_ai__usage__output_tokens=float("inf"), gen_ai__response__time_to_first_token=float("nan"))
+    assert _top(odd)[1] == "llm_decode"
