@@ -113,3 +113,19 @@ def test_bootstrap_interval_is_seeded_and_covers_the_true_ratio() -> None:
     assert first is not None and first[0] < 2.0 < first[1]
     assert stats.bootstrap_ratio_ci(base, cand, resamples=0) is None
     assert stats.bootstrap_ratio_ci([0.0, 0.0], cand, resamples=50) is None
+
+
+from hypothesis import given, settings, strategies as st
+
+_sample = st.lists(st.integers(min_value=0, max_value=6).map(float), min_size=1, max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_sample, _sample)
+def test_one_sided_tests_mirror_each_other_and_stay_probabilities(x: list[float], y: list[float]) -> None:
+    greater = stats.mann_whitney_u(x, y, "greater").p_value
+    assert 0.0 <= greater <= 1.0
+    assert greater == pytest.approx(stats.mann_whitney_u(y, x, "less").p_value)
+    assert stats.cliffs_delta(x, y) == pytest.approx(-stats.cliffs_delta(y, x))
+    adjusted = stats.holm([greater, 0.5, 0.01])
+    assert all(a >= p for a, p in zip(adjusted, [greater, 0.5, 0.01]))
