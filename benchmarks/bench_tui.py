@@ -3,6 +3,7 @@
 Builds a run of N spans (default 100k, in one trace: the worst case for the waterfall) with the
 core model and writer, then drives the real app headless with ``App.run_test``:
 
+- load_run_s: rootspan.rundir.load_run alone, outside the app, for comparison;
 - first_screen_s: app start until the traces list shows its rows (the load runs in a worker);
 - max_loop_stall_ms: the longest the UI event loop went without running while the run loaded
   (a 5 ms ticker measures it), i.e. how frozen the app felt during the load;
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 from rootspan.model import Span, StatusCode
-from rootspan.rundir import write_traces
+from rootspan.rundir import load_run, write_traces
 
 TRACE = "ab" * 16
 T0 = 1_700_000_000_000_000_000
@@ -164,10 +165,14 @@ def main() -> int:
             write_run(directory, args.spans)
         generate_s = time.perf_counter() - begin
         load_before = os.getloadavg()[0]  # other work on the machine slows every figure below
+        begin = time.perf_counter()
+        load_run(directory)  # the core loader alone: most of the time to first screen
+        load_run_s = time.perf_counter() - begin
         result = {
             "spans": args.spans,
             "traces_bytes": (directory / "traces.jsonl").stat().st_size,
             "generate_s": round(generate_s, 2),
+            "load_run_s": round(load_run_s, 2),
             **asyncio.run(measure(directory)),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
             "load_average_before": round(load_before, 2),

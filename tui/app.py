@@ -23,6 +23,16 @@ from rootspan.tui.messages import AnalysisReady, MetricsReady
 from rootspan.tui.screens_basic import ErrorScreen, HelpScreen, LoadingScreen
 
 
+def _size(path: Path) -> str:
+    """The traces file's size, so a long load is expected rather than mysterious."""
+    target = path / "traces.jsonl" if path.is_dir() else path
+    try:
+        size = target.stat().st_size
+    except OSError:
+        return "?"
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+
+
 # From this many spans the loaded objects are frozen out of the garbage collector's scans.
 FREEZE_SPANS = 20_000
 # Runs up to this size are analysed as soon as a waterfall opens; bigger ones when asked (b).
@@ -52,8 +62,8 @@ class RootspanApp(App[None]):
         self._metrics: dict[int, tuple[list[MetricPoint], list[str]]] = {}
 
     def get_default_screen(self) -> Screen:
-        what = str(self.run_path) + (f" and {self.candidate_path}" if self.candidate_path else "")
-        return LoadingScreen(what)
+        paths = [self.run_path] + ([self.candidate_path] if self.candidate_path else [])
+        return LoadingScreen(" and ".join(f"{path} ({_size(path)})" for path in paths))
 
     def on_mount(self) -> None:
         self.load_data()

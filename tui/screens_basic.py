@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, LoadingIndicator, Static
+from textual.widgets import Footer, Static
 
 from rootspan.text import printable
+from rootspan.tui.busy import Busy
 
 
 class LoadingScreen(Screen):
@@ -20,9 +21,8 @@ class LoadingScreen(Screen):
         self.what = what
 
     def compose(self) -> ComposeResult:
-        # No footer here: this screen is replaced as soon as the run is loaded.
-        yield Static(Text(f"loading {printable(self.what)} …"), id="loading-text")
-        yield LoadingIndicator()
+        # No footer here: this screen is covered as soon as the run is loaded.
+        yield Busy(f"loading {self.what}", id="loading-text")
 
 
 class ErrorScreen(Screen):

@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, LoadingIndicator, Static
+from textual.widgets import Footer, Static
 
 from rootspan.model import Trace, Verdict
 from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import NO_VERDICT_HINT, TraceAnalysis
+from rootspan.tui.busy import Busy
 from rootspan.tui.data import RunView
 from rootspan.tui.messages import AnalysisReady
 
@@ -124,7 +125,7 @@ class BlameScreen(Screen):
         title.append(f"  trace {self.trace.trace_id[:12]}", "dim")
         yield Static(title, classes="title")
         with VerticalScroll(id="blame"):
-            yield LoadingIndicator(id="blame-loading")
+            yield Busy("analysing (the attribution engine)", id="blame-loading")
             yield Static(Text(""), classes="section", id="blame-body")
         yield Footer()
 

@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from rootspan import semconv as sc
 from rootspan.model import Span, SpanKind, Trace
 from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import TraceAnalysis
+from rootspan.tui.busy import Busy
 from rootspan.tui.cells import cell, compact, verdict_line
 from rootspan.tui.data import GPU_KERNEL_TIME, RunView
 from rootspan.tui.lanes import LaneLayout, build_lanes
@@ -55,7 +56,7 @@ class WaterfallScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="title", id="wf-title")
-        yield LoadingIndicator(id="wf-loading")
+        yield Busy(f"building the tree of {len(self.trace.spans)} spans", id="wf-loading")
         yield Static(Text(""), id="span-line")
         yield Input(placeholder="filter: text in span names or ids (enter applies, escape cancels)", id="filter-input")
         yield Footer()

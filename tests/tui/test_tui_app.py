@@ -105,6 +105,10 @@ def test_detail_shows_messages_and_gpu_sparklines(run_dir: Path) -> None:
         assert "utilisation (hw.gpu.utilization, 6 samples)" in widget_text(screen.query_one("#gpu-series"))
         await pilot.press("u")
         assert pilot.app.screen.span.name == "invoke_agent planner"
+        await pilot.press("w")  # back to the waterfall below, cursor on that span
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, WaterfallScreen) and len(pilot.app.screen_stack) == 3
+        assert pilot.app.screen.query_one(Waterfall).current.name == "invoke_agent planner"
 
     run_pilot(_app(run_dir), script)
 
