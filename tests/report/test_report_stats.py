@@ -7,6 +7,7 @@ import random
 
 import pytest
 import scipy.stats
+from hypothesis import given, settings, strategies as st
 
 from rootspan.attribution.report import stats
 
@@ -114,8 +115,6 @@ def test_bootstrap_interval_is_seeded_and_covers_the_true_ratio() -> None:
     assert stats.bootstrap_ratio_ci(base, cand, resamples=0) is None
     assert stats.bootstrap_ratio_ci([0.0, 0.0], cand, resamples=50) is None
 
-
-from hypothesis import given, settings, strategies as st
 
 _sample = st.lists(st.integers(min_value=0, max_value=6).map(float), min_size=1, max_size=12)
 
