@@ -88,26 +88,24 @@ class MLA(nn.Module):
         latent = self.kv_a_layernorm(latent)
         # Rotate the query heads and the shared key as one tensor: half the small ops.
         rotated = rotary.apply(torch.cat((q_rope, k_rope.unsqueeze(2)), dim=2), cos, sin)
-        q_rope, k_rope = rotated[:, :, :-1], rotated[:, :, -1]
+        q_rope = rotated[:, :, :-1]
+        kv = torch.cat((latent, rotated[:, :, -1]), dim=-1)  # (B, S, r + rope): what the cache holds
         if cache is not None:
-            cache.write(layer, start, latent, k_rope)
-            kv_len = kv_len or cache.max_len
-            latent = cache.latent[layer, :, :kv_len]
-            k_rope = cache.rope[layer, :, :kv_len]
+            cache.write(layer, start, kv)
+            kv = cache.read(layer, kv_len or cache.max_len)
         path = self.path or c.attention
         if path == "auto":
             path = "absorbed" if s == 1 else "naive"
         if path == "naive":
-            out = self._naive(q_nope, q_rope, latent, k_rope, mask)
+            out = self._naive(q_nope, q_rope, kv, mask)
         else:
-            out = self._absorbed(q_nope, q_rope, latent, k_rope, mask)
+            out = self._absorbed(q_nope, q_rope, kv, mask)
         return self.o_proj(out.reshape(b, s, -1))
 
-    def _naive(
-        self, q_nope: torch.Tensor, q_rope: torch.Tensor, latent: torch.Tensor, k_rope: torch.Tensor, mask: torch.Tensor | None
-    ) -> torch.Tensor:
+    def _naive(self, q_nope: torch.Tensor, q_rope: torch.Tensor, kv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         c = self.config
-        b, t = latent.shape[:2]
+        b, t = kv.shape[:2]
+        latent, k_rope = kv.split([c.kv_lora_rank, c.qk_rope_head_dim], dim=-1)
         kv = self.kv_b_proj(latent).view(b, t, self.num_heads, c.qk_nope_head_dim + c.v_head_dim)
         k_nope, v = kv.split([c.qk_nope_head_dim, c.v_head_dim], dim=-1)
         k = torch.cat((k_nope, k_rope.unsqueeze(2).expand(-1, -1, self.num_heads, -1)), dim=-1)
@@ -122,12 +120,10 @@ class MLA(nn.Module):
         )
         return out.transpose(1, 2)
 
-    def _absorbed(
-        self, q_nope: torch.Tensor, q_rope: torch.Tensor, latent: torch.Tensor, k_rope: torch.Tensor, mask: torch.Tensor | None
-    ) -> torch.Tensor:
+    def _absorbed(self, q_nope: torch.Tensor, q_rope: torch.Tensor, kv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         c = self.config
         b, s, nh, _ = q_nope.shape
-        t = latent.shape[1]
+        t = kv.shape[1]
         w = dense_weight(self.kv_b_proj).view(nh, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
         w_uk, w_uv = w.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)
         # (B, S, nh, nope) x (nh, nope, r) -> (B, nh, S, r): the query in latent space.
@@ -136,11 +132,11 @@ class MLA(nn.Module):
         # All heads share one latent key/value, so fold heads into the query rows: one
         # (nh*S) x T attention per sequence, and the cache is read once, never expanded per head.
         q = q.reshape(b, 1, nh * s, -1)
-        k = torch.cat((latent, k_rope), dim=-1).unsqueeze(1)  # (B, 1, T, r + rope)
+        k = kv.unsqueeze(1)  # (B, 1, T, r + rope): the cache rows as they are
         if mask is None and s > 1:
             mask = torch.ones(s, t, dtype=torch.bool, device=q.device).tril(t - s)[None, None]
         if mask is not None and s > 1:
             mask = mask.unsqueeze(2).expand(mask.shape[0], 1, nh, s, t).reshape(mask.shape[0], 1, nh * s, t)
-        out_lat = F.scaled_dot_product_attention(q, k, latent.unsqueeze(1), attn_mask=mask, scale=self.scale)
+        out_lat = F.scaled_dot_product_attention(q, k, k[..., : c.kv_lora_rank], attn_mask=mask, scale=self.scale)
         # (B, nh, S, r) x (nh, v, r) -> (B, S, nh, v): back out of latent space per head.
         return torch.einsum("bhsr,hvr->bshv", out_lat.view(b, nh, s, -1), w_uv)

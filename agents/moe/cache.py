@@ -24,8 +24,10 @@ class LatentCache:
         dtype: torch.dtype,
     ) -> None:
         self.max_len = max_len
-        self.latent = torch.zeros(num_layers, batch, max_len, kv_lora_rank, device=device, dtype=dtype)
-        self.rope = torch.zeros(num_layers, batch, max_len, rope_dim, device=device, dtype=dtype)
+        self.kv_lora_rank = kv_lora_rank
+        # Latent and rope key side by side: the absorbed attention's key is a plain slice of the
+        # cache (no per-step concatenation) and its value is the latent part of the same rows.
+        self.kv = torch.zeros(num_layers, batch, max_len, kv_lora_rank + rope_dim, device=device, dtype=dtype)
         self.pad = torch.zeros(batch, dtype=torch.long, device=device)
         self.slots = torch.arange(max_len, device=device)
 
@@ -34,18 +36,20 @@ class LatentCache:
         return self.latent.shape[1]
 
     def nbytes(self) -> int:
-        return self.latent.numel() * self.latent.element_size() + self.rope.numel() * self.rope.element_size()
+        return self.kv.numel() * self.kv.element_size()
 
-    def write(self, layer: int, start: torch.Tensor | int, latent: torch.Tensor, rope: torch.Tensor) -> None:
-        """Store (batch, seq, ...) entries at slots start..start+seq; start may be a 0-d device tensor."""
-        seq = latent.shape[1]
+    def write(self, layer: int, start: torch.Tensor | int, entries: torch.Tensor) -> None:
+        """Store (batch, seq, kv_lora_rank + rope) entries at slots start..start+seq; start may
+        be a 0-d device tensor (CUDA graphs)."""
+        seq = entries.shape[1]
         if isinstance(start, int):
-            self.latent[layer, :, start : start + seq] = latent
-            self.rope[layer, :, start : start + seq] = rope
+            self.kv[layer, :, start : start + seq] = entries
         else:
-            idx = start + torch.arange(seq, device=latent.device)
-            self.latent[layer].index_copy_(1, idx, latent)
-            self.rope[layer].index_copy_(1, idx, rope)
+            self.kv[layer].index_copy_(1, start + torch.arange(seq, device=entries.device), entries)
+
+    def read(self, layer: int, kv_len: int) -> torch.Tensor:
+        """(batch, kv_len, kv_lora_rank + rope) view of the first kv_len slots."""
+        return self.kv[layer, :, :kv_len]
 
     def mask(self, query_slots: torch.Tensor, kv_len: int) -> torch.Tensor:
         """Boolean (batch, 1, seq, kv_len) mask: causal, no left padding; a pad query sees itself

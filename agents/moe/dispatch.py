@@ -82,9 +82,12 @@ def run_experts(
     order = torch.argsort(flat, stable=True)
     xs = x[order // topk_idx.shape[1]]
     if method == "grouped_mm":
-        # Counts by scatter_add rather than bincount: bincount on CUDA reads the max on the host.
-        counts = torch.zeros(num_experts, dtype=torch.int32, device=x.device)
-        counts.scatter_add_(0, flat.to(torch.int64), torch.ones_like(flat, dtype=torch.int32))
+        if x.device.type == "cpu":
+            counts = torch.bincount(flat, minlength=num_experts)
+        else:
+            # scatter_add rather than bincount: bincount on CUDA reads its maximum on the host.
+            counts = torch.zeros(num_experts, dtype=torch.int32, device=x.device)
+            counts.scatter_add_(0, flat, torch.ones_like(flat, dtype=torch.int32))
         offs = torch.cumsum(counts, 0, dtype=torch.int32)
         h = _swiglu(_grouped(xs, gate_up, offs))
         ys = _grouped(h, down, offs)
