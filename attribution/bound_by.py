@@ -183,7 +183,7 @@ def trace_norms(spans: Iterable[Span]) -> Norms:
     for span in spans:
         if span.kind != SpanKind.LLM:
             continue
-        profile = span_profile(span)
+        profile = Profile(span.attributes, span.duration_ns)  # read-only: no need to copy the profile keys out
         if (value := moe_imbalance(profile)) is not None:
             imbalance.append(value)
         if (value := profile.cores_used()) is not None:
