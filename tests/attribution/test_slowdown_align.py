@@ -107,3 +107,20 @@ def test_align_lists_falls_back_to_pairing_in_order_past_the_work_cap(monkeypatc
     # equal keys pair in order: the k-th "0" of the candidate gets the k-th "0" of the baseline
     zeros = [(i, j) for i, j in pairs if i is not None and j is not None and cand[j] == 0]
     assert [i for i, _ in sorted(zeros, key=lambda p: p[1])] == sorted(i for i, _ in zeros)
+
+
+def _lcs_length(a: list[str], b: list[str]) -> int:
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            table[i][j] = table[i + 1][j + 1] + 1 if a[i] == b[j] else max(table[i + 1][j], table[i][j + 1])
+    return table[0][0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from("abcd"), max_size=25), st.lists(st.sampled_from("abcd"), max_size=25))
+def test_myers_finds_a_longest_common_subsequence(base: list[str], cand: list[str]) -> None:
+    matches = align._myers(base, cand, align.MAX_DIFF_WORK)
+    assert matches is not None and len(matches) == _lcs_length(base, cand)
+    assert all(base[i] == cand[j] for i, j in matches)
+    assert all(i1 < i2 and j1 < j2 for (i1, j1), (i2, j2) in zip(matches, matches[1:]))
