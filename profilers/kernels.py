@@ -16,11 +16,22 @@ import tempfile
 import threading
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rootspan.profilers import names as n
 from rootspan.profilers.chrome import Window, read_chrome_trace
+
+
+@dataclass
+class RecordedWindow:
+    """A finished profiling window whose results have not been exported yet."""
+
+    results: Any  # torch.autograd.profiler.profile of that cycle
+    cuda: bool
+    start_ns: int = 0
+    end_ns: int = 0
 
 
 class KernelProfiler:
@@ -40,7 +51,7 @@ class KernelProfiler:
         self._open_selected = 0
         self._llm_calls = 0
         self._window_start_ns = 0
-        self._ready: Window | None = None
+        self._ready: RecordedWindow | None = None
         self.window_seq = 0
         self.setup_s = 0.0
         started = time.perf_counter()
@@ -102,7 +113,7 @@ class KernelProfiler:
         except Exception:  # noqa: BLE001 - the window may have closed under it; times come from the span
             pass
 
-    def close_selected(self, end_ns: int) -> Window | None:
+    def close_selected(self, end_ns: int) -> RecordedWindow | None:
         """One selected span ended; when it was the last one open, stop recording and return the window."""
         with self._lock:
             self._open_selected -= 1
@@ -111,46 +122,52 @@ class KernelProfiler:
             self._open_selected = 0
             return self._finish_window(end_ns)
 
-    def _finish_window(self, end_ns: int) -> Window | None:
+    def _finish_window(self, end_ns: int) -> RecordedWindow | None:
         if not self._recording:
             return None
         self._recording = False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._profiler.step()
-        window, self._ready = self._ready, None
-        if window is not None:
-            window.start_ns, window.end_ns = self._window_start_ns, end_ns
+        recorded, self._ready = self._ready, None
+        if recorded is not None:
+            recorded.start_ns, recorded.end_ns = self._window_start_ns, end_ns
             self.window_seq += 1
-        return window
+        return recorded
 
     def _on_trace_ready(self, profiler: Any) -> None:
-        """Export the cycle's Chrome trace and keep it with the FLOPs the profiler computed per op."""
+        # Only keep the cycle's results: exporting and reading them is slow, so it happens in
+        # load_window, off the app's thread. The next cycle gets a fresh results object.
+        self._ready = RecordedWindow(results=profiler.profiler, cuda=self.cuda)
+
+    @staticmethod
+    def load_window(recorded: RecordedWindow) -> Window | None:
+        """A recorded window's Chrome trace and the FLOPs the profiler computed per op."""
         # outside the run directory: a crash must not leave a stray .json among kernels/<trace_id>.json
         fd, tmp = tempfile.mkstemp(prefix="rootspan-window-", suffix=".json")
         os.close(fd)
         try:
-            profiler.export_chrome_trace(tmp)
+            recorded.results.export_chrome_trace(tmp)
             events, base, meta = read_chrome_trace(tmp)
         except (OSError, ValueError, json.JSONDecodeError):
-            self._ready = None
-            return
+            return None
         finally:
             Path(tmp).unlink(missing_ok=True)
         flops: dict[int, int] = {}
         try:
             # The raw Kineto events: profiler.events() would build Python event trees (tens of ms
             # per window) just to read one number. Their correlation id is the trace's "External id".
-            for event in profiler.profiler.kineto_results.events():
+            for event in recorded.results.kineto_results.events():
                 count = event.flops()
                 if count:
                     flops[int(event.correlation_id())] = int(count)
         except Exception:  # noqa: BLE001 - FLOPs are a bonus; the trace itself is what matters
             pass
         events = [e for e in events if not str(e.get("name", "")).startswith("ProfilerStep#")]
-        self._ready = Window(events=events, base_ns=base, flops_by_op=flops, cuda=self.cuda, meta=meta)
+        return Window(events=events, base_ns=base, flops_by_op=flops, cuda=recorded.cuda, meta=meta,
+                      start_ns=recorded.start_ns, end_ns=recorded.end_ns)
 
-    def close(self, end_ns: int) -> Window | None:
+    def close(self, end_ns: int) -> RecordedWindow | None:
         """Stop the profiler; a window still open is finished and returned."""
         with self._lock:
             window = self._finish_window(end_ns) if self._recording else None

@@ -8,6 +8,7 @@ a kernel window is recording waits for that window to be attributed, then goes o
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from rootspan.profilers.chrome import ProfileStats, Window, attribute, owners_wi
 from rootspan.profilers.config import ProfileConfig
 from rootspan.profilers.host import available_cpus
 from rootspan.profilers.kernel_files import KernelStore
+from rootspan.profilers.kernels import RecordedWindow
 from rootspan.profilers.memory import MemoryTracker
 from rootspan.profilers.sampler import Sampler, note_once
 
@@ -87,6 +89,10 @@ class ProfilingProcessor(SpanProcessor):
         self._deferred: list[tuple[ReadableSpan, SpanState]] = []
         self._shut = False
         self._ends = 0
+        # windows stopped on the app's thread, exported and attributed on the worker's
+        self._windows: queue.Queue[tuple[RecordedWindow, str] | None] = queue.Queue()
+        self._pending_windows = 0
+        self._worker: threading.Thread | None = None
         self.sampler: Sampler | None = None
         if config.host_sampling or config.device_sampling != "off":
             metrics_path = self.run_dir / METRICS_FILE if self.run_dir is not None else None
@@ -110,6 +116,8 @@ class ProfilingProcessor(SpanProcessor):
 
             self.kernels = KernelProfiler(config.profile_every, config.profile_spans, flops=config.flops)
             self.store = KernelStore(self.run_dir)
+            self._worker = threading.Thread(target=self._attribute_windows, name="rootspan-kernels", daemon=True)
+            self._worker.start()
         except ImportError as exc:
             note_once(f"kernel profile needs torch ({exc}); kernels off")
         except Exception as exc:  # noqa: BLE001 - a profiler that cannot start must not stop the app
@@ -174,17 +182,44 @@ class ProfilingProcessor(SpanProcessor):
             state.attrs.update(self.memory.oom_attributes(span.events, state.trace_id, span_id))
         with self._lock:
             if state.selected:
-                window = self.kernels.close_selected(end_ns)
+                recorded = self.kernels.close_selected(end_ns)
                 self._deferred.append((span, state))
-                if window is not None:
-                    self._process_window(window, opener_trace=state.trace_id)
-                if not self.kernels.window_open:
+                if recorded is not None:
+                    self._pending_windows += 1
+                    self._windows.put((recorded, state.trace_id))
+                elif not self._windows_busy():
                     self._drain()
-            elif self.kernels is not None and self.kernels.window_open:
+            elif self.kernels is not None and self._windows_busy():
+                # its figures (or its children's) are in a window not attributed yet
                 self._deferred.append((span, state))
             else:
                 self._finish(span, state)
             self._trim_samples()
+
+    def _windows_busy(self) -> bool:
+        return self.kernels is not None and (self.kernels.window_open or self._pending_windows > 0)
+
+    def _attribute_windows(self) -> None:
+        """Worker: export, read and attribute each stopped window, then release the spans waiting on it."""
+        while True:
+            item = self._windows.get()
+            if item is None:
+                return
+            recorded, opener = item
+            try:
+                window = self.kernels.load_window(recorded)
+            except Exception as exc:  # noqa: BLE001 - a broken window must not stop the others
+                note_once(f"kernel window dropped ({type(exc).__name__}: {exc})")
+                window = None
+            with self._lock:
+                try:
+                    if window is not None:
+                        self._process_window(window, opener_trace=opener)
+                except Exception as exc:  # noqa: BLE001
+                    note_once(f"kernel window not attributed ({type(exc).__name__}: {exc})")
+                self._pending_windows -= 1
+                if not self._windows_busy():
+                    self._drain()
 
     def _host_attributes(self, state: SpanState, end_ns: int) -> dict[str, Any]:
         wall = max(0, end_ns - state.start_ns)
@@ -270,10 +305,15 @@ class ProfilingProcessor(SpanProcessor):
             if self.sampler is not None:
                 self.sampler.stop()
             if self.kernels is not None:
-                window = self.kernels.close(time.time_ns())
-                if window is not None:
+                recorded = self.kernels.close(time.time_ns())
+                if recorded is not None:
                     opener = next(iter(self._spans.values())).trace_id if self._spans else ""
-                    self._process_window(window, opener_trace=opener)
+                    self._pending_windows += 1
+                    self._windows.put((recorded, opener))
+                self._windows.put(None)
+        if self._worker is not None:
+            self._worker.join()
+        with self._lock:
             self._drain()
             if self.store is not None:
                 for trace_id in self.store.pending_traces():
@@ -283,6 +323,9 @@ class ProfilingProcessor(SpanProcessor):
             processor.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        deadline = time.monotonic() + timeout_millis / 1000.0
+        while self._pending_windows > 0 and time.monotonic() < deadline:  # let the worker release waiting spans
+            time.sleep(0.01)
         if self.sampler is not None:
             self.sampler.flush()
         return all(processor.force_flush(timeout_millis) for processor in self._downstream)
