@@ -151,7 +151,12 @@ class RootspanApp(App[None]):
         self.call_from_thread(self._analysis_done, run_view, analysis)
 
     def _analysis_done(self, run_view: RunView, analysis: RunAnalysis) -> None:
+        from rootspan.tui.screens_traces import TracesScreen
+
         self._analyses[id(run_view)] = analysis
+        for screen in self.screen_stack:
+            if isinstance(screen, TracesScreen):
+                screen.show_computed_verdicts(run_view, analysis.verdicts)
         for trace_id, target in self._waiting.pop(id(run_view), []):
             target.post_message(AnalysisReady(trace_id, analysis.for_trace(trace_id, run_view.verdicts)))
 

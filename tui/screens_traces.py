@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from rootspan.model import Verdict
 from rootspan.text import format_duration, printable
 from rootspan.tui.cells import STATUS_STYLES, cell, compact, verdict_line
 from rootspan.tui.data import RunView, TraceSummary, ViewData
@@ -78,13 +79,28 @@ class TracesScreen(Screen):
             Text(str(summary.steps), justify="right"),
             Text(compact(summary.tokens) if summary.tokens else "-", justify="right"),
             Text(format_duration(summary.gpu_time_ns) if summary.gpu_time_ns is not None else "-", justify="right"),
-            cell(verdict_line(summary.verdict), "bold red" if summary.verdict and summary.verdict.culprit else "", 36),
+            self._verdict_cell(summary.verdict),
             cell(agents, width=32),
             Text(summary.trace_id[:12], style="dim"),
         ]
         if self.data.diff_mode:
             cells.insert(0, Text("AB"[run_index], style="bold"))
         return cells
+
+    def show_computed_verdicts(self, run_view: RunView, verdicts: dict[str, Verdict]) -> None:
+        """Fill the verdict column of traces that had no saved verdict once the engine has run."""
+        if run_view not in self.runs:
+            return
+        table = self.query_one(DataTable)
+        index = self.runs.index(run_view)
+        for summary in run_view.summaries:
+            verdict = verdicts.get(summary.trace_id)
+            if summary.verdict is None and verdict is not None:
+                summary.verdict = verdict
+                table.update_cell(f"{index}:{summary.trace_id}", "verdict", self._verdict_cell(verdict))
+
+    def _verdict_cell(self, verdict: Verdict | None) -> Text:
+        return cell(verdict_line(verdict), "bold red" if verdict is not None and verdict.culprit else "", 36)
 
     def _selected(self) -> tuple[RunView, str] | None:
         table = self.query_one(DataTable)

@@ -265,3 +265,27 @@ def test_big_runs_wait_for_blame_before_running_the_engine(run_dir: Path, monkey
         assert waterfall.model.critical_path == {sid(1, 1), sid(1, 10), sid(1, 11)}
 
     run_pilot(RootspanApp(run_dir, engine=engine), script)
+
+
+def test_engine_verdicts_fill_the_traces_list(run_dir: Path) -> None:
+    from rootspan.model import Culprit, Verdict
+    from rootspan.tui.analysis import RunAnalysis
+
+    from tui_fixtures import TRACE_OK
+
+    class OkEngine(FixedEngine):
+        def analyse_run(self, run, need_verdicts):
+            found = Verdict(trace_id=TRACE_OK, outcome="failure", category="hallucination",
+                            culprit=Culprit(span_id=sid(2, 3), agent="planner", step=2))
+            return RunAnalysis(verdicts={TRACE_OK: found})
+
+    async def script(pilot) -> None:
+        table = pilot.app.screen.query_one(DataTable)
+        assert table.get_row_at(1)[6].plain == "-"
+        await pilot.press("down", "b")
+        await settle(pilot)
+        await pilot.press("escape")
+        assert table.get_row_at(1)[6].plain == "hallucination @ step 2 planner"
+        assert table.get_row_at(0)[6].plain == "tool_error @ step 11 coder"  # saved verdict kept
+
+    run_pilot(RootspanApp(run_dir, engine=OkEngine()), script)
