@@ -31,16 +31,25 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def _three_figures(value: float) -> str:
+    """3 significant figures without switching to exponent notation (999.9 -> '1000')."""
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def format_duration(ns: int) -> str:
-    """Human duration with 3 significant figures: 812µs, 12.3ms, 4.51s, 2m05s."""
+    """Human duration with about 3 significant figures: 812µs, 12.3ms, 4.51s, 2m05s."""
     if ns < 1_000:
         return f"{ns}ns"
-    if ns < 1_000_000:
-        return f"{ns / 1e3:.3g}µs"
-    if ns < 1_000_000_000:
-        return f"{ns / 1e6:.3g}ms"
+    for scale, unit in ((1e3, "µs"), (1e6, "ms")):
+        value = ns / scale
+        if round(value) < 1000:
+            return f"{_three_figures(value)}{unit}"
     seconds = ns / 1e9
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    minutes, rest = divmod(int(seconds), 60)
+    if round(seconds, 1) < 60:
+        return f"{_three_figures(seconds)}s"
+    minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes}m{rest:02d}s"

@@ -70,3 +70,14 @@ def test_module_entry_point_exit_code(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("rootspan: error:") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [(999, "999ns"), (1_500, "1.5µs"), (812_000, "812µs"), (999_999_999, "1s"), (999_400_000, "999ms"),
+     (12_345_678, "12.3ms"), (4_510_000_000, "4.51s"), (59_990_000_000, "1m00s"), (125_000_000_000, "2m05s")],
+)
+def test_format_duration_never_uses_exponents(ns: int, text: str) -> None:
+    from rootspan.text import format_duration
+
+    assert format_duration(ns) == text
