@@ -289,3 +289,30 @@ def test_engine_verdicts_fill_the_traces_list(run_dir: Path) -> None:
         assert table.get_row_at(0)[6].plain == "tool_error @ step 11 coder"  # saved verdict kept
 
     run_pilot(RootspanApp(run_dir, engine=OkEngine()), script)
+
+
+def test_waterfall_draws_only_visible_rows(tmp_path: Path, monkeypatch) -> None:
+    """Virtualised: with 6,000 rows expanded, a redraw renders about one screenful of lines."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_tui import write_run  # the benchmark's synthetic run, at a test-sized 6k spans
+
+    write_run(tmp_path, 6_000)
+    drawn: list[str] = []
+    original = Waterfall._line
+    monkeypatch.setattr(Waterfall, "_line", lambda self, row, width: drawn.append(row.span.span_id) or original(self, row, width))
+
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        waterfall = pilot.app.screen.query_one(Waterfall)
+        assert len(waterfall.rows) == 1 + 60  # big trace: only the root open
+        await pilot.press("plus")
+        await settle(pilot)
+        assert len(waterfall.rows) == 6_000
+        drawn.clear()
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert 0 < len(drawn) <= 2 * 30
+        assert waterfall.current is waterfall.rows[waterfall.cursor].span and waterfall.cursor > 20
+
+    run_pilot(RootspanApp(tmp_path, engine=FixedEngine()), script)

@@ -161,3 +161,11 @@ def test_alignment_by_names_marks_added_and_removed(run_dir: Path, candidate_dir
     removed = [a.name for a, b in aligned if b is None]
     added = [b.name for a, b in aligned if a is None]
     assert removed == ["execute_tool search"] and added == ["invoke_agent reviewer"]
+
+
+def test_docs_list_every_key() -> None:
+    from rootspan.tui.keys import key_table
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "tui.md").read_text(encoding="utf-8")
+    missing = [(keys, description) for _, keys, description in key_table() if f"| `{keys}` | {description} |" not in docs]
+    assert not missing, f"docs/tui.md lacks these keys: {missing}"
