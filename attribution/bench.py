@@ -59,9 +59,9 @@ def synthetic_trace(n_spans: int, seed: int = 0) -> tuple[Trace, int]:
     """A multi-agent trace of about ``n_spans`` spans with one planted hallucination; returns it and the culprit step.
 
     Turns of three agents in rotation; each turn is an agent span holding an LLM call and a tool
-    call. Each LLM call reads the previous tool result (the values appear in its input) and asks
-    the tool for the next one; at the planted turn the LLM states a value no input holds, and
-    every later turn carries that value along to the final answer.
+    call. Each LLM call reads the previous tool result (a value and the next item to look up, both
+    in its input) and asks the tool for that item; at the planted turn the LLM states a total no
+    input holds, and every later turn carries it along to the final answer.
     """
     rng = random.Random(seed)
     trace_id = f"{seed:08x}".rjust(32, "a")
@@ -73,6 +73,8 @@ def synthetic_trace(n_spans: int, seed: int = 0) -> tuple[Trace, int]:
     spans: list[Span] = []
     step = 1
     previous_result = f"{rng.randrange(10_000, 99_999)}"
+    next_item = f"{rng.randrange(100_000, 999_999)}"
+    task = f"find the total, starting from {previous_result} at item {next_item}"
     carried = ""
     culprit_step = -1
     for turn in range(turns):
@@ -80,7 +82,7 @@ def synthetic_trace(n_spans: int, seed: int = 0) -> tuple[Trace, int]:
         agent_id = f"{3 * turn + 1:016x}"
         llm_id = f"{3 * turn + 2:016x}"
         tool_id = f"{3 * turn + 3:016x}"
-        query = f"{rng.randrange(100_000, 999_999)}"
+        query = next_item
         claim = f"using {previous_result}, look up item {query}"
         if turn == fault_turn:
             carried = f"{rng.randrange(1_000_000, 9_999_999)}"
@@ -89,23 +91,24 @@ def synthetic_trace(n_spans: int, seed: int = 0) -> tuple[Trace, int]:
         elif carried:
             claim += f"; the total so far is {carried}"
         result = f"{rng.randrange(10_000, 99_999)}"
+        next_item = f"{rng.randrange(100_000, 999_999)}"
         start = t
         spans.append(_span(trace_id, agent_id, root_id, f"invoke_agent {agent}", SpanKind.AGENT, start, start + 9_000_000,
                            {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent, sc.ROOTSPAN_STEP: step}))
         spans.append(_span(trace_id, llm_id, agent_id, "chat demo-moe", SpanKind.LLM, start + 100_000, start + 5_000_000,
                            {sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: "demo-moe", sc.ROOTSPAN_STEP: step + 1,
-                            sc.GEN_AI_INPUT_MESSAGES: f"previous result {previous_result}",
+                            sc.GEN_AI_INPUT_MESSAGES: f"previous result {previous_result}, next item {query}",
                             sc.ROOTSPAN_OUTPUT: claim}))
         spans.append(_span(trace_id, tool_id, agent_id, "execute_tool lookup", SpanKind.TOOL, start + 5_100_000, start + 8_900_000,
                            {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "lookup", sc.ROOTSPAN_STEP: step + 2,
                             sc.GEN_AI_TOOL_CALL_ARGUMENTS: json.dumps({"item": query}),
-                            sc.GEN_AI_TOOL_CALL_RESULT: result}))
+                            sc.GEN_AI_TOOL_CALL_RESULT: f"{result}; next item {next_item}"}))
         previous_result = result
         step += 3
         t += 10_000_000
     spans.append(_span(trace_id, root_id, None, "invoke_workflow bench", SpanKind.WORKFLOW, 1_700_000_000_000_000_000 - 1, t,
                        {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.ROOTSPAN_STEP: 0, sc.ROOTSPAN_OUTCOME: "failure",
-                        sc.GEN_AI_INPUT_MESSAGES: "find the total"}))
+                        sc.GEN_AI_INPUT_MESSAGES: task}))
     return Trace(trace_id=trace_id, spans=spans), culprit_step
 
 

@@ -551,8 +551,8 @@ def rule_tool_arithmetic(graph: AttributionGraph, weights: Weights) -> Iterable[
 
 
 def _normalised(text: str) -> str:
-    flat = _NORMALISE_SPACE.sub(" ", text.lower()).strip()
-    return re.sub(r"\d+", "#", flat)[:2000]
+    """Case and spacing folded; numbers kept: the same words about other values are progress, not a loop."""
+    return _NORMALISE_SPACE.sub(" ", text.lower()).strip()[:2000]
 
 
 def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:

@@ -33,6 +33,7 @@ class Scoring:
     on_data_path_bonus: float = 0.0  # steps whose output reaches the failing output
     first_divergence_ratio: float = 1.0  # earliest step with at least this share of the top score wins
     early_bonus: float = 0.6  # mild preference for early steps: mistakes propagate forward
+    consequence_factor: float = 0.5  # findings downstream of a hard failure are likely its consequences
 
 
 @dataclass
@@ -107,6 +108,50 @@ def _fallback(graph: AttributionGraph) -> Span | None:
     return next(span for span in actors if graph.agent(span) == busiest)
 
 
+HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic"})
+MAX_CONSEQUENCES = 100_000
+
+
+def _discount_consequences(
+    graph: AttributionGraph, scores: dict[str, float], reasons: dict[str, list[Evidence]], factor: float
+) -> None:
+    """Steps fed (through data flow) by a step that hard-failed get their own findings discounted.
+
+    An error, an empty or failed tool result, a tool that computed wrong: what downstream steps
+    then say or do wrong is most likely a consequence (a verifier accepting a made-up number
+    after the calculator returned nothing), so the failing step stays the first divergence.
+    """
+    if factor >= 1.0:
+        return
+    hard = [span_id for span_id, items in reasons.items() if any(item.rule in HARD_RULES for item in items)]
+    if not hard:
+        return
+    affected: set[str] = set()
+    frontier = [item.span_id for span_id in hard for item in reasons[span_id] if item.rule in HARD_RULES]
+    frontier += hard
+    seen = set(frontier)
+    while frontier and len(affected) < MAX_CONSEQUENCES:
+        following: list[str] = []
+        for current in frontier:
+            consumers = list(graph.data_children.get(current, ()))
+            parent = graph.parent(graph.span(current))
+            if parent is not None and parent is not graph.root and parent.kind == SpanKind.AGENT:
+                consumers.append(parent.span_id)  # a call's result is its agent turn's output too
+            for consumer in consumers:
+                if consumer not in seen:
+                    seen.add(consumer)
+                    affected.add(consumer)
+                    following.append(consumer)
+        frontier = following
+    for span_id in list(scores):
+        if span_id in affected and span_id not in hard:
+            scores[span_id] *= factor
+        elif span_id not in hard:
+            # a finding on a model call inside an affected turn was lifted to the turn
+            if any(item.span_id in affected for item in reasons.get(span_id, ())):
+                scores[span_id] *= factor
+
+
 def analyze_failure(
     graph: AttributionGraph,
     scoring: Scoring | None = None,
@@ -132,6 +177,7 @@ def analyze_failure(
             scores[target] = scores.get(target, 0.0) - strongest.get(key, 0.0) + item.weight
             strongest[key] = item.weight
         reasons.setdefault(target, []).append(item)
+    _discount_consequences(graph, scores, reasons, scoring.consequence_factor)
     if sink is not None:
         # the walk back over every data edge is only worth it when the bonus counts
         reaching = set(graph.upstream(sink.span_id)) | {sink.span_id} if scoring.on_data_path_bonus else set()
@@ -169,6 +215,9 @@ def analyze_failure(
     # a more specific finding on the same step names the category when there is one
     specific = [item for item in own if item.rule not in GENERIC_RULES]
     category = (specific or own)[0].category if own else None
+    if category == "hallucination" and any(item.category == "ignored_input" for item in own):
+        # a step that dropped an input and stated a number in its place: the omission came first
+        category = "ignored_input"
     sentences = [item.sentence for item in own]
     # what the mistake led to downstream, strongest first
     sentences += [

@@ -89,3 +89,24 @@ def test_scoring_knobs_change_the_choice_deterministically() -> None:
     assert first == again
     latest = analyze_failure(graph, Scoring(first_divergence_ratio=1.0, early_bonus=0.0))
     assert latest.culprit is not None
+
+
+def test_what_follows_a_hard_failure_is_its_consequence() -> None:
+    # the calculator returns nothing; the verifier then accepts a number nobody computed
+    t = team_trace(tool_result="", solver_output="?", verifier_output="ok 4", expected="42")
+    verdict = attribute_trace(t)
+    assert verdict.culprit is not None and verdict.culprit.span_id == sid("calc")
+    assert verdict.category == "tool_empty_result"
+    assert any(alt.agent == "verifier" for alt in verdict.alternatives)
+
+
+def test_a_number_stated_in_place_of_a_dropped_input_is_an_ignored_input() -> None:
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, input="Cy has 18 books. Cy gets 9 more. How many?",
+             **{"rootspan.outcome": "failure"}),
+        span("planner", 1, 20, "run", op="invoke_agent", agent="planner", step=1, inputs=["run"], output="18+1"),
+        span("plan-llm", 2, 19, "planner", op="chat", step=2, input="Cy has 18 books. How many?", output="18+1"),
+    )
+    verdict = attribute_trace(t)
+    assert verdict.culprit is not None and verdict.culprit.span_id == sid("planner")
+    assert verdict.category == "ignored_input"
