@@ -73,11 +73,22 @@ class WaterfallScreen(Screen):
 
     @work(thread=True, exclusive=True, group="waterfall-model", exit_on_error=False)
     def build_model(self) -> None:
-        model = WaterfallModel(self.trace)
-        lanes = build_lanes(self.trace, {span_id for span_id in model.repeats})
-        self.app.call_from_thread(self._model_ready, model, lanes)
+        try:
+            model = WaterfallModel(self.trace)
+            lanes = build_lanes(self.trace, set(model.repeats))
+        except Exception as exc:  # noqa: BLE001 - a malformed trace is a message, not a crash
+            self.app.call_from_thread(self._model_failed, f"cannot draw this trace: {type(exc).__name__}: {exc}")
+        else:
+            self.app.call_from_thread(self._model_ready, model, lanes)
+
+    def _model_failed(self, message: str) -> None:
+        if self.is_attached:
+            self.query_one("#wf-loading", Busy).remove()
+            self.mount(Static(Text(printable(message)), classes="section"), after=self.query_one("#wf-title"))
 
     def _model_ready(self, model: WaterfallModel, lanes: LaneLayout) -> None:
+        if not self.is_attached:  # the user left before the tree was built
+            return
         self.model, self.lanes = model, lanes
         if self.analysis is not None:
             self._apply_analysis()
