@@ -316,3 +316,17 @@ def test_waterfall_draws_only_visible_rows(tmp_path: Path, monkeypatch) -> None:
         assert waterfall.current is waterfall.rows[waterfall.cursor].span and waterfall.cursor > 20
 
     run_pilot(RootspanApp(tmp_path, engine=FixedEngine()), script)
+
+
+def test_loader_warnings_are_counted_and_listed(run_dir: Path) -> None:
+    with (run_dir / "traces.jsonl").open("a") as handle:
+        handle.write('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId"')  # a run killed mid-write
+
+    async def script(pilot) -> None:
+        assert "1 loader warnings (w)" in widget_text(pilot.app.screen.query_one("#traces-title"))
+        await pilot.press("w")
+        assert "truncated last line skipped" in widget_text(pilot.app.screen.query_one("#text-body"))
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, TracesScreen)
+
+    run_pilot(_app(run_dir), script)
