@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from rootspan import semconv as sc
-from rootspan.attribution.content import normalise_number, numbers, quote, tokens
+from rootspan.attribution.content import numbers, quote, tokens
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.model import Span, SpanKind
 

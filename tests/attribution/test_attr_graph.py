@@ -22,6 +22,8 @@ def test_tracer_spans_give_tree_time_order_and_explicit_data_flow() -> None:
     digraph = graph.nx
     assert digraph.edges[sid("run"), sid("planner")]["type"] == CHILD
     assert digraph.edges[sid("planner"), sid("solver")]["type"] == NEXT  # siblings, one after the other
+    assert digraph.edges[sid("planner"), sid("solver")]["data"] == "inputs"  # ... and data flow on the same edge
+    assert digraph.edges[sid("planner"), sid("solve-llm")]["type"] == DATA  # inferred: the plan's numbers reused
     assert graph.data_parents[sid("solver")][sid("planner")] == "inputs"
     assert graph.data_parents[sid("verifier")][sid("solver")] == "inputs"
     # the tool's result (42) reappears in the next LLM call's input: inferred data flow
