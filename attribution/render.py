@@ -84,6 +84,9 @@ def render_whowhen(result: dict[str, Any], priors: dict[str, dict[str, float]], 
         f"{'subset':<22}{'n':>4}{'agent':>9}{'step':>9}   tune (n agent step) / holdout (n agent step)",
     ]
     for subset, entry in result.items():
+        if not entry["n"]:
+            lines.append(f"{subset:<22}{0:>4}{'-':>9}{'-':>9}")
+            continue
         splits = entry.get("splits", {})
         detail = " / ".join(
             f"{name} {part['n']} {100 * part['agent_accuracy']:.1f} {100 * part['step_accuracy']:.1f}"

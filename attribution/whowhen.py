@@ -291,8 +291,8 @@ def _fractions(counts: dict[str, int]) -> dict[str, Any]:
     n = counts["n"]
     return {
         "n": n,
-        "agent_accuracy": round(counts["agent"] / n, 4) if n else 0.0,
-        "step_accuracy": round(counts["step"] / n, 4) if n else 0.0,
+        "agent_accuracy": round(counts["agent"] / n, 4) if n else None,  # no logs: no accuracy, not 0
+        "step_accuracy": round(counts["step"] / n, 4) if n else None,
     }
 
 

@@ -93,7 +93,9 @@ def test_eval_whowhen_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert 0.0 <= entry["agent_accuracy"] <= 1.0 and 0.0 <= entry["step_accuracy"] <= 1.0
         assert sum(part["n"] for part in entry["splits"].values()) == 2
     assert run(["eval", "whowhen", str(root / "Hand-Crafted"), "--json", "--no-ground-truth"]) == 0
-    assert json.loads(capsys.readouterr().out)["Hand-Crafted"]["n"] == 2
+    only_hc = json.loads(capsys.readouterr().out)
+    assert only_hc["Hand-Crafted"]["n"] == 2
+    assert only_hc["Algorithm-Generated"] == {"n": 0, "agent_accuracy": None, "step_accuracy": None, "splits": {}}
 
 
 @needs_whowhen
