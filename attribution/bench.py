@@ -158,27 +158,28 @@ def _rootspan_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "rootspan", *args]
 
 
-def demo_faults(device: str) -> tuple[str, ...] | None:
-    """The demo's fault names that run on this device (from ``rootspan demo --fault list``), or None."""
+def demo_faults(device: str) -> dict[str, str] | None:
+    """The demo's faults that run on this device, name -> kind (from ``rootspan demo --fault list``), or None."""
     probe = subprocess.run(_rootspan_cmd("demo", "--fault", "list"), capture_output=True, text=True, timeout=300)
     if probe.returncode != 0:
         return None
-    names = []
+    faults: dict[str, str] = {}
     for line in probe.stdout.splitlines()[1:]:
         cells = line.split()
         if len(cells) >= 4 and cells[1] in ("failure", "slowdown"):
             if cells[3] == "gpu" and device != "cuda":
                 continue  # GPU-only faults have no CPU analogue
-            names.append(cells[0])
-    return tuple(names) or None
+            faults[cells[0]] = cells[1]
+    return faults or None
 
 
-def _run_demo(fault: str, seed: int, out: Path, device: str, tasks: int) -> str | None:
+def _run_demo(fault: str, seed: int, out: Path, device: str, tasks: int, profile: str) -> str | None:
     """Run one demo; None when it worked, else the one-line reason."""
     env = dict(os.environ)
     env.pop("ROOTSPAN_RUN_DIR", None)
+    command = ("demo", "-o", str(out), "--fault", fault, "--seed", str(seed), "--device", device, "--tasks", str(tasks))
     process = subprocess.run(
-        _rootspan_cmd("demo", "-o", str(out), "--fault", fault, "--seed", str(seed), "--device", device, "--tasks", str(tasks)),
+        _rootspan_cmd(*command, "--profile", profile),
         capture_output=True,
         text=True,
         timeout=DEMO_TIMEOUT_S,
@@ -237,19 +238,25 @@ def _verdict_for(verdicts: list[Verdict], trace_id: str | None) -> Verdict | Non
 
 
 def fault_accuracy(
-    seeds: int, faults: tuple[str, ...], device: str = "cpu", tasks: int = 4, progress: bool = True
+    seeds: int, faults: dict[str, str], device: str = "cpu", tasks: int = 4, progress: bool = True
 ) -> dict[str, Any]:
+    """Run every fault ``seeds`` times and score the top verdict against labels.json.
+
+    Failure faults run unprofiled (profiles play no part in failure attribution and cost time);
+    slowdown faults run with the default profiling, which their ``bound_by`` needs.
+    """
     per_fault: dict[str, Any] = {}
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="rootspan-bench-") as tmp:
-        for fault in faults:
+        for fault, kind in faults.items():
+            profile = "off" if kind == "failure" else "auto"
             rows = []
             for seed in range(seeds):
                 out = Path(tmp) / f"{fault}-{seed}"
                 if progress:
                     print(f"demo --fault {fault} --seed {seed} ...", file=sys.stderr, flush=True)
                 try:
-                    problem = _run_demo(fault, seed, out, device, tasks)
+                    problem = _run_demo(fault, seed, out, device, tasks, profile)
                 except subprocess.TimeoutExpired:
                     problem = f"timed out after {DEMO_TIMEOUT_S}s"
                 if problem is not None:
