@@ -17,6 +17,7 @@ from textual.screen import Screen
 
 from rootspan.errors import UserError
 from rootspan.model import MetricPoint, Trace
+from rootspan.rundir import TRACES_FILE
 from rootspan.tui.analysis import IN_PROCESS_SPANS, Engine, RunAnalysis, TraceAnalysis
 from rootspan.tui.data import RunView, ViewData, load_view_data
 from rootspan.tui.messages import AnalysisReady, MetricsReady
@@ -25,7 +26,7 @@ from rootspan.tui.screens_basic import ErrorScreen, HelpScreen, LoadingScreen
 
 def _size(path: Path) -> str:
     """The traces file's size, so a long load is expected rather than mysterious."""
-    target = path / "traces.jsonl" if path.is_dir() else path
+    target = path / TRACES_FILE if path.is_dir() else path
     try:
         size = target.stat().st_size
     except OSError:
