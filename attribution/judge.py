@@ -1,9 +1,10 @@
 """An optional LLM judge: rescoring the engine's candidates, and the Who&When prompting strategies.
 
 Off by default; the engine is measured without it. A judge is any object with
-``complete(messages) -> str`` (OpenAI-style ``[{"role", "content"}]`` messages): our own MoE
-backend wrapped by the agents part, or ``OpenAIJudge``, which talks to any OpenAI-compatible
-``/chat/completions`` endpoint with the standard library only (no SDK, no extra dependency).
+``complete(messages)`` (OpenAI-style ``[{"role", "content"}]`` messages) answering a string, or
+a completion with ``.text``: so any ``rootspan.agents`` backend (our MoE model included) is a
+judge as it is; ``OpenAIJudge`` talks to any OpenAI-compatible ``/chat/completions`` endpoint
+with the standard library only (no SDK, no extra dependency).
 
 Strategies from Who&When (Zhang, Yin et al., ICML 2025), for comparison with the engine:
 all-at-once (the whole log, one question), step-by-step (ask step after step whether it is
@@ -116,7 +117,9 @@ ANSWER_FORMAT = "Answer in exactly this format:\nAgent: <agent name>\nStep: <ste
 
 
 def _ask(judge: Judge, system: str, user: str) -> str:
-    return judge.complete([{"role": "system", "content": system}, {"role": "user", "content": user}])
+    """One question; an agents backend (``complete`` returning a Completion) works as well as a Judge."""
+    reply: Any = judge.complete([{"role": "system", "content": system}, {"role": "user", "content": user}])
+    return reply if isinstance(reply, str) else str(getattr(reply, "text", reply))
 
 
 SYSTEM = (

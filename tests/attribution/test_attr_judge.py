@@ -149,3 +149,15 @@ def test_eval_cli_uses_the_judge_strategy(endpoint: HTTPServer, tmp_path, capsys
     assert payload["Algorithm-Generated"]["n"] == 1
     assert len(endpoint.requests) == 1  # type: ignore[attr-defined]
     assert run(["eval", "whowhen", str(folder), "--judge", _url(endpoint), "--strategy", "guess"]) == 2
+
+
+def test_an_agents_backend_is_a_judge_as_it_is() -> None:
+    class Completion:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+    class Backend:
+        def complete(self, messages, **options):
+            return Completion("Agent: agent0\nStep: 2")
+
+    assert all_at_once(Backend(), _chain()) == ("agent0", 2)
