@@ -200,6 +200,7 @@ def run(
     threads: int | None = None,
     hf_experts: tuple[str, ...] = ("grouped_mm", "eager"),
     clock: str = "wall",
+    dtype_name: str | None = None,
 ) -> dict[str, Any]:
     """Measure every implementation in interleaved rounds and keep each figure's best round:
     on a shared machine, load changes over time, and interleaving exposes all implementations
@@ -220,7 +221,7 @@ def run(
     new_tokens = max(2, new_tokens or defaults["new_tokens"])
     batch_sizes = batch_sizes or [1, 16]
     rounds = rounds or (2 if dev.type == "cuda" else 5)
-    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    dtype = getattr(torch, dtype_name) if dtype_name else (torch.bfloat16 if dev.type == "cuda" else torch.float32)
     say = (lambda msg: print(f"[bench moe] {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
 
     config = preset_config(preset)
@@ -357,10 +358,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int)
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    ap.add_argument("--dtype", choices=("float32", "bfloat16"))
     args = ap.parse_args(argv)
     result = run(device=args.device, preset=args.preset, with_hf=not args.no_hf, fp8=args.fp8,
                  batch_sizes=[int(b) for b in args.batches.split(",")], progress=not args.json,
-                 threads=args.threads, rounds=args.rounds, clock=args.clock)
+                 threads=args.threads, rounds=args.rounds, clock=args.clock, dtype_name=args.dtype)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
 
 

@@ -88,8 +88,8 @@ class MLA(nn.Module):
         latent = self.kv_a_layernorm(latent)
         # Rotate the query heads and the shared key as one tensor: half the small ops.
         rotated = rotary.apply(torch.cat((q_rope, k_rope.unsqueeze(2)), dim=2), cos, sin)
-        q_rope = rotated[:, :, :-1]
-        kv = torch.cat((latent, rotated[:, :, -1]), dim=-1)  # (B, S, r + rope): what the cache holds
+        q_rope, k_rope = rotated.split([self.num_heads, 1], dim=2)
+        kv = torch.cat((latent, k_rope.squeeze(2)), dim=-1)  # (B, S, r + rope): what the cache holds
         if cache is not None:
             cache.write(layer, start, kv)
             kv = cache.read(layer, kv_len or cache.max_len)
@@ -126,8 +126,8 @@ class MLA(nn.Module):
         t = kv.shape[1]
         w = dense_weight(self.kv_b_proj).view(nh, c.qk_nope_head_dim + c.v_head_dim, c.kv_lora_rank)
         w_uk, w_uv = w.split([c.qk_nope_head_dim, c.v_head_dim], dim=1)
-        # (B, S, nh, nope) x (nh, nope, r) -> (B, nh, S, r): the query in latent space.
-        q_lat = torch.einsum("bshd,hdr->bhsr", q_nope, w_uk)
+        # (B, nh, S, nope) @ (nh, nope, r) -> (B, nh, S, r): the query in latent space.
+        q_lat = torch.matmul(q_nope.transpose(1, 2), w_uk)
         q = torch.cat((q_lat, q_rope.transpose(1, 2)), dim=-1)
         # All heads share one latent key/value, so fold heads into the query rows: one
         # (nh*S) x T attention per sequence, and the cache is read once, never expanded per head.
@@ -138,5 +138,5 @@ class MLA(nn.Module):
         if mask is not None and s > 1:
             mask = mask.unsqueeze(2).expand(mask.shape[0], 1, nh, s, t).reshape(mask.shape[0], 1, nh * s, t)
         out_lat = F.scaled_dot_product_attention(q, k, k[..., : c.kv_lora_rank], attn_mask=mask, scale=self.scale)
-        # (B, nh, S, r) x (nh, v, r) -> (B, S, nh, v): back out of latent space per head.
-        return torch.einsum("bhsr,hvr->bshv", out_lat.view(b, nh, s, -1), w_uv)
+        # (B, nh, S, r) @ (nh, r, v) -> (B, nh, S, v): back out of latent space per head.
+        return torch.matmul(out_lat.view(b, nh, s, -1), w_uv.transpose(1, 2)).transpose(1, 2)

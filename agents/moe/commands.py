@@ -131,6 +131,7 @@ def bench_moe(
     threads: int = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
     rounds: int = typer.Option(None, help="Interleaved measurement rounds, best kept (default 5 CPU, 2 CUDA)."),
     clock: str = typer.Option("wall", help="wall, or cpu (process CPU time; CPU device, steadier on a busy box)."),
+    dtype: str = typer.Option(None, help="float32 or bfloat16 (default: bfloat16 on CUDA, float32 on CPU)."),
 ) -> None:
     """Our MoE backend against HF transformers on identical random weights: prefill and decode
     tokens/s, peak memory and the fraction of the hardware limit."""
@@ -153,7 +154,7 @@ def bench_moe(
     result = module.run(
         device=device, preset=preset, prefill_len=prefill_len, prompt_len=prompt_len, new_tokens=new_tokens,
         batch_sizes=batch_sizes, with_hf=not no_hf, fp8=fp8, progress=not json_out, threads=threads,
-        rounds=rounds, clock=clock,
+        rounds=rounds, clock=clock, dtype_name=_dtype(dtype) and dtype if dtype else None,
     )
     if json_out:
         import json

@@ -61,9 +61,10 @@ def _combine(y_sorted: torch.Tensor, order: torch.Tensor, weights: torch.Tensor)
     no atomics)."""
     n, k = weights.shape
     # Gather through the inverse permutation: a row gather is much cheaper than a scatter
-    # (index_put) on CPU, and needs no atomics on GPU.
-    y = y_sorted.index_select(0, torch.argsort(order))
-    return (y.view(n, k, -1) * weights.unsqueeze(-1).to(y.dtype)).sum(dim=1)
+    # (index_put) on CPU, and needs no atomics on GPU. The weighted sum of a token's k rows is
+    # one (1 x k) @ (k x H) product per token.
+    y = y_sorted.index_select(0, torch.argsort(order)).view(n, k, -1)
+    return torch.bmm(weights.unsqueeze(1).to(y.dtype), y).squeeze(1)
 
 
 def run_experts(

@@ -68,11 +68,12 @@ class RotaryEmbedding(nn.Module):
         return cos.to(dtype), sin.to(dtype)
 
     def apply(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """Rotate x (batch, seq, heads, dim) with cos/sin from forward(). DeepSeek pairs dims (2i, 2i+1) when interleaved,
-        (i, i + dim/2) otherwise; the output puts each pair's halves in separate blocks, which
-        leaves q.k unchanged because queries and keys share the layout."""
+        """Rotate x (batch, seq, heads, dim) with cos/sin from forward(). DeepSeek pairs dims
+        (2i, 2i+1) when interleaved, (i, i + dim/2) otherwise."""
         if self.interleave:
-            x1, x2 = x[..., 0::2], x[..., 1::2]
-        else:
-            x1, x2 = x.chunk(2, dim=-1)
+            # Adjacent pairs are complex numbers: one complex multiply instead of six slice-wise ops.
+            pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+            rotated = pairs * torch.complex(cos.float(), sin.float())
+            return torch.view_as_real(rotated).flatten(-2).to(x.dtype)
+        x1, x2 = x.chunk(2, dim=-1)
         return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
