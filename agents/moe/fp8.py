@@ -53,6 +53,27 @@ def _act_quant(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 _SCALED_MM_OK: dict[tuple[int, int], bool] = {}
+# Up to this many rows (tokens, or token-expert pairs) use the Triton row kernel on CUDA.
+ROW_KERNEL_MAX_ROWS = 256
+_TRITON: list[object] = []
+
+
+def _row_kernel():  # -> fp8_rows or None
+    """The Triton FP8 row kernel, or None where triton is missing (imported once)."""
+    if not _TRITON:
+        try:
+            from rootspan.agents.moe.fp8_triton import fp8_rows
+
+            _TRITON.append(fp8_rows)
+        except ImportError:
+            _TRITON.append(None)
+    return _TRITON[0]
+
+
+def _use_row_kernel(x: torch.Tensor, rows: int):
+    if not x.is_cuda or rows > ROW_KERNEL_MAX_ROWS:
+        return None
+    return _row_kernel()
 
 
 def _fp8_gemm(x: torch.Tensor, q: torch.Tensor, scale_inv: torch.Tensor) -> torch.Tensor:
@@ -103,9 +124,13 @@ class FP8Linear(nn.Module):
         return dequantize_blocks(self.weight, self.weight_scale_inv, self.compute_dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        flat = x.reshape(-1, shape[-1])
+        kernel = _use_row_kernel(x, flat.shape[0])
+        if kernel is not None:  # decode: read the FP8 weight directly
+            return kernel(flat, self.weight, self.weight_scale_inv).view(*shape[:-1], -1)
         if x.is_cuda and _gemm_usable(self.weight, self.weight_scale_inv, x.dtype):
-            shape = x.shape
-            return _fp8_gemm(x.reshape(-1, shape[-1]), self.weight, self.weight_scale_inv).view(*shape[:-1], -1)
+            return _fp8_gemm(flat, self.weight, self.weight_scale_inv).view(*shape[:-1], -1)
         return F.linear(x, self.dense_weight().to(x.dtype))
 
 
@@ -124,14 +149,31 @@ class FP8Experts(nn.Module):
         self.compute_dtype = dtype
 
     def weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Dequantised (E, 2I, H) and (E, H, I): correct everywhere, but it re-reads all experts
-        each call; a fused FP8 grouped GEMM is the missing fast path."""
+        """Dequantised (E, 2I, H) and (E, H, I): the prefill/CPU path; it re-reads all experts each
+        call (a fused FP8 grouped GEMM for many-token inputs is still missing)."""
         gu_q, gu_s = self.gate_up_proj, self.gate_up_proj_scale_inv
         half = gu_s.shape[1] // 2
         deq = lambda q, s: _dequant_stack(q, s, self.compute_dtype)  # noqa: E731
         gate = deq(gu_q[:, : self.inter], gu_s[:, :half])
         up = deq(gu_q[:, self.inter :], gu_s[:, half:])
         return torch.cat((gate, up), dim=1), deq(self.down_proj, self.down_proj_scale_inv)
+
+    def forward(self, x: torch.Tensor, idx: torch.Tensor, weights: torch.Tensor, method: str) -> torch.Tensor:
+        """Decode on CUDA: one FP8 row product per token-expert pair, only the chosen experts'
+        bytes are read. Otherwise dequantise and dispatch like the dense experts."""
+        from rootspan.agents.moe.dispatch import resolve_method, run_experts
+
+        n, k = idx.shape
+        kernel = _use_row_kernel(x, n * k)
+        if kernel is not None:
+            rows = x.repeat_interleave(k, dim=0)
+            expert = idx.reshape(-1)
+            h = kernel(rows, self.gate_up_proj, self.gate_up_proj_scale_inv, expert, split=self.inter)
+            gate, up = h.chunk(2, dim=-1)
+            y = kernel((F.silu(gate) * up).contiguous(), self.down_proj, self.down_proj_scale_inv, expert)
+            return torch.bmm(weights.unsqueeze(1).to(y.dtype), y.view(n, k, -1)).squeeze(1)
+        gate_up, down = self.weights()
+        return run_experts(x, idx, weights, gate_up, down, resolve_method(method, x.device, gate_up.dtype))
 
 
 def _dequant_stack(q: torch.Tensor, s: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -81,6 +81,11 @@ class Experts(nn.Module):
         """The compute-dtype weights (fp8.py overrides this to dequantise)."""
         return self.gate_up_proj, self.down_proj
 
+    def forward(self, x: torch.Tensor, idx: torch.Tensor, weights: torch.Tensor, method: str) -> torch.Tensor:
+        """x (N, H) routed to experts idx (N, k) with weights (N, k) -> (N, H)."""
+        gate_up, down = self.weights()
+        return run_experts(x, idx, weights, gate_up, down, resolve_method(method, x.device, gate_up.dtype))
+
 
 class MoE(nn.Module):
     """Routed experts plus always-on shared experts; optional per-call token counts for profiling."""
@@ -101,9 +106,7 @@ class MoE(nn.Module):
         idx, weights, _ = self.gate(flat)
         if self.stats is not None:
             self.stats.append(torch.bincount(idx.reshape(-1), minlength=self.config.n_routed_experts))
-        gate_up, down = self.experts.weights()
-        method = resolve_method(self.dispatch or self.config.dispatch, x.device, gate_up.dtype)
-        routed = run_experts(flat, idx, weights, gate_up, down, method)
+        routed = self.experts(flat, idx, weights, self.dispatch or self.config.dispatch)
         return (routed + self.shared_experts(flat)).view(shape)
 
 

@@ -51,3 +51,23 @@ def test_moe_gpu_fp8_close_to_bf16():
         quantize_model(m)
         got = m(ids).float()
     assert (got - ref).norm() / ref.norm() < 0.2
+
+
+def test_moe_gpu_fp8_row_kernel_matches_dequantised():
+    pytest.importorskip("triton")
+    from rootspan.agents.moe.fp8 import dequantize_blocks, quantize_blocks
+    from rootspan.agents.moe.fp8_triton import fp8_rows
+
+    torch.manual_seed(0)
+    w = torch.randn(3, 2 * 96, 160, device="cuda") * 0.05  # 3 experts, fused gate_up, I = 96
+    qs, ss, deq = [], [], []
+    for e in range(3):
+        (gq, gs), (uq, us) = quantize_blocks(w[e, :96]), quantize_blocks(w[e, 96:])
+        qs.append(torch.cat((gq, uq)))
+        ss.append(torch.cat((gs, us)))
+        deq.append(torch.cat((dequantize_blocks(gq, gs, torch.float32), dequantize_blocks(uq, us, torch.float32))))
+    x = torch.randn(5, 160, device="cuda")
+    expert = torch.tensor([2, 0, 1, 1, 2], device="cuda", dtype=torch.int32)
+    want = torch.stack([deq[int(e)] @ x[i] for i, e in enumerate(expert)])
+    got = fp8_rows(x, torch.stack(qs), torch.stack(ss), expert, split=96)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
