@@ -169,10 +169,13 @@ def _hf_prefill(hf: torch.nn.Module, ids: torch.Tensor) -> Callable[[], Any]:
 
 
 class Impl:
-    """One implementation under test: a prefill call and a generate(prompt, n) call."""
+    """One implementation under test: a prefill call, a generate(prompt, n) call, and the model
+    whose weight bytes set its decode limit."""
 
-    def __init__(self, name: str, prefill: Callable[[], Any], gen: Callable[[torch.Tensor, int], Any]) -> None:
-        self.name, self.prefill, self.gen = name, prefill, gen
+    def __init__(
+        self, name: str, prefill: Callable[[], Any], gen: Callable[[torch.Tensor, int], Any], weights: DeepseekMoEModel
+    ) -> None:
+        self.name, self.prefill, self.gen, self.weights = name, prefill, gen, weights
 
 
 def _timed(fn: Callable[[], Any], device: torch.device, clock: Callable[[], float]) -> tuple[float, int]:
@@ -232,7 +235,7 @@ def run(
     prefill_ids = torch.randint(0, config.vocab_size, (1, prefill_len), generator=gen_ids).to(dev)
     prompts = {b: torch.randint(0, config.vocab_size, (b, prompt_len), generator=gen_ids).to(dev) for b in batch_sizes}
 
-    impls = [Impl("ours", _ours_prefill(ours, prefill_ids), lambda p, n: generate(ours, p, n))]
+    impls = [Impl("ours", _ours_prefill(ours, prefill_ids), lambda p, n: generate(ours, p, n), ours)]
     if with_hf:
         for experts in hf_experts:
             hf = build_hf(ours, experts)  # shares our weight tensors: no extra weight memory
@@ -241,13 +244,15 @@ def run(
                 return hf.generate(p, attention_mask=torch.ones_like(p), max_new_tokens=n, min_new_tokens=n,
                                    do_sample=False, pad_token_id=0)
 
-            impls.append(Impl(f"hf-{experts}", _hf_prefill(hf, prefill_ids), hf_gen))
+            impls.append(Impl(f"hf-{experts}", _hf_prefill(hf, prefill_ids), hf_gen, ours))
     if fp8:
         from rootspan.agents.moe.fp8 import quantize_model
 
         ours_fp8 = build_ours(config, dev, dtype, seed)
         quantize_model(ours_fp8, dtype)
-        impls.append(Impl("ours-fp8", _ours_prefill(ours_fp8, prefill_ids), lambda p, n: generate(ours_fp8, p, n)))
+        impls.append(
+            Impl("ours-fp8", _ours_prefill(ours_fp8, prefill_ids), lambda p, n: generate(ours_fp8, p, n), ours_fp8)
+        )
 
     say("warming up")
     for impl in impls:
@@ -285,7 +290,7 @@ def run(
             # generate(N) - generate(1): the prefill and first token cancel, N - 1 decode steps remain.
             sec = max(best[(impl.name, "decode", b)][0] - best[(impl.name, "first", b)][0], 1e-9)
             steps = new_tokens - 1
-            floor = weight_bytes_per_decode_step(ours, b) / bandwidth
+            floor = weight_bytes_per_decode_step(impl.weights, b) / bandwidth
             results.append({
                 "impl": impl.name, "phase": "decode", "batch": b, "tokens": new_tokens, "seconds": sec,
                 "tok_per_s": b * steps / sec, "ms_per_step": 1e3 * sec / steps,

@@ -33,9 +33,17 @@ class RMSNorm(nn.Module):
 
 
 def dense_weight(linear: nn.Module) -> torch.Tensor:
-    """The weight in compute dtype, whether the module is nn.Linear or an FP8 linear."""
+    """The weight in compute dtype, whether the module is nn.Linear or an FP8 linear. An FP8
+    weight is dequantised once and kept (it is frozen), so decode does not redo it every step."""
     get = getattr(linear, "dense_weight", None)
-    return get() if get is not None else linear.weight
+    if get is None:
+        return linear.weight
+    key = (linear.weight.data_ptr(), linear.weight_scale_inv.data_ptr(), linear.compute_dtype)
+    cached = linear.__dict__.get("_dense_cache")
+    if cached is None or cached[0] != key:
+        cached = (key, get())
+        linear.__dict__["_dense_cache"] = cached
+    return cached[1]
 
 
 class MLA(nn.Module):
