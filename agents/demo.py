@@ -104,7 +104,10 @@ def run_demo(
         raise UserError("--tasks must be at least 1")
     check_device(device)
     entry = resolve_fault(fault, device)
-    out = Path(run_dir) if run_dir is not None else default_run_dir()
+    # Under `rootspan record -o DIR` the tracer writes to ROOTSPAN_RUN_DIR whatever we ask, so the
+    # labels must go there too.
+    env_dir = os.environ.get("ROOTSPAN_RUN_DIR", "").strip()
+    out = Path(env_dir) if env_dir else Path(run_dir) if run_dir is not None else default_run_dir()
     if (out / "traces.jsonl").exists():
         raise UserError(f"{out} already holds a run; pick another directory with -o")
 
