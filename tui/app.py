@@ -76,6 +76,7 @@ class RootspanApp(App[None]):
         # No garbage collection while the spans are built: a collection runs in this thread but
         # holds the interpreter lock for up to a second over 100k spans, freezing the UI, and it
         # would find nothing to free. show_data then freezes the loaded objects out of its way.
+        collecting = gc.isenabled()
         gc.disable()
         try:
             data = load_view_data(self.run_path, self.candidate_path)
@@ -86,7 +87,8 @@ class RootspanApp(App[None]):
         else:
             self.call_from_thread(self.show_data, data)
         finally:
-            gc.enable()
+            if collecting:
+                gc.enable()
 
     def show_error(self, message: str) -> None:
         self.load_error = message
