@@ -131,8 +131,7 @@ class DiffScreen(Screen):
         self.query_one("#diff-note", Static).update(note)
         table = self.query_one(DataTable)
         table.clear()
-        for index, row in enumerate(self.rows):
-            table.add_row(*self._cells(row), key=str(index))
+        table.add_rows(self._cells(row) for row in self.rows)  # rows are found by cursor position
         table.focus()
 
     def _title(self, baseline: Trace | None, candidate: Trace | None) -> Text:
