@@ -128,7 +128,7 @@ def bench_moe(
     batches: str = typer.Option("1,16", help="Decode batch sizes, comma-separated."),
     no_hf: bool = typer.Option(False, "--no-hf", help="Skip the HF transformers comparison."),
     fp8: bool = typer.Option(False, "--fp8", help="Also measure FP8 weights (CUDA)."),
-    threads: int = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
+    threads: int = typer.Option(None, help="torch CPU threads (default 1 on CPU: repeatable on shared machines)."),
     rounds: int = typer.Option(None, help="Interleaved measurement rounds, best kept (default 5 CPU, 2 CUDA)."),
     clock: str = typer.Option("wall", help="wall, or cpu (process CPU time; CPU device, steadier on a busy box)."),
     dtype: str = typer.Option(None, help="float32 or bfloat16 (default: bfloat16 on CUDA, float32 on CPU)."),
