@@ -138,6 +138,8 @@ def bench_moe(
     _check_device(device)
     if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
         raise UserError("--clock must be wall, or cpu with --device cpu")
+    if dtype is not None:
+        _dtype(dtype)  # validates the name
     try:
         batch_sizes = [int(b) for b in batches.split(",") if b.strip()]
     except ValueError:
@@ -154,7 +156,7 @@ def bench_moe(
     result = module.run(
         device=device, preset=preset, prefill_len=prefill_len, prompt_len=prompt_len, new_tokens=new_tokens,
         batch_sizes=batch_sizes, with_hf=not no_hf, fp8=fp8, progress=not json_out, threads=threads,
-        rounds=rounds, clock=clock, dtype_name=_dtype(dtype) and dtype if dtype else None,
+        rounds=rounds, clock=clock, dtype_name=dtype,
     )
     if json_out:
         import json
