@@ -186,7 +186,8 @@ def generate(
         if graphed is not None:
             logits = graphed(token, slot)
         else:
-            logits = model.lm_head(model.step(token[:, None], cache, slot, kv_len=slot + 1)[:, -1])
+            step = model.step(token[:, None], cache, slot, kv_len=slot + 1, causal=unpadded)
+            logits = model.lm_head(step[:, -1])
         nxt = sample(logits, temperature, top_p, generator)
         if done is not None:
             # A finished row keeps emitting the token it stopped on.

@@ -76,7 +76,7 @@ class Backbone(nn.Module):
 class DeepseekMoEModel(nn.Module):
     """model(input_ids) -> logits (batch, seq, vocab): a plain causal forward, differentiable.
 
-    Cached inference goes through ``step`` (see generate.py). Profiling counters are off by
+    Cached inference goes through ``step`` (see generation.py). Profiling counters are off by
     default and cost nothing then; ``collect_stats(True)`` turns them on, ``moe_stats()`` reads them.
     """
 
@@ -126,12 +126,16 @@ class DeepseekMoEModel(nn.Module):
 
         kv_len=None attends over the whole static cache (fixed shapes, for CUDA graphs);
         an int trims the attention to the slots filled so far (faster in eager mode).
-        causal=True promises an unpadded prefill from slot 0 with kv_len = seq: attention then
-        runs as plain causal (no mask tensor, flash-attention eligible on GPU)."""
+        causal=True promises no left padding and kv_len = start + seq (every filled slot, no
+        more): attention then needs no mask tensor (plain causal for a chunk from slot 0, which is
+        flash-attention eligible on GPU; all keys for a one-token step)."""
         slots = start + torch.arange(input_ids.shape[1], device=input_ids.device)
         slots = slots.unsqueeze(0).expand(input_ids.shape[0], -1)
         positions = (slots - cache.pad[:, None]).clamp(min=0)
-        mask = None if causal else cache.mask(slots, kv_len or cache.max_len)
+        # sdpa's is_causal aligns queries to the first keys, so a multi-token chunk after slot 0
+        # still needs the explicit mask.
+        maskless = causal and (input_ids.shape[1] == 1 or (isinstance(start, int) and start == 0))
+        mask = None if maskless else cache.mask(slots, kv_len or cache.max_len)
         cos, sin = self.rotary(positions, self.model.embed_tokens.weight.dtype)
         x = self.model.embed_tokens(input_ids)
         for layer in self.model.layers:
