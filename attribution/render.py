@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rootspan.model import Run, Verdict
+from rootspan.model import Bottleneck, Run, Verdict
 from rootspan.text import format_duration, printable, shorten
 
 MAX_BOTTLENECKS = 3  # the text report stays readable; the JSON keeps every bottleneck
@@ -27,7 +27,23 @@ def _step_label(run: Run, trace_id: str, span_id: str) -> str:
     return f"step {step} {printable(trace.agent_of(span) or shorten(span.name, 30))}"
 
 
+def _bottleneck_line(run: Run, verdict: Verdict, bottleneck: Bottleneck) -> str:
+    where = _step_label(run, verdict.trace_id, bottleneck.span_id)
+    name = printable(shorten(bottleneck.name, 36)) if bottleneck.name else ""
+    duration = format_duration(bottleneck.duration_ns) if bottleneck.duration_ns else ""
+    return f"{100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip()
+
+
 def render_verdict(run: Run, verdict: Verdict) -> list[str]:
+    if verdict.outcome == "success" and verdict.culprit is None:
+        # a trace that worked: one line, its biggest bottleneck (details in --json)
+        top = verdict.bottlenecks[0] if verdict.bottlenecks else None
+        tail = ""
+        if top is not None:
+            where = _step_label(run, verdict.trace_id, top.span_id)
+            duration = f", {format_duration(top.duration_ns)}" if top.duration_ns else ""
+            tail = f"  (top bottleneck: {printable(top.bound_by)} {100 * top.share:.1f}% at {where}{duration})"
+        return [f"trace {verdict.trace_id}  success{tail}"]
     lines = [f"trace {verdict.trace_id}  {printable(verdict.outcome)}"]
     culprit = verdict.culprit
     if culprit is not None:
@@ -55,12 +71,7 @@ def render_verdict(run: Run, verdict: Verdict) -> list[str]:
         more = len(verdict.bottlenecks) - len(shown)
         lines.append("  bottlenecks" + (f" (top {len(shown)} of {len(verdict.bottlenecks)}; --json has all)" if more else ""))
         for bottleneck in shown:
-            where = _step_label(run, verdict.trace_id, bottleneck.span_id)
-            name = printable(shorten(bottleneck.name, 36)) if bottleneck.name else ""
-            duration = format_duration(bottleneck.duration_ns) if bottleneck.duration_ns else ""
-            lines.append(
-                f"    {100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip()
-            )
+            lines.append("    " + _bottleneck_line(run, verdict, bottleneck))
             lines.extend(f"        {printable(sentence)}" for sentence in bottleneck.evidence[:2])
     return lines
 
@@ -68,8 +79,10 @@ def render_verdict(run: Run, verdict: Verdict) -> list[str]:
 def render_verdicts(run: Run, verdicts: list[Verdict], summary: dict[str, Any]) -> str:
     lines: list[str] = []
     for verdict in verdicts:
-        lines.extend(render_verdict(run, verdict))
-        lines.append("")
+        block = render_verdict(run, verdict)
+        lines.extend(block)
+        if len(block) > 1:
+            lines.append("")
     agents = ", ".join(f"{printable(agent)} {count}" for agent, count in summary.get("culprit_agents", {}).items())
     lines.append(
         f"summary: {summary.get('traces', 0)} traces, {summary.get('failures', 0)} failed"
