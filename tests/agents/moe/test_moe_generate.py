@@ -100,3 +100,25 @@ def test_moe_routing_bias_update_moves_toward_balance():
     bias = m.model.layers[1].mlp.gate.e_score_correction_bias
     c = torch.tensor(counts[0], dtype=torch.float32)
     assert torch.equal(bias, 0.01 * torch.sign(c.mean() - c))
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_moe_static_shape_step_matches_trimmed_step(model, padded):
+    """The step a CUDA graph captures (slot as a 0-d tensor, attention over the whole masked
+    static cache) computes what the eager, trimmed step computes."""
+    from rootspan.agents.moe.generation import left_pad
+
+    rows = [[5, 6, 7, 8, 9], [10, 11, 12]] if padded else [[5, 6, 7], [10, 11, 12]]
+    ids, pad = left_pad(rows)
+    width = ids.shape[1]
+    eager, static = model.new_cache(2, 12), model.new_cache(2, 12)
+    for c in (eager, static):
+        c.pad.copy_(pad)
+    token = torch.tensor([[3], [4]])
+    with torch.no_grad():
+        model.step(ids, eager, 0, kv_len=width)
+        model.step(ids, static, 0, kv_len=width)
+        for i in range(4):
+            want = model.lm_head(model.step(token, eager, width + i, kv_len=width + i + 1))
+            got = model.lm_head(model.step(token, static, torch.tensor(width + i)))
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
