@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rootspan import semconv as sc
+from rootspan.errors import UserError
 from rootspan.model import Span, SpanKind, StatusCode, Trace, Verdict
 from rootspan.text import printable
 
@@ -309,9 +310,15 @@ def run_bench(
     device: str = "cpu",
     tasks: int = 4,
     repeats: int = 3,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine()}
     names = demo_faults(device) if faults else None
+    if names and only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise UserError(f"unknown or unavailable fault(s) on {device}: {', '.join(unknown)}")
+        names = {name: kind for name, kind in names.items() if name in only}
     if names:
         accuracy = fault_accuracy(seeds, names, device, tasks, progress)
         per_fault = accuracy["per_fault"]

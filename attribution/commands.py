@@ -109,6 +109,7 @@ def bench_attribution_command(
     device: str = typer.Option("cpu", "--device", help="Device for the demo runs: cpu, or cuda for the GPU-only faults too."),
     tasks: int = typer.Option(4, "--tasks", min=1, help="Word problems per demo run (one trace each)."),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Timed runs per synthetic size (best and median reported)."),
+    faults: Optional[str] = typer.Option(None, "--faults", metavar="NAME,...", help="Only these demo faults (default: all)."),
 ) -> None:
     """Top-1 culprit accuracy on injected demo faults, and analysis time on synthetic traces."""
     from rootspan.attribution.bench import render_bench, run_bench
@@ -122,7 +123,10 @@ def bench_attribution_command(
         raise UserError("--sizes needs at least one positive size")
     if device not in ("cpu", "cuda"):
         raise UserError(f"--device must be cpu or cuda, not {device!r}")
-    result = run_bench(seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks, repeats=repeats)
+    result = run_bench(
+        seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks, repeats=repeats,
+        only=[name.strip() for name in faults.split(",") if name.strip()] if faults else None,
+    )
     if as_json:
         print_json(result)
         return
