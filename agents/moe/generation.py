@@ -153,6 +153,8 @@ def generate(
     ids, pad = left_pad(input_ids, attention_mask, lengths, pad_id, dev)
     eos = [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id or [])
     model._begin_stats()
+    if ids.shape[1] + max_new_tokens > model.config.max_position_embeddings:
+        raise ValueError(f"prompt + new tokens exceeds max_position_embeddings={model.config.max_position_embeddings}")
     if use_mtp:
         from rootspan.agents.moe.mtp import speculative_generate
 
@@ -161,8 +163,6 @@ def generate(
         return speculative_generate(model, ids, pad, max_new_tokens, eos)
     batch, prompt_len = ids.shape
     max_len = prompt_len + max_new_tokens
-    if max_len > model.config.max_position_embeddings:
-        raise ValueError(f"prompt + new tokens = {max_len} exceeds max_position_embeddings")
     use_graph = graphs_usable(model) if cuda_graph is None else (cuda_graph and graphs_usable(model))
     graphed = _graph_for(model, batch, max_len) if use_graph else None
     cache: LatentCache = graphed.cache if graphed is not None else model.new_cache(batch, max_len)
@@ -171,7 +171,10 @@ def generate(
     generator = None
     if temperature > 0:
         generator = torch.Generator(device=dev)
-        generator.manual_seed(seed if seed is not None else torch.seed())
+        if seed is None:
+            generator.seed()  # fresh entropy for this call only; the global RNG is left alone
+        else:
+            generator.manual_seed(seed)
 
     unpadded = not bool(pad.any())
     logits = model.lm_head(model.step(ids, cache, 0, kv_len=prompt_len, causal=unpadded)[:, -1])
