@@ -87,6 +87,7 @@ FAULTS: dict[str, Fault] = {
 
 TOOL_SLOW_S = 1.2
 TOOL_HANG_S = 3 * 2.0  # three times the calculator's timeout
+CONTENTION_LEAD_S = 0.15
 
 
 def catalogue_rows() -> list[dict[str, Any]]:
@@ -128,6 +129,20 @@ class FaultInjector(Hooks):
         self.firing: Firing | None = None
         self._active: dict[str, Any] = {}
 
+    def prepare(self) -> None:
+        """Run-wide settings that make the faulty call differ from the others only by the fault."""
+        from rootspan.errors import UserError
+
+        name = self.fault.name
+        if name == "moe-routing-skew":
+            # Counters on every call, so every chat span carries the expert load to compare with.
+            self.backend.collect_stats = True
+        elif name == "host-sync":
+            # Python hooks do not run inside a replayed CUDA graph: decode eagerly throughout.
+            self.backend.cuda_graphs = False
+        elif name == "no-cuda-graphs" and not self.backend.graphs_usable():
+            raise UserError("fault no-cuda-graphs needs CUDA-graph decode, which this model and device cannot use")
+
     def _pick_task(self) -> int:
         candidates = list(range(len(self.tasks)))
         if self.fault.name == "agent-ignores-input":
@@ -166,6 +181,13 @@ class FaultInjector(Hooks):
         elif f.culprit == "llm" and turn.llm_calls == 0:
             detail = self._start_system_fault(call)
             self._fire(rs.current_span_id(), turn.agent.name, detail)
+
+    def begin_turn(self, turn: Turn) -> None:
+        if self.fault.name == "cpu-contention" and self.armed and turn.agent.name == self.agent:
+            self._active["procs"] = _spinners(os.cpu_count() or 2)
+            # Let host samplers (100 ms by default) see a full interval of contention before the
+            # call starts, so the call's own readings are not diluted by the quiet time before.
+            time.sleep(CONTENTION_LEAD_S)
 
     def end_llm(self, turn: Turn, call: Any) -> None:
         if self._active:
@@ -252,24 +274,18 @@ class FaultInjector(Hooks):
     def _start_system_fault(self, call: Any) -> str:
         name = self.fault.name
         if name == "cpu-contention":
-            count = os.cpu_count() or 2
-            procs = [
-                subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
-                for _ in range(count)
-            ]
-            self._active["procs"] = procs
-            return f"{count} busy processes during the call"
+            return f"{len(self._active['procs'])} busy processes during the call"
         if name == "moe-routing-skew":
             return self._skew_router()
         import torch
 
         if name == "no-cuda-graphs":
-            self._active["graphs"] = self.backend._cuda_graphs
-            self.backend._cuda_graphs = False
+            self._active["graphs"] = self.backend.cuda_graphs
+            self.backend.cuda_graphs = False
             return "decoded without the CUDA graph"
         if name == "host-sync":
-            self._active["graphs"] = self.backend._cuda_graphs
-            self.backend._cuda_graphs = False
+            # Decode is eager for the whole run (prepare), so hooks run on every step and this
+            # call differs from the others only by the synchronisations.
             handles = [
                 layer.register_forward_hook(lambda *_: torch.cuda.synchronize())
                 for layer in self.backend.net.model.layers
@@ -315,8 +331,6 @@ class FaultInjector(Hooks):
         for router in routers:
             router.e_score_correction_bias[hot] += 10.0
         self._active["bias"] = (routers, saved)
-        self._active["stats"] = self.backend.collect_stats
-        self.backend.collect_stats = True
         return f"router bias +10 on expert {hot} in every MoE layer"
 
     def _stop_system_fault(self) -> None:
@@ -328,11 +342,10 @@ class FaultInjector(Hooks):
             routers, saved = active["bias"]
             for router, bias in zip(routers, saved):
                 router.e_score_correction_bias.copy_(bias)
-            self.backend.collect_stats = active["stats"]
         for handle in active.get("hooks", []):
             handle.remove()
         if "graphs" in active:
-            self.backend._cuda_graphs = active["graphs"]
+            self.backend.cuda_graphs = active["graphs"]
         if "stop" in active:
             active["stop"].set()
             active["worker"].join()
@@ -341,6 +354,24 @@ class FaultInjector(Hooks):
             import torch
 
             torch.cuda.empty_cache()
+
+
+_SPIN = "import sys; sys.stdout.write('x'); sys.stdout.flush()\nwhile True: pass"
+
+
+def _spinners(count: int) -> list[subprocess.Popen[bytes]]:
+    """Busy processes, returned once each is spinning, so the next call runs under contention.
+
+    Started in the agent turn before its LLM call: interpreter start-up takes longer than a short
+    call, and waiting for it inside the chat span would add idle time, not contention."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _SPIN], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        proc.stdout.read(1)
+    return procs
 
 
 def _question_of(turn: Turn) -> str:

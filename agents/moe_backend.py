@@ -39,7 +39,7 @@ class MoEBackend:
         device: str = "cpu",
         model_name: str | None = None,
         collect_stats: bool | None = None,
-        dtype: str = "float32",
+        dtype: str | None = None,
     ) -> None:
         import torch
 
@@ -50,6 +50,8 @@ class MoEBackend:
         self.checkpoint = Path(checkpoint)
         self.device = device
         # ``model`` is the name on the chat span (Backend protocol); ``net`` is the torch module.
+        # bf16 on GPU: grouped GEMMs (and with them CUDA-graph decode) need it; fp32 on CPU.
+        dtype = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
         self.net = load_checkpoint(self.checkpoint, device=device, dtype=getattr(torch, dtype)).eval()
         self.tokenizer = load_tokenizer(self.checkpoint)
         self.model = model_name or self.checkpoint.name
@@ -59,11 +61,19 @@ class MoEBackend:
         self.collect_stats = (not device.startswith("cuda")) if collect_stats is None else collect_stats
         self._record = _stats_recorder()
         self._lock = threading.Lock()
-        self._cuda_graphs: bool | None = None
+        # None: the generator decides (graphs on CUDA when usable); False forces eager decode.
+        self.cuda_graphs: bool | None = None
 
     @property
     def provider(self) -> str:
         return "rootspan-moe"
+
+    def graphs_usable(self) -> bool:
+        """Whether decode can run as a CUDA graph here (CUDA, no counters, a sync-free dispatch)."""
+        from rootspan.agents.moe.generation import graphs_usable
+
+        self.net.collect_stats(self.collect_stats)
+        return self.cuda_graphs is not False and graphs_usable(self.net)
 
     def prompt_of(self, messages: list[dict[str, Any]]) -> str:
         return "".join(str(m.get("content", "")) for m in messages if m.get("role") != "system")
@@ -97,7 +107,7 @@ class MoEBackend:
                     temperature=temperature,
                     seed=options.get("seed"),
                     eos_token_id=self.eos_id,
-                    cuda_graph=options.get("cuda_graph", self._cuda_graphs),
+                    cuda_graph=options.get("cuda_graph", self.cuda_graphs),
                 )
                 if self.device.startswith("cuda"):
                     import torch

@@ -85,6 +85,9 @@ class TurnResult:
 class Hooks:
     """Interception points around LLM and tool calls (the fault injector is one)."""
 
+    def begin_turn(self, turn: Turn) -> None:
+        """Runs inside the agent span, before its first LLM call."""
+
     def before_llm(self, turn: Turn, messages: list[dict[str, str]], call: Any) -> None:
         """Runs inside the chat span, before the backend."""
 
@@ -232,6 +235,7 @@ class Agent:
         with rs.agent_span(self.name, agent_id=self.id):
             turn = Turn(agent=self, inputs=inputs, span_id=rs.current_span_id())
             rs.consumed(*[m.span_id for m in inputs if m.span_id])
+            hooks.begin_turn(turn)
             rounds = 0
             while True:
                 completion = self._llm(turn, hooks)
