@@ -68,6 +68,20 @@ class Handler(BaseHTTPRequestHandler):
             done = {"model": "served-model", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             usage = {"model": "served-model", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3}}
             self.wfile.write(f"data: {json.dumps(done)}\n\ndata: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
+        elif mode == "streamtools":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            deltas = [
+                {"tool_calls": [{"index": 0, "id": "call_9", "type": "function", "function": {"name": "add", "arguments": ""}}]},
+                {"tool_calls": [{"index": 0, "function": {"arguments": '{"a": 4'}}]},
+                {"tool_calls": [{"index": 0, "function": {"arguments": '0, "b": 2}'}}]},
+            ]
+            for delta in deltas:
+                chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
         elif mode == "err500":
             self._send(500, json.dumps({"error": {"message": "engine crashed", "type": "server_error"}}).encode())
         elif mode == "err429":
@@ -203,3 +217,11 @@ def test_native_tool_calls_drive_an_agent(server: str, run_dir: Path) -> None:
     (tool_span,) = [s for s in run.all_spans() if s.name == "execute_tool add"]
     assert tool_span.attributes["gen_ai.tool.call.id"] == "call_1"
     assert tool_span.attributes["gen_ai.tool.call.result"] == "42"
+
+
+def test_streamed_tool_call_fragments_are_joined(server: str, run_dir: Path) -> None:
+    backend = OpenAIBackend("m", base_url=f"{server}/streamtools/v1", stream=True)
+    completion = ask(backend)
+    assert completion.finish_reason == "tool_calls" and completion.text == ""
+    assert completion.extra["tool_calls"] == [{"id": "call_9", "name": "add", "arguments": '{"a": 40, "b": 2}'}]
+    assert completion.ttft_s is not None
