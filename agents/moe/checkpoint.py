@@ -8,6 +8,7 @@ unpickled.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -262,8 +263,7 @@ def write_random_checkpoint(
 ) -> Path:
     """A checkpoint with random weights (HF's init, std = config.initializer_range unless given)
     in the same format, for tests and benchmarks."""
-    config = config or MoEConfig()
-    config.torch_dtype = str(dtype).removeprefix("torch.")
+    config = dataclasses.replace(config or MoEConfig(), torch_dtype=str(dtype).removeprefix("torch."))
     with torch.device("meta"):
         model = DeepseekMoEModel(config)
     model = materialize(model, "cpu")
