@@ -29,7 +29,7 @@ class DecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, **attn: Any) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor | None, **attn: Any) -> torch.Tensor:
         x = x + self.self_attn(self.input_layernorm(x), cos, sin, layer=self.index, **attn)
         return x + self.mlp(self.post_attention_layernorm(x))
 
@@ -55,7 +55,7 @@ class MTPLayer(DecoderLayer):
         self.shared_head = SharedHeadNorm(config)
 
     def forward_mtp(
-        self, hidden: torch.Tensor, next_embeds: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, **attn: Any
+        self, hidden: torch.Tensor, next_embeds: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor | None, **attn: Any
     ) -> torch.Tensor:
         """Block output before the shared head's norm (the next depth's input)."""
         x = self.eh_proj(torch.cat((self.enorm(next_embeds), self.hnorm(hidden)), dim=-1))

@@ -60,20 +60,24 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self.interleave = interleave
 
-    def forward(self, positions: torch.Tensor, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-        """positions (batch, seq) -> cos, sin of shape (batch, seq, 1, dim // 2) in `dtype`
-        (computed in fp32), ready to broadcast over heads."""
+    def forward(
+        self, positions: torch.Tensor, dtype: torch.dtype = torch.float32
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """positions (batch, seq) -> tables shaped (batch, seq, 1, dim // 2) to broadcast over heads,
+        computed once per forward and shared by every layer. Interleaved: (complex64 cis, None);
+        half-split: (cos, sin) in `dtype`."""
         angles = positions[..., None, None].float() * self.inv_freq
+        if self.interleave:
+            return torch.polar(torch.full_like(angles, self.attention_factor), angles), None
         cos, sin = angles.cos() * self.attention_factor, angles.sin() * self.attention_factor
         return cos.to(dtype), sin.to(dtype)
 
-    def apply(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def apply(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor | None) -> torch.Tensor:
         """Rotate x (batch, seq, heads, dim) with cos/sin from forward(). DeepSeek pairs dims
         (2i, 2i+1) when interleaved, (i, i + dim/2) otherwise."""
         if self.interleave:
             # Adjacent pairs are complex numbers: one complex multiply instead of six slice-wise ops.
             pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
-            rotated = pairs * torch.complex(cos.float(), sin.float())
-            return torch.view_as_real(rotated).flatten(-2).to(x.dtype)
+            return torch.view_as_real(pairs * cos).flatten(-2).to(x.dtype)
         x1, x2 = x.chunk(2, dim=-1)
         return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
