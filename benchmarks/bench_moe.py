@@ -74,10 +74,11 @@ def build_ours(config: MoEConfig, device: torch.device, dtype: torch.dtype, seed
         model = DeepseekMoEModel(config).to(dtype)  # cast on meta: never hold an fp32 copy on the device
     model = materialize(model, device)
     init_weights(model, std=config.initializer_range, seed=seed)
-    for layer in model.model.layers:  # the routing bias stays fp32 (as in checkpoints)
+    for layer in model.model.layers:  # the router stays fp32, as load_checkpoint keeps it
         gate = getattr(layer.mlp, "gate", None)
         if gate is not None:
             gate.e_score_correction_bias = gate.e_score_correction_bias.float()
+            gate.weight.data = gate.weight.data.float()
     return model.eval()
 
 

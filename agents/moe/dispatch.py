@@ -80,16 +80,13 @@ def run_experts(
     if method == "loop":
         return _loop(x, topk_idx, topk_w, gate_up, down)
     flat = topk_idx.reshape(-1)
-    order = torch.argsort(flat, stable=True)
+    sorted_ids, order = torch.sort(flat, stable=True)
     xs = x[order // topk_idx.shape[1]]
     if method == "grouped_mm":
-        if x.device.type == "cpu":
-            counts = torch.bincount(flat, minlength=num_experts)
-        else:
-            # scatter_add rather than bincount: bincount on CUDA reads its maximum on the host.
-            counts = torch.zeros(num_experts, dtype=torch.int32, device=x.device)
-            counts.scatter_add_(0, flat, torch.ones_like(flat, dtype=torch.int32))
-        offs = torch.cumsum(counts, 0, dtype=torch.int32)
+        # Group ends straight from the sorted expert ids; bincount would read its maximum on
+        # the host on CUDA.
+        experts = torch.arange(num_experts, device=x.device, dtype=sorted_ids.dtype)
+        offs = torch.searchsorted(sorted_ids, experts, right=True, out_int32=True)
         h = _swiglu(_grouped(xs, gate_up, offs))
         ys = _grouped(h, down, offs)
     elif method == "sorted":

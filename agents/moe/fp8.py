@@ -207,12 +207,17 @@ def convert_to_fp8_layout(
                 setattr(module, child_name, FP8Experts(e, h, two_i // 2, dtype))
 
 
+# Routing runs in fp32 (as in HF and DeepSeek's code); storing its two small tensors in fp32
+# saves a cast per layer per step.
+_FP32_TENSORS = ("e_score_correction_bias", "mlp.gate.weight")
+
+
 def load_tensor_hook(
     name: str, t: torch.Tensor, current: torch.Tensor, device: torch.device | str, dtype: torch.dtype
 ) -> torch.Tensor:
     """Cast a checkpoint tensor for its slot: FP8 weights and all scales keep their dtype, the
-    routing bias stays fp32, everything else goes to the compute dtype."""
-    if current.dtype == FP8 or name.endswith("scale_inv") or name.endswith("e_score_correction_bias"):
+    router stays fp32, everything else goes to the compute dtype."""
+    if current.dtype == FP8 or name.endswith("scale_inv") or name.endswith(_FP32_TENSORS):
         keep = FP8 if current.dtype == FP8 else torch.float32
         return t.to(device=device, dtype=keep)
     return t.to(device=device, dtype=dtype)
