@@ -65,7 +65,9 @@ class Router(nn.Module):
             weights = scores.gather(1, idx)
         if c.norm_topk_prob:
             weights = weights / (weights.sum(dim=-1, keepdim=True) + 1e-20)
-        return idx, weights * c.routed_scaling_factor, scores
+        if c.routed_scaling_factor != 1.0:
+            weights = weights * c.routed_scaling_factor
+        return idx, weights, scores
 
 
 class Experts(nn.Module):
