@@ -31,10 +31,6 @@ class LatentCache:
         self.pad = torch.zeros(batch, dtype=torch.long, device=device)
         self.slots = torch.arange(max_len, device=device)
 
-    @property
-    def batch(self) -> int:
-        return self.latent.shape[1]
-
     def nbytes(self) -> int:
         return self.kv.numel() * self.kv.element_size()
 

@@ -10,12 +10,8 @@ Three ways to do the same sum, picked per device/dtype (config.dispatch or an ar
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
-
-ExpertWeights = Callable[[], tuple[torch.Tensor, torch.Tensor]]
 
 _GROUPED_OK: dict[tuple[str, torch.dtype], bool] = {}
 

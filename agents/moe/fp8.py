@@ -223,12 +223,6 @@ def load_tensor_hook(
     return t.to(device=device, dtype=dtype)
 
 
-def set_compute_dtype(model: nn.Module, dtype: torch.dtype) -> None:
-    for m in model.modules():
-        if isinstance(m, (FP8Linear, FP8Experts)):
-            m.compute_dtype = dtype
-
-
 def quantize_checkpoint(src: str | Path, dst: str | Path) -> Path:
     """Read a bf16/fp32 checkpoint directory, write the same model with FP8 block-quantised
     projections and experts (DeepSeek's format) to dst."""
