@@ -9,7 +9,6 @@ step over the copy bandwidth, prefill against FLOPs over the matmul rate. Run it
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
