@@ -3,6 +3,7 @@ top-p sampling, left-padded batches, and a CUDA-graph-captured decode step on GP
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -105,7 +106,7 @@ class GraphedDecode:
 
 def graphs_usable(model: DeepseekMoEModel) -> bool:
     """CUDA graphs need CUDA, no host-side counters, and a dispatch method without host sync."""
-    if model.device.type != "cuda" or model._stats_on:
+    if model.device.type != "cuda" or model._stats_on or model.__dict__.get("_graph_failure"):
         return False
     for m in model.modules():
         if isinstance(m, MoE):
@@ -183,7 +184,15 @@ def generate(
     eos_t = torch.tensor(eos, device=dev) if eos else None
     done = torch.isin(token, eos_t) if eos_t is not None else None
     if graphed is not None and graphed.graph is None:
-        graphed.capture()
+        try:
+            graphed.capture()
+        except RuntimeError as exc:
+            # A kernel that syncs with the host cannot be captured (torch builds differ): decode
+            # eagerly from now on, on the same cache, and say why once.
+            model.__dict__["_graph_failure"] = str(exc).splitlines()[0]
+            model.__dict__.pop("_graphs", None)
+            warnings.warn(f"CUDA graph capture failed, decoding eagerly: {model.__dict__['_graph_failure']}")
+            graphed = None
     for i in range(1, max_new_tokens):
         slot = prompt_len + i - 1
         if graphed is not None:
