@@ -131,3 +131,14 @@ def test_moe_tokenizer_from_local_json(tmp_path):
     assert load_tokenizer(tmp_path).encode("hello world again").ids == [1, 2, 0]
     with pytest.raises(UserError, match="no tokenizer.json"):
         load_tokenizer(tmp_path / "nowhere")
+
+
+def test_moe_config_rejects_bad_settings():
+    with pytest.raises(UserError, match="unknown dispatch method"):
+        MoEConfig(dispatch="fast")
+    with pytest.raises(UserError, match="unknown attention path"):
+        MoEConfig(attention="flash")
+    with pytest.raises(UserError, match="must split into n_group"):
+        MoEConfig(n_routed_experts=10, n_group=4)
+    with pytest.raises(UserError, match="unsupported rope type"):
+        MoEConfig.from_hf_config({"model_type": "deepseek_v3", "rope_parameters": {"rope_type": "llama3"}})
