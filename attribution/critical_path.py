@@ -16,15 +16,14 @@ only waits for them. A parent's time with no child running (its *self time*) kee
 
 from __future__ import annotations
 
-import gc
 import heapq
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Literal
 
 import networkx as nx
 
 from rootspan.model import Span, Trace
+from rootspan.perf import gc_paused  # noqa: F401 - re-exported: the analyses import it from here
 
 # Weight of a parent's timeline while a child it waits on is running. Any value in (0, 1) picks
 # the same path (all complete paths cover the same wall time, so the longest one is the one with
@@ -203,19 +202,6 @@ class _Builder:
         graph = nx.DiGraph()
         graph.add_weighted_edges_from((u, v, weight) for (u, v), (weight, _) in folded.items())
         return graph
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: building a graph allocates millions of small containers, and each GC
-    pass would walk every object of a 100k-span trace again (it doubled the time measured)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def critical_segments(trace: Trace) -> list[Segment]:

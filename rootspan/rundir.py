@@ -7,17 +7,16 @@ the line or span), and only refuses input that is not OTLP at all. It never writ
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from pydantic import ValidationError
 
 from rootspan.errors import UserError
 from rootspan.model import Label, Run, Span, Trace, Verdict
+from rootspan.perf import gc_paused
 from rootspan.otlp import OTLPDecodeError, decode_span, is_traces_data, iter_traces_data, spans_to_traces_data
 
 TRACES_FILE = "traces.jsonl"
@@ -159,28 +158,12 @@ def build_traces(spans: Iterable[Span], warnings: _Warnings) -> dict[str, Trace]
     return traces
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many small objects that form no cycles.
-
-    Loading allocates millions of dicts and models; every generation-0 threshold crossing then
-    rescans them all. Pausing halves the load time of a 100k-span run (docs/benchmarks.md).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def load_run(path: str | os.PathLike[str]) -> Run:
     """Load a run directory or a single traces file; bad input raises a one-line UserError."""
     path = Path(path)
     traces_path = resolve_traces_path(path)
     warnings = _Warnings()
-    with _gc_paused():
+    with gc_paused():
         spans = read_spans(traces_path, warnings)
         traces = build_traces(spans, warnings)
     run_dir = path if path.is_dir() else None
