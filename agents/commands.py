@@ -47,8 +47,12 @@ def demo_command(
         raise UserError(f"unknown profile mode {profile!r}; use auto, off, device, kernels or full")
     from rootspan.agents.demo import check_device, resolve_fault
 
+    if tasks < 1:  # checked here too so nothing is printed before the error
+        raise UserError("--tasks must be at least 1")
     check_device(device)
     resolve_fault(fault, device)
+    if output is not None and output.exists() and not output.is_dir():
+        raise UserError(f"{output} is a file, not a directory; pick a run directory with -o")
 
     from rootspan.agents.demo import run_demo
     from rootspan.cli_support import print_json

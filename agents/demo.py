@@ -108,6 +108,8 @@ def run_demo(
     # labels must go there too.
     env_dir = os.environ.get("ROOTSPAN_RUN_DIR", "").strip()
     out = Path(env_dir) if env_dir else Path(run_dir) if run_dir is not None else default_run_dir()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file, not a directory; pick a run directory with -o")
     if (out / "traces.jsonl").exists():
         raise UserError(f"{out} already holds a run; pick another directory with -o")
 

@@ -97,6 +97,20 @@ def test_existing_run_dir_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "already holds a run" in capsys.readouterr().err
 
 
+def test_output_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "notadir"
+    target.write_text("keep me")
+    assert cli(["demo", "-o", str(target), "--tasks", "1"]) == 2
+    captured = capsys.readouterr()
+    assert "is a file, not a directory" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == "" and target.read_text() == "keep me"
+
+
+def test_bad_tasks_prints_nothing_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["demo", "-o", str(tmp_path / "x"), "--tasks", "-3"]) == 2
+    assert capsys.readouterr().out == ""
+
+
 @pytest.mark.skipif(_has_cuda(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert cli(["demo", "-o", str(tmp_path / "x"), "--device", "cuda"]) == 2
