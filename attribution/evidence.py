@@ -649,14 +649,19 @@ def _used_values(graph: AttributionGraph, span: Span, limit: int = 2000) -> set[
     return used
 
 
+MAX_DEPTH = 1_000
+
+
 def _inside_agent(graph: AttributionGraph, span: Span) -> bool:
     if span.kind != SpanKind.LLM:
         return False
     current = graph.parent(span)
-    while current is not None:
+    depth = 0
+    while current is not None and depth < MAX_DEPTH:  # bounded: hand-built traces may hold parent cycles
         if current.kind == SpanKind.AGENT:
             return True
         current = graph.parent(current)
+        depth += 1
     return False
 
 
