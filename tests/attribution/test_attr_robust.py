@@ -59,7 +59,7 @@ def traces(draw: st.DrawFn) -> Trace:
     return Trace(trace_id=TRACE_ID, spans=spans)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(traces())
 def test_any_trace_gets_a_consistent_verdict(trace: Trace) -> None:
     verdict = attribute_trace(trace)
