@@ -37,7 +37,7 @@ def attribute_command(
     """Who broke the run, at which step and why; critical path and bottlenecks for slowdowns."""
     from rootspan.attribution import attribute_run, summarize
     from rootspan.attribution.render import render_verdicts
-    from rootspan.cli_support import load_run_for_cli, print_json
+    from rootspan.cli_support import load_run_for_cli, print_json, warn
     from rootspan.rundir import write_verdicts
 
     run = load_run_for_cli(run_path)
@@ -48,7 +48,10 @@ def attribute_command(
     summary = summarize(verdicts)
     written = None
     if write and run_path.is_dir():
-        written = write_verdicts(run_path, verdicts, summary)
+        try:
+            written = write_verdicts(run_path, verdicts, summary)
+        except OSError as exc:  # a read-only run still gets its report
+            warn(f"{run_path}: cannot write verdicts.json ({exc.strerror or exc}); use --no-write to skip it")
     if as_json:
         print_json({"verdicts": [verdict.model_dump(mode="json") for verdict in verdicts], "summary": summary})
         return

@@ -133,3 +133,18 @@ def test_bench_attribution_synthetic_json(capsys: pytest.CaptureFixture[str]) ->
     assert set(payload) >= {"top1_accuracy", "per_fault", "n", "timing"}
     assert [row["culprit_found"] for row in payload["timing"]] == [True, True]
     assert run(["bench", "attribution", "--sizes", "x"]) == 2
+
+
+def test_attribute_on_a_read_only_run_warns_and_still_reports(
+    failed_run: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rootspan.rundir
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(rootspan.rundir, "write_verdicts", refuse)
+    assert run(["attribute", str(failed_run), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["verdicts"]
+    assert "cannot write verdicts.json (Permission denied)" in captured.err
