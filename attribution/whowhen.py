@@ -234,12 +234,15 @@ def import_logs(source: Path, out: Path) -> list[Path]:
     written: list[Path] = []
     for log in find_logs(source):
         run_dir = out / log.subset / log.log_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        traces = run_dir / TRACES_FILE
-        if traces.exists():
-            traces.unlink()  # re-import replaces, never appends a second copy
-        write_traces(run_dir, log_to_spans(log))
-        write_labels(run_dir, log_label(log))
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            traces = run_dir / TRACES_FILE
+            if traces.exists():
+                traces.unlink()  # re-import replaces, never appends a second copy
+            write_traces(run_dir, log_to_spans(log))
+            write_labels(run_dir, log_label(log))
+        except OSError as exc:
+            raise UserError(f"{run_dir}: cannot write the run directory ({exc.strerror or exc})") from exc
         written.append(run_dir)
     return written
 

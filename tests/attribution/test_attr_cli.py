@@ -125,6 +125,10 @@ def test_import_whowhen_writes_run_directories_that_attribute_reads(tmp_path: Pa
     assert run(["import", "whowhen", str(root), "-o", str(out)]) == 0
     lines = (run_dir / "traces.jsonl").read_text().strip().splitlines()
     assert len(lines) == 1
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert run(["import", "whowhen", str(root), "-o", str(blocker)]) == 2
+    assert "cannot write the run directory" in capsys.readouterr().err
 
 
 def test_bench_attribution_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
