@@ -16,10 +16,11 @@ def perfetto_command(
     json_output: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """One timeline: agent, LLM and tool spans as tracks above kernels/ops and device counters."""
-    from rootspan.cli_support import load_run_for_cli, print_json, warn
+    from rootspan.cli_support import load_run_for_cli, print_json, refuse_to_overwrite_inputs, warn
     from rootspan.profilers.perfetto import export_perfetto
 
     loaded = load_run_for_cli(run)
+    refuse_to_overwrite_inputs(output, [loaded])
     warnings_before = len(loaded.warnings)
     summary = export_perfetto(loaded, output)
     for message in loaded.warnings[warnings_before:]:

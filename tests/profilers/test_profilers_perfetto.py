@@ -182,3 +182,19 @@ def test_missing_or_garbage_run_is_a_one_line_error(tmp_path, capsys, content):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("rootspan: error:") and err.count("\n") == 1
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("victim", ["traces.jsonl", "kernels/" + "c" * 32 + ".json", "metrics.jsonl", "run-file"])
+def test_output_over_an_input_file_is_refused(tmp_path, capsys, victim):
+    run_dir = tmp_path / "run"
+    write_traces(run_dir, [Span(trace_id="c" * 32, span_id="1" * 16, name="x", start_ns=10, end_ns=20)])
+    (run_dir / "kernels").mkdir()
+    (run_dir / "kernels" / f"{'c' * 32}.json").write_text('{"traceEvents": []}')
+    (run_dir / "metrics.jsonl").write_text("")
+    source = run_dir if victim != "run-file" else run_dir / "traces.jsonl"
+    target = run_dir / (victim if victim != "run-file" else "traces.jsonl")
+    before = target.read_bytes()
+    code = cli(["export", "perfetto", str(source), "-o", str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and "refusing to overwrite" in err and err.count("\n") == 1
+    assert target.read_bytes() == before
