@@ -83,7 +83,7 @@ def report_command(
     its minimum effect. Thresholds come from [tool.rootspan.report] in ./pyproject.toml; flags
     win. See docs/ci.md.
     """
-    from rootspan.cli_support import load_run_for_cli
+    from rootspan.cli_support import load_run_for_cli, refuse_to_overwrite_inputs
 
     from rootspan.attribution.report.compare import compare_runs
     from rootspan.attribution.report.config import load_config
@@ -105,6 +105,11 @@ def report_command(
     config = load_config(config_path, overrides)
     baseline_runs = [load_run_for_cli(path) for path in baseline]
     candidate_runs = [load_run_for_cli(path) for path in candidate]
+    if output is not None:
+        if output.is_dir():
+            raise UserError(f"{output}: is a directory; give -o a file name")
+        for target in (output, _svg_path(output)) if output_format == "md" else (output,):
+            refuse_to_overwrite_inputs(target, baseline_runs + candidate_runs)
     report = compare_runs(baseline_runs, candidate_runs, config, **({} if attribution else {"attribute": None}))
     if output_format == "md":
         from rootspan.attribution.report.render_md import render_markdown

@@ -168,6 +168,25 @@ def test_bad_inputs_exit_2_with_one_line(runs, capsys, tmp_path) -> None:
         assert err.startswith("rootspan: error:") and message in err and err.count("\n") == 1, err
 
 
+def test_output_over_an_input_or_a_directory_is_refused(runs, capsys, tmp_path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    source = runs["head"] / "traces.jsonl"
+    (victim / "traces.jsonl").write_bytes(source.read_bytes())
+    (victim / "traces.svg").write_text("not mine")
+    before = (victim / "traces.jsonl").read_bytes()
+    cases = [
+        (["-o", str(victim / "traces.jsonl")], "refusing to overwrite"),
+        (["-o", str(victim / "traces.jsonl"), "--format", "json"], "refusing to overwrite"),
+        (["-o", str(tmp_path)], "is a directory"),
+    ]
+    for extra, message in cases:
+        code, out, err = _report(["-b", str(runs["base"]), "-c", str(victim), *extra], capsys, tmp_path)
+        assert code == 2 and message in err and err.count("\n") == 1, err
+    assert (victim / "traces.jsonl").read_bytes() == before
+    assert not (victim / "traces.jsonl.svg").exists() and not (tmp_path.parent / (tmp_path.name + ".svg")).exists()
+
+
 def test_subprocess_exit_code_and_no_traceback(runs, tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "rootspan", "report", "-b", str(runs["base"]), "-c", str(tmp_path / "nope"), "--format", "json"],
