@@ -63,6 +63,10 @@ def random_checkpoint(
     from rootspan.agents.moe.checkpoint import write_random_checkpoint
     from rootspan.agents.moe.presets import preset_config
 
+    if mtp < 0:
+        raise UserError(f"--mtp must be 0 or more, got {mtp}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file, not a directory")
     config = preset_config(preset)
     if mtp:
         config.num_nextn_predict_layers = mtp
@@ -75,12 +79,12 @@ def generate_cmd(
     checkpoint: Path = typer.Argument(..., help="HF-format checkpoint directory."),
     prompt: str = typer.Option(None, help="Prompt text (needs tokenizer.json in the checkpoint)."),
     ids: str = typer.Option(None, help="Prompt as comma-separated token ids instead of text."),
-    max_new_tokens: int = typer.Option(16, "-n", "--max-new-tokens"),
-    temperature: float = typer.Option(0.0, help="0 = greedy."),
-    top_p: float = typer.Option(1.0),
-    seed: int = typer.Option(None),
+    max_new_tokens: int = typer.Option(16, "-n", "--max-new-tokens", help="Tokens to generate (at least 1)."),
+    temperature: float = typer.Option(0.0, help="0 = greedy; above 0 samples."),
+    top_p: float = typer.Option(1.0, help="Nucleus sampling mass, in (0, 1]; used when --temperature > 0."),
+    seed: int = typer.Option(None, help="Seed for sampling (unseeded leaves the global RNG alone)."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
-    dtype: str = typer.Option("float32"),
+    dtype: str = typer.Option("float32", help="float32, bfloat16 or float16."),
     use_mtp: bool = typer.Option(False, "--mtp", help="Self-speculative decoding with the MTP layer."),
     stats: bool = typer.Option(False, "--stats", help="Print router/KV/MTP statistics to stderr."),
 ) -> None:
@@ -94,8 +98,17 @@ def generate_cmd(
     from rootspan.agents.moe.tokenizer import load_tokenizer
 
     _check_device(device)
+    _dtype(dtype)
     if (prompt is None) == (ids is None):
         raise UserError("give exactly one of --prompt or --ids")
+    if max_new_tokens < 1:
+        raise UserError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
+    if temperature < 0:
+        raise UserError(f"--temperature must be 0 (greedy) or more, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise UserError(f"--top-p must be in (0, 1], got {top_p}")
+    if use_mtp and temperature > 0:
+        raise UserError("--mtp decodes greedily; drop --temperature")
     tokenizer = load_tokenizer(checkpoint) if prompt is not None else None
     if tokenizer is not None:
         prompt_ids = tokenizer.encode(prompt).ids
@@ -107,6 +120,11 @@ def generate_cmd(
     model = load_checkpoint(checkpoint, device=device, dtype=_dtype(dtype))
     if not prompt_ids or max(prompt_ids) >= model.config.vocab_size or min(prompt_ids) < 0:
         raise UserError(f"prompt ids must be non-empty and within [0, {model.config.vocab_size})")
+    if use_mtp and not model.config.num_nextn_predict_layers:
+        raise UserError(f"--mtp needs a checkpoint with MTP layers; {checkpoint} has none")
+    limit = model.config.max_position_embeddings
+    if len(prompt_ids) + max_new_tokens > limit:
+        raise UserError(f"prompt ({len(prompt_ids)} tokens) + --max-new-tokens ({max_new_tokens}) exceeds the model's {limit} positions")
     model.collect_stats(stats)
     out = generate(
         model, torch.tensor([prompt_ids]), max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,

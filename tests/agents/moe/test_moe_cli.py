@@ -38,3 +38,27 @@ def test_moe_bench_json_keys(capsys):
     impls = {(row["impl"], row["phase"], row["batch"]) for row in out["results"]}
     assert ("ours", "decode", 2) in impls and ("hf-eager", "prefill", 1) in impls
     assert out["decode_speedup_vs_hf"] > 0 and 0 < out["decode_fraction_of_bandwidth_limit"]
+
+
+def test_moe_cli_bad_values_are_one_line_errors(tmp_path, capsys):
+    ckpt = tmp_path / "m"
+    assert cli.run(["moe", "random", "-o", str(ckpt)]) == 0
+    a_file = tmp_path / "file"
+    a_file.write_text("keep")
+    cases = [
+        (["moe", "generate", str(ckpt), "--ids", "1", "-n", "-3"], "--max-new-tokens must be at least 1"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "-n", "100000"], "exceeds the model's"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "--temperature", "-1"], "--temperature"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "--top-p", "0"], "--top-p must be in (0, 1]"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "--top-p", "2"], "--top-p must be in (0, 1]"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "--mtp"], "needs a checkpoint with MTP layers"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "--mtp", "--temperature", "0.5"], "decodes greedily"),
+        (["moe", "random", "-o", str(tmp_path / "x"), "--mtp", "-1"], "--mtp must be 0 or more"),
+        (["moe", "random", "-o", str(a_file)], "is a file, not a directory"),
+    ]
+    capsys.readouterr()
+    for args, message in cases:
+        assert cli.run(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("rootspan: error:") and message in err and err.count("\n") == 1, (args, err)
+    assert a_file.read_text() == "keep"
