@@ -26,6 +26,14 @@ INDEX_FILE = "model.safetensors.index.json"
 _MTP_SHARED = ("embed_tokens.weight", "shared_head.head.weight")  # duplicates of the main model's
 
 
+def _open_safetensors(path: Path):  # noqa: ANN202 - safetensors' handle type is not public
+    """safe_open, with a damaged or unreadable file as a one-line UserError instead of an internal error."""
+    try:
+        return safe_open(path, "pt")
+    except Exception as exc:  # SafetensorError (a bad header) is not importable under one stable name
+        raise UserError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
 class TensorSource:
     """Lazy reader over one directory's safetensors files, by tensor name."""
 
@@ -33,7 +41,10 @@ class TensorSource:
         self.root = root
         index = root / INDEX_FILE
         if index.is_file():
-            weight_map = json.loads(index.read_text())["weight_map"]
+            try:
+                weight_map = json.loads(index.read_text())["weight_map"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise UserError(f"{index}: not a safetensors index (no valid weight_map: {exc})") from None
             self.where = {name: root / fname for name, fname in weight_map.items()}
         else:
             files = sorted(root.glob("*.safetensors"))
@@ -41,7 +52,7 @@ class TensorSource:
                 raise UserError(f"no .safetensors files in {root}")
             self.where = {}
             for f in files:
-                with safe_open(f, "pt") as h:
+                with _open_safetensors(f) as h:
                     for name in h.keys():
                         self.where[name] = f
         self._handles: dict[Path, object] = {}
@@ -59,8 +70,11 @@ class TensorSource:
         if path not in self._handles:
             if not path.is_file():
                 raise UserError(f"checkpoint {self.root} lists {path.name} for {name} but the file is missing")
-            self._handles[path] = safe_open(path, "pt")
-        return self._handles[path].get_tensor(name)  # type: ignore[attr-defined]
+            self._handles[path] = _open_safetensors(path)
+        try:
+            return self._handles[path].get_tensor(name)  # type: ignore[attr-defined]
+        except Exception as exc:  # a data section cut short reads as a SafetensorError too
+            raise UserError(f"{path}: cannot read tensor {name} ({exc})") from None
 
 
 def read_config(path: str | Path) -> MoEConfig:

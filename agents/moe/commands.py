@@ -45,6 +45,8 @@ def quantize(
     """Quantise a checkpoint to FP8 e4m3 with 128x128 block scales (DeepSeek-V3's format)."""
     from rootspan.agents.moe.fp8 import quantize_checkpoint
 
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file, not a directory")
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not empty")
     quantize_checkpoint(src, out)

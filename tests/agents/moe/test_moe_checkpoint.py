@@ -81,6 +81,22 @@ def test_moe_bad_directories_are_user_errors(tmp_path):
         load_checkpoint(tmp_path)
 
 
+@pytest.mark.parametrize("damage", ["header", "tail", "index"])
+def test_moe_damaged_safetensors_are_one_line_user_errors(tmp_path, damage):
+    write_random_checkpoint(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    data = weights.read_bytes()
+    if damage == "header":
+        weights.write_bytes(data[:1000])
+    elif damage == "tail":
+        weights.write_bytes(data[:-5000])
+    else:
+        (tmp_path / "model.safetensors.index.json").write_text("{not json")
+    with pytest.raises(UserError) as e:
+        load_checkpoint(tmp_path)
+    assert "\n" not in str(e.value) and ("safetensors" in str(e.value))
+
+
 def test_moe_saved_checkpoint_loads_in_hf_transformers(tmp_path):
     transformers = pytest.importorskip("transformers")
     cfg = MoEConfig(num_attention_heads=4, initializer_range=0.1, rope_scaling={

@@ -55,6 +55,7 @@ def test_moe_cli_bad_values_are_one_line_errors(tmp_path, capsys):
         (["moe", "generate", str(ckpt), "--ids", "1", "--mtp", "--temperature", "0.5"], "decodes greedily"),
         (["moe", "random", "-o", str(tmp_path / "x"), "--mtp", "-1"], "--mtp must be 0 or more"),
         (["moe", "random", "-o", str(a_file)], "is a file, not a directory"),
+        (["moe", "quantize", str(ckpt), "-o", str(a_file)], "is a file, not a directory"),
     ]
     capsys.readouterr()
     for args, message in cases:
