@@ -164,6 +164,14 @@ def bench_moe(
         batch_sizes = [int(b) for b in batches.split(",") if b.strip()]
     except ValueError:
         raise UserError(f"--batches must be comma-separated integers, got {batches!r}") from None
+    if not batch_sizes or min(batch_sizes) < 1:
+        raise UserError(f"--batches must be positive integers, got {batches!r}")
+    # 0 or less used to fall back to the defaults silently, or crash inside torch.
+    given = {"--prefill-len": prefill_len, "--prompt-len": prompt_len, "--new-tokens": new_tokens,
+             "--threads": threads, "--rounds": rounds}
+    for flag, value in given.items():
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
     import importlib.util
 
     root = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_moe.py"

@@ -25,6 +25,17 @@ def test_moe_cli_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("rootspan: error: checkpoint directory") and err.count("\n") == 1
     assert cli.run(["bench", "moe", "--device", "tpu"]) == 2
     assert "unknown device" in capsys.readouterr().err
+    for flags, message in [
+        (["--batches", "0"], "--batches must be positive"),
+        (["--batches", ","], "--batches must be positive"),
+        (["--prompt-len", "-1"], "--prompt-len must be at least 1"),
+        (["--prefill-len", "0"], "--prefill-len must be at least 1"),
+        (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--threads", "0"], "--threads must be at least 1"),
+    ]:
+        assert cli.run(["bench", "moe", "--preset", "tiny-v2", *flags]) == 2, flags
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (flags, err)
 
 
 def test_moe_bench_json_keys(capsys):
