@@ -10,17 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from rootspan.model import Bottleneck, Run, Trace, Verdict
+from rootspan.perf import gc_paused
 
 __all__ = ["attribute_run", "attribute_trace", "summarize"]
 
 
 def _slowdown(trace: Trace, graph: Any, baseline_trace: Trace | None) -> list[Bottleneck]:
-    """Bottlenecks from the slowdown analysis, or none while that module is not installed."""
-    try:
-        from rootspan.attribution.slowdown import analyze_slowdown
-    except ImportError:
-        return []
-    return list(analyze_slowdown(trace, graph=graph, baseline_trace=baseline_trace))
+    """Bottlenecks with the one to blame first, then the rest by share of the run's time.
+
+    The biggest share is often ordinary work (the longest decode); the step a user should look at
+    is the pathology or the outlier among its peers, which ``primary_bottleneck`` weighs up.
+    """
+    from rootspan.attribution.slowdown import analyze_slowdown, primary_bottleneck
+
+    bottlenecks = list(analyze_slowdown(trace, graph=graph, baseline_trace=baseline_trace))
+    primary = primary_bottleneck(trace, bottlenecks)
+    if primary is not None and baseline_trace is None:
+        bottlenecks.remove(primary)
+        bottlenecks.insert(0, primary)
+    return bottlenecks
 
 
 def attribute_trace(
@@ -35,7 +43,6 @@ def attribute_trace(
     ``process`` (a ``ProcessModel`` of the run's successful traces) lets the failure analysis
     spot handoffs and endings no successful trace shows; ``attribute_run`` builds it.
     """
-    from rootspan.attribution.critical_path import gc_paused
     from rootspan.attribution.failure import analyze_failure, is_failure
     from rootspan.attribution.graph import build_graph
 
