@@ -63,6 +63,7 @@ class Weights:
     inability: float = 3.0
     stall_reported: float = 4.5
     wrong_handoff: float = 2.5
+    answer_dropped: float = 6.0
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -479,6 +480,59 @@ def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
     )
 
 
+_REJECTION = re.compile(r"^\W*(?:no|reject(?:ed)?|incorrect|wrong|not correct|invalid)\b", re.I)
+
+
+def _is_exact_answer(text: str, expected: str) -> bool:
+    """The statement is the expected answer itself, not a long text that happens to contain it."""
+    answer = _answer_part(text).strip()
+    if not answer or len(answer) > SHORT_STATEMENT:
+        return False
+    want_numbers = numbers(expected)
+    if want_numbers:
+        return numbers(answer) == want_numbers
+    return " ".join(answer.lower().split()).strip(" .") == " ".join(expected.lower().split()).strip(" .")
+
+
+def rule_answer_dropped(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
+    """The right answer was reached and handed on, and the next agent rejected or dropped it.
+
+    Needs the expected answer. A run whose final answer is wrong although an earlier step stated
+    exactly the expected value failed at the first later step of another agent that consumed that
+    statement and did not carry it on: a verifier rejecting a correct result, or an agent ignoring it.
+    """
+    expected = graph.trace.expected
+    if not expected or graph.trace.outcome != "failure":
+        return
+    final = final_answer_span(graph)
+    if final is not None and _contains_expected(_answer_part(graph.outputs[final.span_id]), expected):
+        return
+    correct = [
+        span for span in graph.order
+        if is_actor(span) and span is not graph.root and _is_exact_answer(graph.outputs[span.span_id], expected)
+    ]
+    if not correct:
+        return
+    stated = correct[-1]
+    for span in graph.order[graph.position[stated.span_id] + 1 :]:
+        if not is_actor(span) or span.kind != SpanKind.AGENT or graph.agent(span) == graph.agent(stated):
+            continue
+        text = graph.outputs[span.span_id]
+        if _contains_expected(text, expected):
+            return  # carried on: the answer was lost later, which other rules explain
+        rejected = bool(_REJECTION.search(text))
+        yield Evidence(
+            span.span_id,
+            "answer_dropped",
+            "incorrect_verification" if rejected else "ignored_input",
+            weights.answer_dropped,
+            f"step {stated.step} ({graph.agent(stated)}) states the expected answer '{quote(expected, 30)}', "
+            f"but step {span.step} ({graph.agent(span)}) {'rejects it' if rejected else 'does not carry it on'}: "
+            f"'{quote(text, 40)}'",
+        )
+        return
+
+
 _ARITHMETIC = re.compile(r"^[\d\s.+\-*/()]+$")
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
@@ -870,6 +924,7 @@ RULES: tuple[Callable[[AttributionGraph, Weights], Iterable[Evidence]], ...] = (
     rule_tool_output,
     rule_tool_arithmetic,
     rule_contradiction,
+    rule_answer_dropped,
     rule_repetition,
     rule_unsupported,
     rule_ignored_input,

@@ -235,3 +235,29 @@ def test_process_model_needs_two_successes() -> None:
     from rootspan.attribution.process import ProcessModel
 
     assert not ProcessModel.from_traces([team_trace(outcome="success")]).usable
+
+
+def _verification_trace(verifier_says: str, solver_says: str = "2") -> object:
+    return trace(
+        span("run", 0, 100, op="invoke_workflow", step=0,
+             **{"rootspan.outcome": "failure", "rootspan.expected": "2"}),
+        span("plan", 1, 20, "run", op="invoke_agent", agent="planner", step=1, output="66-34-30"),
+        span("solve", 21, 50, "run", op="invoke_agent", agent="solver", step=2, output=solver_says),
+        span("verify", 51, 90, "run", op="invoke_agent", agent="verifier", step=3, output=verifier_says),
+    )
+
+
+def test_a_rejected_correct_answer_blames_the_rejecting_step() -> None:
+    found = _evidence(_verification_trace("no"), "answer_dropped")
+    assert [(item.span_id, item.category) for item in found] == [(sid("verify"), "incorrect_verification")]
+    assert "states the expected answer '2'" in found[0].sentence and "rejects it" in found[0].sentence
+
+
+def test_a_dropped_correct_answer_is_ignored_input() -> None:
+    found = _evidence(_verification_trace("the answer is 7"), "answer_dropped")
+    assert [(item.span_id, item.category) for item in found] == [(sid("verify"), "ignored_input")]
+
+
+def test_answer_dropped_needs_the_exact_answer_and_does_not_fire_when_it_was_carried_on() -> None:
+    assert _evidence(_verification_trace("yes 2"), "answer_dropped") == []
+    assert _evidence(_verification_trace("no", solver_says="12 and then 2"), "answer_dropped") == []
