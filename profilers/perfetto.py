@@ -116,7 +116,7 @@ def _kernel_events(path: Path, trace_id: str, ids: _Ids, base_ns: int, file_inde
                    warnings: list[str]) -> list[dict[str, Any]]:
     try:
         raw_events, file_base, _ = read_chrome_trace(path)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         warnings.append(f"{path.name}: not a readable Chrome trace, skipped ({exc})")
         return []
     pids: dict[Any, int] = {}

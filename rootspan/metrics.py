@@ -91,7 +91,7 @@ def load_metrics(path: str | os.PathLike[str], warnings: list[str] | None = None
                 continue
             try:
                 points.extend(_points_of(json.loads(raw_line)))
-            except (ValueError, OTLPDecodeError, AttributeError, TypeError) as exc:
+            except (ValueError, OTLPDecodeError, AttributeError, TypeError, RecursionError) as exc:
                 if warnings is not None:
                     warnings.append(f"{path.name} line {line_no}: skipped ({exc})"[:300])
     points.sort(key=lambda point: point.time_ns)

@@ -78,7 +78,7 @@ def read_spans(traces_path: Path, warnings: _Warnings) -> list[Span]:
             continue
         try:
             obj: Any = json.loads(raw_line)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             bad_lines += 1
             if index == last_index and not ends_with_newline:
                 warnings.add("truncated", f"{traces_path.name} line {line_no}: truncated last line skipped")
@@ -95,7 +95,7 @@ def read_spans(traces_path: Path, warnings: _Warnings) -> list[Span]:
                 for position, raw_span in enumerate(raw_spans):
                     try:
                         spans.append(decode_span(raw_span, resource, scope_name))
-                    except (OTLPDecodeError, ValueError) as exc:
+                    except (OTLPDecodeError, ValueError, RecursionError) as exc:
                         name = raw_span.get("name") if isinstance(raw_span, dict) else None
                         label = f"span {position}" + (f" {name!r}" if isinstance(name, str) else "")
                         warnings.add("span", f"{traces_path.name} line {line_no}: {label} skipped: {exc}")
@@ -232,5 +232,5 @@ def read_verdicts(run_dir: str | os.PathLike[str]) -> list[Verdict]:
     try:
         payload = json.loads(target.read_text(encoding="utf-8"))
         return [Verdict.model_validate(item) for item in payload.get("verdicts", [])]
-    except (ValidationError, ValueError, AttributeError) as exc:
+    except (ValidationError, ValueError, AttributeError, RecursionError) as exc:
         raise UserError(f"{target}: not a valid verdicts file") from exc

@@ -95,6 +95,30 @@ def test_invalid_middle_line_and_non_otlp_line(run_dir: Path) -> None:
     assert any("line 2: not an OTLP TracesData object" in w for w in run.warnings)
 
 
+def test_absurdly_deep_json_line_is_skipped_not_a_crash(run_dir: Path) -> None:
+    traces = run_dir / "traces.jsonl"
+    good = traces.read_text()
+    traces.write_text("[" * 100_000 + "\n" + good)
+    run = load_run(run_dir)
+    assert len(run.traces[TRACE].spans) == 5
+    assert any("line 1: invalid JSON" in w for w in run.warnings)
+    traces.write_text("[" * 100_000 + "\n")
+    with pytest.raises(UserError, match="not an OTLP JSON Lines traces file"):
+        load_run(run_dir)
+
+
+def test_deep_json_in_metrics_and_verdicts_is_reported_not_a_crash(tmp_path: Path) -> None:
+    from rootspan.metrics import load_metrics
+    from rootspan.rundir import read_verdicts
+
+    (tmp_path / "metrics.jsonl").write_text("[" * 100_000 + "\n")
+    warnings: list[str] = []
+    assert load_metrics(tmp_path / "metrics.jsonl", warnings) == [] and "line 1: skipped" in warnings[0]
+    (tmp_path / "verdicts.json").write_text("[" * 100_000)
+    with pytest.raises(UserError, match="not a valid verdicts file"):
+        read_verdicts(tmp_path)
+
+
 def test_bad_span_is_skipped_with_its_line_and_name(tmp_path: Path) -> None:
     spans = [{"traceId": TRACE, "spanId": "xyz", "name": "broken"}, {"traceId": TRACE, "spanId": sid(1), "name": "fine"}]
     (tmp_path / "traces.jsonl").write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}) + "\n")
