@@ -6,6 +6,8 @@ loading worker, so the first screen never waits on the event loop.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +100,7 @@ def check_traces_path(path: Path) -> Path:
 
 def _int_attr(span: Span, key: str) -> int:
     value = span.attributes.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return 0
     return int(value)
 

@@ -8,6 +8,7 @@ characters they are. GPU series are cut from metrics.jsonl to the span's time wi
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,9 +103,12 @@ def _pretty_content(raw: Any) -> str:
     if isinstance(raw, str):
         try:
             return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: untrusted JSON nested thousands deep
             return raw
-    return json.dumps(raw, indent=2, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(raw, indent=2, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        return str(raw)
 
 
 def messages_text(span: Span) -> Text | None:
@@ -197,6 +201,27 @@ def _device(point: MetricPoint) -> Any:
     return point.attributes.get("hw.id", point.attributes.get("gpu", None))
 
 
+def _number(value: Any) -> float | None:
+    """A finite number from an untrusted attribute value, or None (strings, lists, NaN, inf)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _duration_of(value: Any) -> str:
+    number = _number(value)
+    return format_duration(int(number)) if number is not None else plain(value)
+
+
+def _bytes_of(value: Any) -> str:
+    number = _number(value)
+    return _bytes(number) if number is not None else plain(value)
+
+
 def gpu_text(span: Span) -> Text | None:
     """The span's rootspan.gpu.* / rootspan.cpu.* aggregates: kernels, memory, throttling, experts."""
     attrs = {key: value for key, value in span.attributes.items() if key.startswith((GPU_PREFIX, CPU_PREFIX))}
@@ -215,11 +240,12 @@ def gpu_text(span: Span) -> Text | None:
     if gpu("device_name") is not None:
         line("device", plain(gpu("device_name")))
     if gpu("kernel_time_ns") is not None:
-        kernel = f"{format_duration(int(gpu('kernel_time_ns')))} in {plain(gpu('kernel_count') or '?')} kernels"
+        kernel = f"{_duration_of(gpu('kernel_time_ns'))} in {plain(gpu('kernel_count') or '?')} kernels"
         if gpu("busy_fraction") is not None:
-            kernel += f", busy {float(gpu('busy_fraction')) * 100:.0f}%"
+            busy = _number(gpu("busy_fraction"))
+            kernel += f", busy {busy * 100:.0f}%" if busy is not None else f", busy {plain(gpu('busy_fraction'))}"
         if gpu("launch_overhead_ns") is not None:
-            kernel += f", launch overhead {format_duration(int(gpu('launch_overhead_ns')))}"
+            kernel += f", launch overhead {_duration_of(gpu('launch_overhead_ns'))}"
         if gpu("sync_count") is not None:
             kernel += f", {plain(gpu('sync_count'))} syncs"
         line("kernels", kernel)
@@ -230,11 +256,11 @@ def gpu_text(span: Span) -> Text | None:
             text.append(entry)
             text.append("\n")
     if gpu("mem.peak_allocated_bytes") is not None:
-        memory = f"peak {_bytes(float(gpu('mem.peak_allocated_bytes')))} allocated"
+        memory = f"peak {_bytes_of(gpu('mem.peak_allocated_bytes'))} allocated"
         if gpu("mem.peak_reserved_bytes") is not None:
-            memory += f", {_bytes(float(gpu('mem.peak_reserved_bytes')))} reserved"
+            memory += f", {_bytes_of(gpu('mem.peak_reserved_bytes'))} reserved"
         if gpu("mem.total_bytes") is not None:
-            memory += f" of {_bytes(float(gpu('mem.total_bytes')))}"
+            memory += f" of {_bytes_of(gpu('mem.total_bytes'))}"
         line("memory", memory)
     if gpu("oom"):
         line("out of memory", "yes", "bold red")
@@ -244,7 +270,9 @@ def gpu_text(span: Span) -> Text | None:
     expert_load = gpu("moe.tokens_per_expert")
     if gpu("moe.imbalance_max") is not None or expert_load:
         imbalance = gpu("moe.imbalance_max")
-        line("expert load", f"imbalance max {float(imbalance):.2f}" if imbalance is not None else "")
+        number = _number(imbalance)
+        shown_imbalance = f"{number:.2f}" if number is not None else plain(imbalance)
+        line("expert load", f"imbalance max {shown_imbalance}" if imbalance is not None else "")
         if expert_load:
             text.append(_expert_bars(expert_load))
     shown = {
@@ -266,15 +294,16 @@ def _top_kernels(raw: Any) -> list[str]:
     """``rootspan.gpu.top_kernels`` (JSON list of {name, time_ns, count}) as short lines."""
     try:
         items = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
+    except (ValueError, RecursionError):
         return [printable(raw)]
     lines = []
     for item in items[:5] if isinstance(items, list) else []:
         if isinstance(item, dict):
             name = printable(item.get("name", "?"))[:60]
             time_ns = item.get("time_ns", item.get("total_ns"))
-            duration = format_duration(int(time_ns)) if isinstance(time_ns, (int, float)) else "?"
-            lines.append(f"{duration:>8}  x{item.get('count', '?')}  {name}")
+            finite = isinstance(time_ns, (int, float)) and math.isfinite(time_ns)
+            duration = format_duration(int(time_ns)) if finite else "?"
+            lines.append(f"{duration:>8}  x{printable(item.get('count', '?'))[:12]}  {name}")
         else:
             lines.append(printable(item)[:80])
     return lines
@@ -285,14 +314,17 @@ def _expert_bars(raw: Any) -> Text:
     text = Text()
     try:
         layers = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
+    except (ValueError, RecursionError):
         text.append(printable(raw))
         return text
     if layers and isinstance(layers, list) and not isinstance(layers[0], list):
         layers = [layers]
     blocks = " ▁▂▃▄▅▆▇█"
     for index, layer in enumerate(layers[:8] if isinstance(layers, list) else []):
-        counts = [float(value) for value in layer if isinstance(value, (int, float))]
+        if not isinstance(layer, list):  # a malformed entry in untrusted data: skip it, draw the rest
+            continue
+        counts = [max(0.0, float(value)) for value in layer
+                  if isinstance(value, (int, float)) and math.isfinite(value)]
         if not counts:
             continue
         top = max(counts) or 1.0

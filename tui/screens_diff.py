@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -29,14 +31,15 @@ def _tokens(span: Span | None) -> int:
     total = 0
     for key in (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS):
         value = span.attributes.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             total += int(value)
     return total
 
 
 def _gpu(span: Span | None) -> int:
     value = span.attributes.get(GPU_KERNEL_TIME) if span is not None else None
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return int(value) if finite else 0
 
 
 @dataclass(frozen=True)

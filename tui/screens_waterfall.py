@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -149,11 +151,12 @@ class WaterfallScreen(Screen):
             int(value)
             for key in (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS)
             if isinstance(value := span.attributes.get(key), (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value)
         )
         if tokens:
             text.append(f"  {compact(tokens)} tok")
         gpu = span.attributes.get(GPU_KERNEL_TIME)
-        if isinstance(gpu, (int, float)):
+        if isinstance(gpu, (int, float)) and not isinstance(gpu, bool) and math.isfinite(gpu):
             text.append(f"  GPU {format_duration(int(gpu))}")
         if self.model is not None and span.span_id in self.model.repeats:
             text.append(f"  repeat #{self.model.repeats[span.span_id]}", "yellow")

@@ -91,3 +91,40 @@ def test_injected_verdict_evidence_in_blame(run_dir: Path) -> None:
         _assert_inert(pilot.app)
 
     run_pilot(RootspanApp(run_dir, engine=FixedEngine()), script)
+
+
+def test_malformed_profile_and_deep_json_in_detail_do_not_crash(tmp_path: Path) -> None:
+    """Untrusted values of the wrong type (strings for numbers, inf, JSON nested 100k deep) are shown as text."""
+    trace_id = "ab" * 16
+    root = Span(trace_id=trace_id, span_id=sid(9, 1), name="invoke_workflow w", start_ns=1_000, end_ns=9_000_000,
+                attributes={"gen_ai.operation.name": "invoke_workflow"})
+    nasty = Span(
+        trace_id=trace_id, span_id=sid(9, 2), parent_span_id=sid(9, 1), name="chat m", start_ns=2_000, end_ns=5_000_000,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.input.messages": "[" * 100_000 + "]" * 100_000,
+            "gen_ai.usage.input_tokens": float("inf"),
+            "rootspan.gpu.kernel_time_ns": "lots",
+            "rootspan.gpu.busy_fraction": "[b]x[/b]",
+            "rootspan.gpu.launch_overhead_ns": float("inf"),
+            "rootspan.gpu.mem.peak_allocated_bytes": "many",
+            "rootspan.gpu.top_kernels": '[5, {"name": "k", "time_ns": 1e400, "count": "[i]3[/i]"}]',
+            "rootspan.gpu.moe.tokens_per_expert": '[[1, 2], 5, [null, 1e400, -3]]',
+            "rootspan.gpu.moe.imbalance_max": "high",
+        },
+    )
+    write_traces(tmp_path, [root, nasty])
+
+    async def script(pilot) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("end", "enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.span.span_id == sid(9, 2)
+        gpu = widget_text(screen.query_one("#detail-gpu"))
+        assert "lots in" in gpu and "busy [b]x[/b]" in gpu and "imbalance max high" in gpu and "x[i]3[/i]" in gpu
+        assert "[[[[" in widget_text(screen.query_one("#detail-messages"))
+        _assert_inert(pilot.app)
+
+    run_pilot(RootspanApp(tmp_path, engine=FixedEngine()), script, size=(120, 40))
