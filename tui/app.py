@@ -7,6 +7,7 @@ results and posts them back as messages, so no screen ever blocks the event loop
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 from textual import work
@@ -50,6 +51,19 @@ class RootspanApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("escape", "back", "Back", show=False),
     ]
+
+    def _print_error_renderables(self) -> None:
+        """Textual prints a crash as a full traceback (with locals, which hold untrusted trace text);
+        `rootspan view` reports it as one line instead (see tui/commands.py) unless ROOTSPAN_DEBUG is set."""
+        if os.environ.get("ROOTSPAN_DEBUG"):
+            super()._print_error_renderables()
+        else:
+            self._exit_renderables.clear()
+
+    @property
+    def crash(self) -> BaseException | None:
+        """The unhandled exception that ended the app, if one did."""
+        return self._exception if self.return_code else None
 
     def __init__(self, path: Path, candidate: Path | None = None, engine: Engine | None = None) -> None:
         super().__init__()

@@ -36,3 +36,6 @@ def view_command(
     viewer.run()
     if viewer.load_error:
         raise UserError(viewer.load_error)
+    if viewer.crash is not None:
+        # The CLI turns this into one line and exit 70 (a traceback only with ROOTSPAN_DEBUG=1).
+        raise viewer.crash

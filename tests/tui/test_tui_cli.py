@@ -49,6 +49,26 @@ def test_load_error_in_the_app_exits_2(run_dir: Path, monkeypatch: pytest.Monkey
     assert capsys.readouterr().err.startswith("rootspan: error: run/traces.jsonl")
 
 
+def test_a_crash_in_the_app_is_one_line_and_exit_70(run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Textual would print a full traceback (with locals holding trace text) and exit 0."""
+    from rootspan.tui.app import RootspanApp
+
+    def crash(self: RootspanApp) -> None:
+        self._return_code = 1
+        self._exception = RecursionError("maximum recursion depth exceeded")
+        self._exit_renderables.append("a long traceback")
+        self._print_error_renderables()
+
+    monkeypatch.delenv("ROOTSPAN_DEBUG", raising=False)
+    monkeypatch.setattr(RootspanApp, "run", crash)
+    assert run(["view", str(run_dir)]) == 70
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "rootspan: error: internal error: RecursionError: maximum recursion depth exceeded "
+        "(set ROOTSPAN_DEBUG=1 for the traceback)"
+    ]
+
+
 def test_registering_the_command_does_not_import_textual() -> None:
     code = "import sys, rootspan.tui.commands; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
