@@ -45,10 +45,11 @@ def demo_command(
         return
     if profile not in ("auto", "off", "device", "kernels", "full"):
         raise UserError(f"unknown profile mode {profile!r}; use auto, off, device, kernels or full")
-    from rootspan.agents.demo import check_device, resolve_fault
+    from rootspan.agents.demo import check_device, check_seed, resolve_fault
 
     if tasks < 1:  # checked here too so nothing is printed before the error
         raise UserError("--tasks must be at least 1")
+    check_seed(seed)
     check_device(device)
     resolve_fault(fault, device)
     if output is not None and output.exists() and not output.is_dir():

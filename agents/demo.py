@@ -75,6 +75,12 @@ def resolve_fault(name: str | None, device: str) -> Fault | None:
     return fault
 
 
+def check_seed(seed: int) -> None:
+    """torch and random take 64-bit seeds; a bigger one was an overflow deep inside."""
+    if not -(2**63) <= seed < 2**63:
+        raise UserError(f"--seed must fit in 64 bits, got {seed}")
+
+
 def check_device(device: str) -> None:
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; use cpu or cuda")
@@ -102,6 +108,7 @@ def run_demo(
     """Run the team on ``tasks`` seeded problems; returns outcomes and the label (with a fault)."""
     if tasks < 1:
         raise UserError("--tasks must be at least 1")
+    check_seed(seed)
     check_device(device)
     entry = resolve_fault(fault, device)
     # Under `rootspan record -o DIR` the tracer writes to ROOTSPAN_RUN_DIR whatever we ask, so the

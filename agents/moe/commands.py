@@ -65,6 +65,8 @@ def random_checkpoint(
     from rootspan.agents.moe.checkpoint import write_random_checkpoint
     from rootspan.agents.moe.presets import preset_config
 
+    if not -(2**63) <= seed < 2**63:
+        raise UserError(f"--seed must fit in 64 bits, got {seed}")
     if mtp < 0:
         raise UserError(f"--mtp must be 0 or more, got {mtp}")
     if out.exists() and not out.is_dir():
@@ -103,6 +105,8 @@ def generate_cmd(
     _dtype(dtype)
     if (prompt is None) == (ids is None):
         raise UserError("give exactly one of --prompt or --ids")
+    if seed is not None and not -(2**63) <= seed < 2**63:
+        raise UserError(f"--seed must fit in 64 bits, got {seed}")
     if max_new_tokens < 1:
         raise UserError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
     if temperature < 0:

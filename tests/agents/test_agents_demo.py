@@ -82,6 +82,7 @@ def test_fault_list(capsys: pytest.CaptureFixture[str]) -> None:
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--tasks", "0"], "--tasks must be at least 1"),
         (["--profile", "loud"], "unknown profile mode 'loud'"),
+        (["--seed", str(2**70)], "--seed must fit in 64 bits"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -65,6 +65,8 @@ def test_moe_cli_bad_values_are_one_line_errors(tmp_path, capsys):
         (["moe", "generate", str(ckpt), "--ids", "1", "--mtp"], "needs a checkpoint with MTP layers"),
         (["moe", "generate", str(ckpt), "--ids", "1", "--mtp", "--temperature", "0.5"], "decodes greedily"),
         (["moe", "random", "-o", str(tmp_path / "x"), "--mtp", "-1"], "--mtp must be 0 or more"),
+        (["moe", "random", "-o", str(tmp_path / "x"), "--seed", str(2**70)], "--seed must fit in 64 bits"),
+        (["moe", "generate", str(ckpt), "--ids", "1", "--seed", str(-(2**70))], "--seed must fit in 64 bits"),
         (["moe", "random", "-o", str(a_file)], "is a file, not a directory"),
         (["moe", "quantize", str(ckpt), "-o", str(a_file)], "is a file, not a directory"),
     ]
