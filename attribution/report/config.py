@@ -56,7 +56,11 @@ def _number(key: str, value: Any, where: str) -> float:
 
 
 def validate(config: ReportConfig, where: str = "report settings") -> ReportConfig:
-    """Reject values that would make the gate meaningless (alpha of 2, a ratio below 1...)."""
+    """Reject values that would make the gate meaningless (alpha of 2, a ratio below 1, NaN...)."""
+    for key in sorted(_FLOATS):
+        value = getattr(config, key)
+        if not math.isfinite(value):  # NaN passes every comparison below, and disables the check
+            raise UserError(f"{where}: {key} must be a finite number, got {value}")
     if not 0.0 < config.alpha < 1.0:
         raise UserError(f"{where}: alpha must be between 0 and 1, got {config.alpha}")
     if config.correction not in ("holm", "none"):

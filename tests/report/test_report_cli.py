@@ -161,6 +161,9 @@ def test_bad_inputs_exit_2_with_one_line(runs, capsys, tmp_path) -> None:
         (["report", "-b", str(empty), "-c", str(runs["head"])], "no traces"),
         (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--config", str(broken)], "not valid TOML"),
         (["report", "-c", str(runs["head"])], "--baseline"),
+        (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--config", str(tmp_path)], "is a directory"),
+        (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--resource-ratio", "nan"], "finite number"),
+        (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--latency-ratio", "nan"], "finite number"),
     ]
     for args, message in cases:
         assert run(args) == 2, args
