@@ -52,6 +52,10 @@ def demo_command(
     check_seed(seed)
     check_device(device)
     resolve_fault(fault, device)
+    if checkpoint is not None and not checkpoint.is_dir():  # checked before the header is printed
+        if checkpoint.exists():
+            raise UserError(f"{checkpoint} is a file; a checkpoint is a directory (config.json + safetensors)")
+        raise UserError(f"checkpoint directory {checkpoint} does not exist")
     if output is not None and output.exists() and not output.is_dir():
         raise UserError(f"{output} is a file, not a directory; pick a run directory with -o")
 

@@ -159,6 +159,8 @@ def load_checkpoint(
     load as FP8 layers; everything else is cast to `dtype`."""
     root = Path(path)
     if not root.is_dir():
+        if root.exists():
+            raise UserError(f"{root} is a file; a checkpoint is a directory (config.json + safetensors)")
         raise UserError(f"checkpoint directory {root} does not exist")
     overrides = {k: v for k, v in (("dispatch", dispatch), ("attention", attention)) if v is not None}
     config = read_config(root)

@@ -107,6 +107,15 @@ def test_output_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.Capture
     assert captured.out == "" and target.read_text() == "keep me"
 
 
+def test_checkpoint_that_is_a_file_or_missing_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "weights.bin"
+    a_file.write_text("x")
+    for path, message in [(a_file, "is a file; a checkpoint is a directory"), (tmp_path / "nope", "does not exist")]:
+        assert cli(["demo", "-o", str(tmp_path / "x"), "--tasks", "1", "--checkpoint", str(path)]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
+
+
 def test_bad_tasks_prints_nothing_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["demo", "-o", str(tmp_path / "x"), "--tasks", "-3"]) == 2
     assert capsys.readouterr().out == ""
