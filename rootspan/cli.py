@@ -22,6 +22,7 @@ import typer
 
 from rootspan.cli_app import app
 from rootspan.errors import UserError
+from rootspan.text import printable
 
 COMMAND_MODULES = (
     "rootspan.commands",
@@ -54,7 +55,8 @@ _register_commands()
 
 def _error(message: str, code: int) -> int:
     first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    print(f"rootspan: error: {first_line}", file=sys.stderr)
+    # Messages quote user input (paths, names, commands): escape ESC and other control bytes.
+    print(f"rootspan: error: {printable(first_line)}", file=sys.stderr)
     return code
 
 

@@ -56,6 +56,12 @@ def test_control_characters_in_span_names_are_escaped(tmp_path: Path, capsys: py
     assert "\x1b" not in out and "evil\\x1b[31mred\\x07" in out
 
 
+def test_control_characters_in_error_messages_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["spans", "\x1b[31mred\x07"]) == 2
+    err = capsys.readouterr().err
+    assert err == "rootspan: error: \\x1b[31mred\\x07: no such file or directory\n"
+
+
 def test_analysis_commands_do_not_import_torch(run_dir: Path) -> None:
     code = (
         "import sys; from rootspan.cli import run; rc = run(['spans', sys.argv[1], '--json']);"
