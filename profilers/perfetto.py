@@ -9,6 +9,7 @@ by the HTA join rule: wall ns = baseTimeNanoseconds + ts * 1000.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -161,14 +162,31 @@ def _counter_events(run: Run, pid: int, base_ns: int, warnings: list[str]) -> li
         {"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": "device and host counters"}},
         {"ph": "M", "name": "process_sort_index", "pid": pid, "tid": 0, "args": {"sort_index": 10**6}},
     ]
+    skipped = 0
     for point in points:
+        if not math.isfinite(point.value):  # NaN/Infinity are not JSON: Perfetto would reject the file
+            skipped += 1
+            continue
         device = point.attributes.get("hw.id")
         name = f"{point.name} ({device})" if device else point.name
         if point.unit:
             name += f" [{point.unit}]"
         events.append({"ph": "C", "name": name, "pid": pid, "tid": 0, "ts": _us(point.time_ns, base_ns),
                        "args": {"value": point.value}})
+    if skipped:
+        warnings.append(f"{run.metrics_path.name}: {skipped} samples that are NaN or infinite skipped")
     return events
+
+
+def _without_non_finite(value: Any) -> Any:
+    """A copy with NaN/Infinity floats as null (they may come from span attributes or kernel files)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _without_non_finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_non_finite(item) for item in value]
+    return value
 
 
 def build_timeline(run: Run) -> tuple[dict[str, Any], dict[str, int]]:
@@ -211,7 +229,11 @@ def export_perfetto(run: Run, output: Path) -> dict[str, Any]:
     if output.parent and not output.parent.exists():
         raise UserError(f"{output.parent}: no such directory")
     try:
-        output.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+        try:
+            text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # strict JSON only: browsers' JSON.parse rejects NaN and Infinity
+            text = json.dumps(_without_non_finite(document), separators=(",", ":"), allow_nan=False)
+        output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from exc
     return {"output": str(output), **counts}

@@ -198,3 +198,27 @@ def test_output_over_an_input_file_is_refused(tmp_path, capsys, victim):
     err = capsys.readouterr().err
     assert code == 2 and "refusing to overwrite" in err and err.count("\n") == 1
     assert target.read_bytes() == before
+
+
+def test_nan_and_infinity_never_reach_the_json(tmp_path, capsys):
+    """Browsers' JSON.parse rejects NaN/Infinity: a sample, attribute or kernel value like that must not break the file."""
+    run_dir = tmp_path / "run"
+    trace_id = "d" * 32
+    write_traces(run_dir, [Span(trace_id=trace_id, span_id="1" * 16, name="x", start_ns=1_000, end_ns=9_000_000,
+                                attributes={"rootspan.gpu.busy_fraction": float("nan")})])
+    points = [{"timeUnixNano": str(2_000 + i), "asDouble": value, "attributes": []}
+              for i, value in enumerate([1.0, float("nan"), float("inf"), 2.0])]
+    line = {"resourceMetrics": [{"resource": {"attributes": []}, "scopeMetrics": [{"scope": {"name": "t"}, "metrics": [
+        {"name": "hw.gpu.utilization", "unit": "1", "gauge": {"dataPoints": points}}]}]}]}
+    (run_dir / "metrics.jsonl").write_text(json.dumps(line) + "\n")
+    (run_dir / "kernels").mkdir()
+    (run_dir / "kernels" / f"{trace_id}.json").write_text(
+        '{"traceEvents": [{"ph": "X", "name": "k", "pid": 1, "tid": 1, "ts": 3, "dur": NaN}]}')
+    out = tmp_path / "out.json"
+    assert cli(["export", "perfetto", str(run_dir), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    doc = json.loads(text)
+    values = [e["args"]["value"] for e in doc["traceEvents"] if e.get("ph") == "C"]
+    assert values == [1.0, 2.0]
+    assert "2 samples that are NaN or infinite skipped" in capsys.readouterr().err
