@@ -71,6 +71,8 @@ def random_checkpoint(
         raise UserError(f"--mtp must be 0 or more, got {mtp}")
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file, not a directory")
+    if out.is_dir() and any(out.iterdir()):  # like quantize: never overwrite a (maybe trained) checkpoint
+        raise UserError(f"{out} exists and is not empty")
     config = preset_config(preset)
     if mtp:
         config.num_nextn_predict_layers = mtp

@@ -56,6 +56,7 @@ def test_moe_cli_bad_values_are_one_line_errors(tmp_path, capsys):
     assert cli.run(["moe", "random", "-o", str(ckpt)]) == 0
     a_file = tmp_path / "file"
     a_file.write_text("keep")
+    weights = (ckpt / "model.safetensors").read_bytes()
     cases = [
         (["moe", "generate", str(ckpt), "--ids", "1", "-n", "-3"], "--max-new-tokens must be at least 1"),
         (["moe", "generate", str(ckpt), "--ids", "1", "-n", "100000"], "exceeds the model's"),
@@ -68,6 +69,7 @@ def test_moe_cli_bad_values_are_one_line_errors(tmp_path, capsys):
         (["moe", "random", "-o", str(tmp_path / "x"), "--seed", str(2**70)], "--seed must fit in 64 bits"),
         (["moe", "generate", str(ckpt), "--ids", "1", "--seed", str(-(2**70))], "--seed must fit in 64 bits"),
         (["moe", "random", "-o", str(a_file)], "is a file, not a directory"),
+        (["moe", "random", "-o", str(ckpt)], "exists and is not empty"),
         (["moe", "quantize", str(ckpt), "-o", str(a_file)], "is a file, not a directory"),
     ]
     capsys.readouterr()
@@ -76,3 +78,4 @@ def test_moe_cli_bad_values_are_one_line_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("rootspan: error:") and message in err and err.count("\n") == 1, (args, err)
     assert a_file.read_text() == "keep"
+    assert (ckpt / "model.safetensors").read_bytes() == weights
