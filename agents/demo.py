@@ -165,6 +165,8 @@ def run_demo(
             if progress is not None:
                 progress(outcome)
     finally:
+        if injector is not None:
+            injector.close()
         rs.shutdown()
     if injector is not None:
         if injector.firing is None:

@@ -87,7 +87,6 @@ FAULTS: dict[str, Fault] = {
 
 TOOL_SLOW_S = 1.2
 TOOL_HANG_S = 3 * 2.0  # three times the calculator's timeout
-CONTENTION_LEAD_S = 0.15
 
 
 def catalogue_rows() -> list[dict[str, Any]]:
@@ -128,6 +127,7 @@ class FaultInjector(Hooks):
         self.task_index = -1
         self.firing: Firing | None = None
         self._active: dict[str, Any] = {}
+        self._standby: list[subprocess.Popen[bytes]] = []
 
     def prepare(self) -> None:
         """Run-wide settings that make the faulty call differ from the others only by the fault."""
@@ -142,6 +142,19 @@ class FaultInjector(Hooks):
             self.backend.cuda_graphs = False
         elif name == "no-cuda-graphs" and not self.backend.graphs_usable():
             raise UserError("fault no-cuda-graphs needs CUDA-graph decode, which this model and device cannot use")
+        elif name == "cpu-contention":
+            # Started now, before any span, and held until released: interpreter start-up inside
+            # the agent turn would show as the agent idling, not as the call being starved.
+            self._standby = _spinners(2 * (os.cpu_count() or 2))  # two per core: a fair share under half a core
+
+    def close(self) -> None:
+        """End what prepare() started and the fault never used (busy processes on standby)."""
+        for proc in getattr(self, "_standby", []):
+            proc.kill()
+            proc.wait()
+        self._standby = []
+        if self._active:
+            self._stop_system_fault()
 
     def _pick_task(self) -> int:
         candidates = list(range(len(self.tasks)))
@@ -183,11 +196,16 @@ class FaultInjector(Hooks):
             self._fire(rs.current_span_id(), turn.agent.name, detail)
 
     def begin_turn(self, turn: Turn) -> None:
-        if self.fault.name == "cpu-contention" and self.armed and turn.agent.name == self.agent:
-            self._active["procs"] = _spinners(os.cpu_count() or 2)
-            # Let host samplers (100 ms by default) see a full interval of contention before the
-            # call starts, so the call's own readings are not diluted by the quiet time before.
-            time.sleep(CONTENTION_LEAD_S)
+        if self.fault.name == "cpu-contention" and self.armed and turn.agent.name == self.agent and self._standby:
+            procs, self._standby = self._standby, []
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write(b"go\n")
+                proc.stdin.flush()
+            for proc in procs:
+                assert proc.stdout is not None
+                proc.stdout.read(1)  # each answers once it is spinning: the call starts under contention
+            self._active["procs"] = procs
 
     def end_llm(self, turn: Turn, call: Any) -> None:
         if self._active:
@@ -356,22 +374,18 @@ class FaultInjector(Hooks):
             torch.cuda.empty_cache()
 
 
-_SPIN = "import sys; sys.stdout.write('x'); sys.stdout.flush()\nwhile True: pass"
+_SPIN = "import sys; sys.stdin.readline(); sys.stdout.write('x'); sys.stdout.flush()\nwhile True: pass"
 
 
 def _spinners(count: int) -> list[subprocess.Popen[bytes]]:
-    """Busy processes, returned once each is spinning, so the next call runs under contention.
+    """Busy processes on standby: each spins once it reads a line on stdin, and says so with a byte.
 
-    Started in the agent turn before its LLM call: interpreter start-up takes longer than a short
-    call, and waiting for it inside the chat span would add idle time, not contention."""
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _SPIN], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    Interpreter start-up takes longer than a short LLM call, so they are started ahead of time and
+    released at the start of the faulty agent turn, which then runs under contention at once."""
+    return [
+        subprocess.Popen([sys.executable, "-c", _SPIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         for _ in range(count)
     ]
-    for proc in procs:
-        assert proc.stdout is not None
-        proc.stdout.read(1)
-    return procs
 
 
 def _question_of(turn: Turn) -> str:

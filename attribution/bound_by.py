@@ -503,12 +503,22 @@ def cpu_contention(span: Span, profile: Profile, label: str, norms: Norms = Norm
     system = profile.fraction(_CPU + "system_utilization")
     share = profile.fraction(_CPU + "utilization")
     cores = profile.cores_used()
+    llm_call = span.kind == SpanKind.LLM and not own and is_local_llm(span)
+    typical = norms.cpu_cores if llm_call else None
+    if llm_call and typical and cores is not None and cores <= STARVED_RATIO * typical and (
+        system is None or system < CPU_CONTENTION_SYSTEM
+    ):
+        # A local model call always wants the CPU, and process CPU time counts all our threads:
+        # getting half of what its peers got means other processes had the cores, even when the
+        # machine-wide samples (every 100 ms) are too coarse to have caught a call this short.
+        return Classification("cpu", [
+            f"{label}: got {cores:.2f} CPU cores against {typical:.2f} in this trace's typical LLM call "
+            "(starved: contention from other processes)"
+        ])
     if system is None or system < CPU_CONTENTION_SYSTEM or (share is not None and share > CPU_CONTENTION_OWN):
         return None  # the machine had room, or we are the load
-    llm_call = span.kind == SpanKind.LLM and not own and is_local_llm(span)
     if not llm_call and (cores is None or cores < CPU_IDLE_CORES):
         return None  # not asking for CPU: waiting on something else
-    typical = norms.cpu_cores if llm_call else None
     if typical and cores is not None and cores > STARVED_RATIO * typical:
         return None  # as much CPU as the other calls got: contention is the machine's weather, not this call's cause
     got = f" while this process got {_pct(share)} of it" if share is not None else ""

@@ -144,7 +144,16 @@ def check_routing_skew(trace: Trace, span: Span) -> None:
 
 
 def check_cpu_contention(trace: Trace, span: Span) -> None:
-    assert span.attributes["rootspan.cpu.system_utilization"] > 0.9, "the whole machine was busy"
+    # Two busy processes per core leave the call under half a core; its peers had a whole one.
+    # (Machine-wide samples come every 100 ms, coarser than a call, so the call's own CPU share is
+    # what shows the contention.)
+    others = sorted(
+        s.attributes["rootspan.cpu.utilization"]
+        for s in trace.spans
+        if s.kind == SpanKind.LLM and s.span_id != span.span_id
+    )
+    typical = others[len(others) // 2]
+    assert span.attributes["rootspan.cpu.utilization"] <= 0.6 * typical, "the call was starved of CPU"
 
 
 CHECKS = {
