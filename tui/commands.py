@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from rootspan.cli_app import app
+
+
+def interactive_terminal() -> bool:
+    """Textual's terminal driver reads the real stdin and draws on the real stderr; without a
+    terminal on both it would draw escape codes into a pipe forever. `textual serve` (and any
+    other driver) is chosen through TEXTUAL_DRIVER and needs no terminal."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return True
+    streams = (sys.__stdin__, sys.__stderr__)
+    return all(stream is not None and stream.isatty() for stream in streams)
 
 
 @app.command("view")
@@ -29,6 +41,9 @@ def view_command(
     check_traces_path(run_path)
     if candidate is not None:
         check_traces_path(candidate)
+
+    if not interactive_terminal():
+        raise UserError("view needs an interactive terminal (stdin and stderr); `rootspan spans RUN` prints a plain table")
 
     from rootspan.tui.app import RootspanApp
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ def test_view_runs_the_app_with_both_runs(run_dir: Path, candidate_dir: Path, mo
     from rootspan.tui.app import RootspanApp
 
     started: list[tuple[Path, Path | None]] = []
+    monkeypatch.setattr("rootspan.tui.commands.interactive_terminal", lambda: True)
     monkeypatch.setattr(RootspanApp, "run", lambda self: started.append((self.run_path, self.candidate_path)))
     assert run(["view", str(run_dir), str(candidate_dir)]) == 0
     assert started == [(run_dir, candidate_dir)]
@@ -44,6 +46,7 @@ def test_load_error_in_the_app_exits_2(run_dir: Path, monkeypatch: pytest.Monkey
     def fail(self: RootspanApp) -> None:
         self.load_error = "run/traces.jsonl: not an OTLP JSON Lines traces file"
 
+    monkeypatch.setattr("rootspan.tui.commands.interactive_terminal", lambda: True)
     monkeypatch.setattr(RootspanApp, "run", fail)
     assert run(["view", str(run_dir)]) == 2
     assert capsys.readouterr().err.startswith("rootspan: error: run/traces.jsonl")
@@ -60,6 +63,7 @@ def test_a_crash_in_the_app_is_one_line_and_exit_70(run_dir: Path, monkeypatch: 
         self._print_error_renderables()
 
     monkeypatch.delenv("ROOTSPAN_DEBUG", raising=False)
+    monkeypatch.setattr("rootspan.tui.commands.interactive_terminal", lambda: True)
     monkeypatch.setattr(RootspanApp, "run", crash)
     assert run(["view", str(run_dir)]) == 70
     err = capsys.readouterr().err
@@ -67,6 +71,19 @@ def test_a_crash_in_the_app_is_one_line_and_exit_70(run_dir: Path, monkeypatch: 
         "rootspan: error: internal error: RecursionError: maximum recursion depth exceeded "
         "(set ROOTSPAN_DEBUG=1 for the traceback)"
     ]
+
+
+def test_without_a_terminal_view_is_one_line_exit_2(run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Piped or in CI, Textual would write escape codes into the pipe and never return."""
+    monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
+    with open(os.devnull) as not_a_terminal:
+        monkeypatch.setattr("sys.__stdin__", not_a_terminal)
+        assert run(["view", str(run_dir)]) == 2
+    assert "view needs an interactive terminal" in capsys.readouterr().err
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    from rootspan.tui.commands import interactive_terminal
+
+    assert interactive_terminal()
 
 
 def test_registering_the_command_does_not_import_textual() -> None:
