@@ -44,6 +44,8 @@ def attribute_command(
     if not run.traces:
         raise UserError(f"{run_path}: no spans to analyse")
     baseline_run = load_run_for_cli(baseline) if baseline is not None else None
+    if baseline_run is not None and not baseline_run.traces:
+        raise UserError(f"{baseline}: the baseline run has no spans to compare with")
     verdicts = attribute_run(run, baseline=baseline_run, judge=_make_judge(judge, judge_model))
     summary = summarize(verdicts)
     written = None
@@ -55,7 +57,7 @@ def attribute_command(
     if as_json:
         print_json({"verdicts": [verdict.model_dump(mode="json") for verdict in verdicts], "summary": summary})
         return
-    typer.echo(render_verdicts(run, verdicts, summary))
+    typer.echo(render_verdicts(run, verdicts, summary, compared=baseline_run is not None))
     if written is not None:
         typer.echo(f"wrote {written}")
 
@@ -68,6 +70,8 @@ def import_whowhen_command(
     """Convert Who&When logs into run directories (OUT/<subset>/<id>/traces.jsonl + labels.json)."""
     from rootspan.attribution.whowhen import import_logs
 
+    if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
+        raise UserError(f"{out}: is inside the input folder {source}; pick an -o outside it (inputs are never modified)")
     written = import_logs(source, out)
     typer.echo(f"wrote {len(written)} run directories under {out}")
 
@@ -89,6 +93,8 @@ def eval_whowhen_command(
 
     if split not in ("tune", "holdout", "all"):
         raise UserError(f"--split must be tune, holdout or all, not {split!r}")
+    if strategy != "rescore" and not judge:
+        raise UserError(f"--strategy {strategy} needs a judge: add --judge URL (the engine alone uses no strategy)")
     predict = None
     backend = _make_judge(judge, judge_model)
     if backend is not None:
@@ -126,6 +132,11 @@ def bench_attribution_command(
         raise UserError("--sizes needs at least one positive size")
     if device not in ("cpu", "cuda"):
         raise UserError(f"--device must be cpu or cuda, not {device!r}")
+    if device == "cuda" and not skip_faults:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda asked for but no CUDA device is available")
     result = run_bench(
         seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks, repeats=repeats,
         only=[name.strip() for name in faults.split(",") if name.strip()] if faults else None,

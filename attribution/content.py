@@ -45,20 +45,25 @@ _URL = re.compile(r"https?://[^\s)\]\"'<>]+")
 
 
 def _strings(value: Any, out: list[str]) -> None:
-    """Collect the text of a decoded message structure (lists/dicts of parts)."""
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
+    """Collect the text of a decoded message structure (lists/dicts of parts), in order.
+
+    Iterative, not recursive: message JSON is untrusted and may be nested deeper than Python's
+    recursion limit.
+    """
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
             # role names and part types are structure, not content
-            if key in ("role", "type", "finish_reason", "id", "name"):
-                continue
-            _strings(item, out)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _strings(item, out)
-    elif value is not None and not isinstance(value, bool):
-        out.append(str(value))
+            stack.extend(
+                reversed([child for key, child in item.items() if key not in ("role", "type", "finish_reason", "id", "name")])
+            )
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif item is not None and not isinstance(item, bool):
+            out.append(str(item))
 
 
 _MESSAGE_KEYS = {sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES}
@@ -77,7 +82,7 @@ def _attribute_text(value: Any, messages: bool) -> str:
         if stripped[:1] in ("[", "{"):
             try:
                 decoded = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return value
             parts: list[str] = []
             _strings(decoded, parts)

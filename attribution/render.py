@@ -34,16 +34,20 @@ def _bottleneck_line(run: Run, verdict: Verdict, bottleneck: Bottleneck) -> str:
     return f"{100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip()
 
 
-def render_verdict(run: Run, verdict: Verdict) -> list[str]:
+def render_verdict(run: Run, verdict: Verdict, compared: bool = False) -> list[str]:
     if verdict.outcome == "success" and verdict.culprit is None:
-        # a trace that worked: one line, its biggest bottleneck (details in --json)
+        # a trace that worked: one line, its biggest bottleneck (details in --json); against a
+        # baseline, also what changed, since that is the question asked
         top = verdict.bottlenecks[0] if verdict.bottlenecks else None
         tail = ""
         if top is not None:
             where = _step_label(run, verdict.trace_id, top.span_id)
             duration = f", {format_duration(top.duration_ns)}" if top.duration_ns else ""
             tail = f"  (top bottleneck: {printable(top.bound_by)} {100 * top.share:.1f}% at {where}{duration})"
-        return [f"trace {verdict.trace_id}  success{tail}"]
+        lines = [f"trace {verdict.trace_id}  success{tail}"]
+        if compared and top is not None and top.evidence:
+            lines.append(f"    {printable(top.evidence[0])}")
+        return lines
     lines = [f"trace {verdict.trace_id}  {printable(verdict.outcome)}"]
     culprit = verdict.culprit
     if culprit is not None:
@@ -76,12 +80,13 @@ def render_verdict(run: Run, verdict: Verdict) -> list[str]:
     return lines
 
 
-def render_verdicts(run: Run, verdicts: list[Verdict], summary: dict[str, Any]) -> str:
+def render_verdicts(run: Run, verdicts: list[Verdict], summary: dict[str, Any], compared: bool = False) -> str:
+    """The text report; ``compared`` (a baseline was given) adds what changed to successful traces."""
     lines: list[str] = []
     for verdict in verdicts:
-        block = render_verdict(run, verdict)
+        block = render_verdict(run, verdict, compared)
         lines.extend(block)
-        if len(block) > 1:
+        if len(block) > 1 and verdict.outcome != "success":
             lines.append("")
     agents = ", ".join(f"{printable(agent)} {count}" for agent, count in summary.get("culprit_agents", {}).items())
     lines.append(

@@ -152,3 +152,35 @@ def test_attribute_on_a_read_only_run_warns_and_still_reports(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["verdicts"]
     assert "cannot write verdicts.json (Permission denied)" in captured.err
+
+
+def test_deeply_nested_message_json_is_plain_text_not_a_crash(tmp_path, capsys) -> None:
+    from rootspan.cli import run
+    from rootspan.model import Span
+    from rootspan.rundir import write_traces
+
+    deep = "[" * 100_000 + "]" * 100_000
+    write_traces(tmp_path, [
+        Span(trace_id="c" * 32, span_id="1" * 16, name="invoke_workflow w", start_ns=1, end_ns=9,
+             attributes={"gen_ai.operation.name": "invoke_workflow", "rootspan.outcome": "failure"}),
+        Span(trace_id="c" * 32, span_id="2" * 16, parent_span_id="1" * 16, name="chat m", start_ns=2, end_ns=8,
+             attributes={"gen_ai.operation.name": "chat", "gen_ai.input.messages": deep}),
+    ])
+    assert run(["attribute", str(tmp_path), "--json", "--no-write"]) == 0
+
+
+def test_bad_combinations_are_one_line_errors(tmp_path, capsys) -> None:
+    from rootspan.cli import run
+    from rootspan.synthetic import write_synthetic_run
+
+    write_synthetic_run(tmp_path / "run", 50)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "traces.jsonl").write_text("")
+    assert run(["attribute", str(tmp_path / "run"), "--baseline", str(tmp_path / "empty"), "--no-write"]) == 2
+    assert "baseline run has no spans" in capsys.readouterr().err
+    assert run(["eval", "whowhen", str(tmp_path), "--strategy", "all-at-once"]) == 2
+    assert "needs a judge" in capsys.readouterr().err
+    data = tmp_path / "logs"
+    data.mkdir()
+    assert run(["import", "whowhen", str(data), "-o", str(data / "out")]) == 2
+    assert "inside the input folder" in capsys.readouterr().err
