@@ -65,8 +65,8 @@ def report_command(
     candidate: List[Path] = typer.Option(..., "--candidate", "-c", metavar="RUN...", help="Candidate run directories or traces files."),
     output_format: str = typer.Option("md", "--format", "-f", help="md (GitHub summary / PR comment), junit or json."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout (md: also FILE.svg)."),
-    config_path: Path = typer.Option(
-        Path("pyproject.toml"), "--config", help="pyproject.toml holding [tool.rootspan.report] (a missing file: the defaults)."
+    config_path: Optional[Path] = typer.Option(
+        None, "--config", help="pyproject.toml holding [tool.rootspan.report] (default: ./pyproject.toml if there is one)."
     ),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Family-wise significance level (default 0.05)."),
     correction: Optional[str] = typer.Option(None, "--correction", help="holm (default) or none."),
@@ -104,9 +104,12 @@ def report_command(
         "steps": steps,
         "bootstrap": bootstrap,
     }
-    if config_path.exists() and not config_path.is_file():
-        # A missing file means the defaults (docs/ci.md); a directory is a mistake, not a missing file.
-        raise UserError(f"{config_path}: is a directory, not a pyproject.toml (--config)")
+    if config_path is None:
+        config_path = Path("pyproject.toml")  # the project's own thresholds when run from its root
+    elif not config_path.is_file():
+        # Named explicitly: a typo must not silently loosen the gate to the defaults.
+        what = "is a directory, not a pyproject.toml" if config_path.is_dir() else "no such file"
+        raise UserError(f"{config_path}: {what} (--config)")
     config = load_config(config_path, overrides)
     baseline_runs = [load_run_for_cli(path) for path in baseline]
     candidate_runs = [load_run_for_cli(path) for path in candidate]

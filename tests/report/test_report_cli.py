@@ -18,6 +18,13 @@ from rootspan.attribution.report.synthetic import Shape, synthetic_spans
 NASTY = 'search <b>&amp;</b> "q" \x1b[31m|`@team ]]>'
 
 
+
+def _defaults_only(tmp_path: Path) -> Path:
+    """An empty pyproject: the report's default thresholds, whatever the repository's own table says."""
+    path = tmp_path / "defaults.toml"
+    path.touch()
+    return path
+
 def _write_run(path: Path, seed: int, count: int, shape: Shape | None = None, rename: str | None = None) -> Path:
     path.mkdir(parents=True)
     for spans in synthetic_spans(seed, count, shape):
@@ -44,7 +51,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _report(args: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> tuple[int, str, str]:
-    code = run(["report", "--config", str(tmp_path / "none.toml"), "--bootstrap", "0", *args])
+    code = run(["report", "--config", str(_defaults_only(tmp_path)), "--bootstrap", "0", *args])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -162,6 +169,7 @@ def test_bad_inputs_exit_2_with_one_line(runs, capsys, tmp_path) -> None:
         (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--config", str(broken)], "not valid TOML"),
         (["report", "-c", str(runs["head"])], "--baseline"),
         (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--config", str(tmp_path)], "is a directory"),
+        (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--config", str(tmp_path / "typo.toml")], "no such file"),
         (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--resource-ratio", "nan"], "finite number"),
         (["report", "-b", str(runs["base"]), "-c", str(runs["head"]), "--latency-ratio", "nan"], "finite number"),
     ]

@@ -29,6 +29,13 @@ TASKS = 3
 SEEDS = (3, 4, 5)
 
 
+
+def _defaults_only(tmp_path: Path) -> Path:
+    """An empty pyproject: the report's default thresholds, whatever the repository's own table says."""
+    path = tmp_path / "defaults.toml"
+    path.touch()
+    return path
+
 def _demo(out: Path, fault: str | None, seed: int) -> Run | None:
     """One demo run; None when the fault found no place to fire in these tasks (try another seed)."""
     args = [sys.executable, "-m", "rootspan", "demo", "-o", str(out), "--tasks", str(TASKS), "--seed", str(seed)]
@@ -144,7 +151,7 @@ def _replicated_pair(demo_runs: dict[str, tuple[Run, Run]], fault: str, tmp_path
 
 
 def _report(args: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> tuple[int, str]:
-    code = run(["report", "--config", str(tmp_path / "none.toml"), "--bootstrap", "0", *args])
+    code = run(["report", "--config", str(_defaults_only(tmp_path)), "--bootstrap", "0", *args])
     return code, capsys.readouterr().out
 
 
