@@ -4,7 +4,7 @@ Each scenario compares many seeded pairs of synthetic run sets (synthetic.py) th
 comparison (alignment, per-trace measures, every check, Holm, minimum effects) and counts the
 reports whose verdict is "regression". Noise-only scenarios give the false-alarm rate, fault
 scenarios the detection rate. Run: ``rootspan bench report --json`` (figures in
-docs/bench-report.md).
+docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Over many seeds of noise-only differences the gate rarely cries wolf (under 5% of reports).
 
 Latencies are seeded lognormal draws, so the figures are the same on every machine: the test
-measures the statistics, never the speed of this box. docs/bench-report.md has the full table.
+measures the statistics, never the speed of this box. docs/benchmarks.md has the full table.
 """
 
 from __future__ import annotations
