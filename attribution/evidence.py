@@ -108,7 +108,7 @@ CATEGORIES = frozenset(
         "wrong_handoff tool_wrong_result tool_empty_result"
     ).split()
 )
-ERROR_CATEGORY_ATTR = "rootspan.error.category"  # set by instrumentation that knows the failure's category
+ERROR_CATEGORY_ATTR = sc.ROOTSPAN_ERROR_CATEGORY  # set by instrumentation that knows the failure's category
 _LOOPING = re.compile(
     r"\bloop|repeat|more than \d+ (?:rounds|turns|iterations|steps)|max(?:imum)?[ _](?:turns|rounds|iterations)|"
     r"recursion limit|no final answer after",

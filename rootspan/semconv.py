@@ -38,6 +38,9 @@ ROOTSPAN_OUTCOME = "rootspan.outcome"
 ROOTSPAN_OUTCOME_REASON = "rootspan.outcome.reason"
 ROOTSPAN_EXPECTED = "rootspan.expected"
 ROOTSPAN_OUTPUT = "rootspan.output"
+# The failure category (DESIGN.md vocabulary) when the instrumentation knows it: error.type holds
+# the exception class, which says what was raised, not what went wrong.
+ROOTSPAN_ERROR_CATEGORY = "rootspan.error.category"
 ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
 ROOTSPAN_CPU_PREFIX = "rootspan.cpu."
 
