@@ -140,12 +140,13 @@ def run_demo(
     backend = MoEBackend(checkpoint or DEMO_CHECKPOINT, device=device)
     problems = T.make_tasks(tasks, seed)
     injector = FaultInjector(entry, seed, problems, backend) if entry is not None else None
-    if injector is not None:
-        injector.prepare()
-    team = build_team(backend, injector or Hooks())
     result = DemoResult(run_dir=out, device=device, fault=fault, seed=seed)
-    rs.setup(service="rootspan-demo", run_dir=out, capture_content=True, profile=profile)
     try:
+        # Inside the try: prepare() may start busy processes that must end even if setup fails.
+        if injector is not None:
+            injector.prepare()
+        team = build_team(backend, injector or Hooks())
+        rs.setup(service="rootspan-demo", run_dir=out, capture_content=True, profile=profile)
         for index, problem in enumerate(problems):
             if injector is not None:
                 injector.begin_task(index)

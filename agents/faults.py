@@ -149,10 +149,8 @@ class FaultInjector(Hooks):
 
     def close(self) -> None:
         """End what prepare() started and the fault never used (busy processes on standby)."""
-        for proc in getattr(self, "_standby", []):
-            proc.kill()
-            proc.wait()
-        self._standby = []
+        standby, self._standby = self._standby, []
+        _end_processes(standby)
         if self._active:
             self._stop_system_fault()
 
@@ -198,6 +196,7 @@ class FaultInjector(Hooks):
     def begin_turn(self, turn: Turn) -> None:
         if self.fault.name == "cpu-contention" and self.armed and turn.agent.name == self.agent and self._standby:
             procs, self._standby = self._standby, []
+            self._active["procs"] = procs  # owned here from now on, so a failed release still ends them
             for proc in procs:
                 assert proc.stdin is not None
                 proc.stdin.write(b"go\n")
@@ -205,7 +204,6 @@ class FaultInjector(Hooks):
             for proc in procs:
                 assert proc.stdout is not None
                 proc.stdout.read(1)  # each answers once it is spinning: the call starts under contention
-            self._active["procs"] = procs
 
     def end_llm(self, turn: Turn, call: Any) -> None:
         if self._active:
@@ -353,9 +351,7 @@ class FaultInjector(Hooks):
 
     def _stop_system_fault(self) -> None:
         active, self._active = self._active, {}
-        for proc in active.get("procs", []):
-            proc.kill()
-            proc.wait()
+        _end_processes(active.get("procs", []))
         if "bias" in active:
             routers, saved = active["bias"]
             for router, bias in zip(routers, saved):
@@ -374,7 +370,8 @@ class FaultInjector(Hooks):
             torch.cuda.empty_cache()
 
 
-_SPIN = "import sys; sys.stdin.readline(); sys.stdout.write('x'); sys.stdout.flush()\nwhile True: pass"
+# A spinner whose parent dies before releasing it sees end-of-file and exits instead of spinning forever.
+_SPIN = "import sys\nif not sys.stdin.readline(): sys.exit()\nsys.stdout.write('x'); sys.stdout.flush()\nwhile True: pass"
 
 
 def _spinners(count: int) -> list[subprocess.Popen[bytes]]:
@@ -382,10 +379,24 @@ def _spinners(count: int) -> list[subprocess.Popen[bytes]]:
 
     Interpreter start-up takes longer than a short LLM call, so they are started ahead of time and
     released at the start of the faulty agent turn, which then runs under contention at once."""
-    return [
-        subprocess.Popen([sys.executable, "-c", _SPIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        for _ in range(count)
-    ]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(count):
+            procs.append(subprocess.Popen([sys.executable, "-c", _SPIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    except BaseException:
+        _end_processes(procs)  # the ones already started (a process or file limit hit half-way)
+        raise
+    return procs
+
+
+def _end_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Kill and reap the spinners and close their pipes (wait() alone leaves both pipes open)."""
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def _question_of(turn: Turn) -> str:
