@@ -113,17 +113,18 @@ class OpenAIBackend:
             payload = json.loads(raw)
             choice = payload["choices"][0]
             message = choice["message"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            usage = payload.get("usage") or {}
+            completion = Completion(
+                text=message.get("content") or "",
+                input_tokens=int(usage.get("prompt_tokens") or 0),
+                output_tokens=int(usage.get("completion_tokens") or 0),
+                finish_reason=choice.get("finish_reason") or "stop",
+                model=payload.get("model"),
+            )
+            calls = _tool_calls(message.get("tool_calls") or [])
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            # AttributeError: a field that should be an object is a string or a list.
             raise self._fail(call, f"malformed response from {self._host}:{self._port}: {_describe(exc, raw)}", "exception")
-        usage = payload.get("usage") or {}
-        completion = Completion(
-            text=message.get("content") or "",
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            output_tokens=int(usage.get("completion_tokens") or 0),
-            finish_reason=choice.get("finish_reason") or "stop",
-            model=payload.get("model"),
-        )
-        calls = _tool_calls(message.get("tool_calls") or [])
         if calls:
             completion.extra["tool_calls"] = calls
         if completion.model:
@@ -133,6 +134,7 @@ class OpenAIBackend:
     def _read_stream(self, response: http.client.HTTPResponse, started: float, call: Any) -> Completion:
         text: list[str] = []
         usage: dict[str, Any] = {}
+        input_tokens = output_tokens = 0
         finish = "stop"
         model = None
         ttft: float | None = None
@@ -148,30 +150,36 @@ class OpenAIBackend:
                 raise self._fail(call, f"malformed stream event from {self._host}:{self._port}: not an object", "exception")
             if "error" in chunk:
                 raise self._fail(call, f"server error in stream: {_error_detail(json.dumps(chunk).encode())}", "exception")
-            model = chunk.get("model") or model
-            usage = chunk.get("usage") or usage
-            for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or {}
-                piece = delta.get("content")
-                if piece:
-                    if ttft is None:
-                        ttft = time.perf_counter() - started
-                        set_span_attribute(call, TTFT_ATTR, round(ttft, 6))
-                    text.append(piece)
-                for tc in delta.get("tool_calls") or []:
-                    if ttft is None:
-                        ttft = time.perf_counter() - started
-                        set_span_attribute(call, TTFT_ATTR, round(ttft, 6))
-                    slot = pending_calls.setdefault(int(tc.get("index", 0)), {"id": "", "name": "", "arguments": ""})
-                    slot["id"] = tc.get("id") or slot["id"]
-                    function = tc.get("function") or {}
-                    slot["name"] += function.get("name") or ""
-                    slot["arguments"] += function.get("arguments") or ""
-                finish = choice.get("finish_reason") or finish
+            try:
+                model = chunk.get("model") or model
+                usage = chunk.get("usage") or usage
+                input_tokens = int(usage.get("prompt_tokens") or 0)
+                output_tokens = int(usage.get("completion_tokens") or 0)
+                for choice in chunk.get("choices") or []:
+                    delta = choice.get("delta") or {}
+                    piece = delta.get("content")
+                    if piece:
+                        if ttft is None:
+                            ttft = time.perf_counter() - started
+                            set_span_attribute(call, TTFT_ATTR, round(ttft, 6))
+                        text.append(piece)
+                    for tc in delta.get("tool_calls") or []:
+                        if ttft is None:
+                            ttft = time.perf_counter() - started
+                            set_span_attribute(call, TTFT_ATTR, round(ttft, 6))
+                        slot = pending_calls.setdefault(int(tc.get("index", 0)), {"id": "", "name": "", "arguments": ""})
+                        slot["id"] = tc.get("id") or slot["id"]
+                        function = tc.get("function") or {}
+                        slot["name"] += function.get("name") or ""
+                        slot["arguments"] += function.get("arguments") or ""
+                    finish = choice.get("finish_reason") or finish
+            except (AttributeError, TypeError, ValueError) as exc:
+                # A choice, delta or usage that is not an object, an index that is not a number.
+                raise self._fail(call, f"malformed stream event from {self._host}:{self._port}: {_describe(exc, data.encode())}", "exception")
         completion = Completion(
             text="".join(text),
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            output_tokens=int(usage.get("completion_tokens") or 0),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
             finish_reason=finish,
             ttft_s=ttft,
             model=model,
@@ -221,8 +229,9 @@ def _sse_events(response: http.client.HTTPResponse, backend: OpenAIBackend, call
 def _tool_calls(raw_calls: list[Any]) -> list[dict[str, Any]]:
     calls = []
     for raw in raw_calls:
-        function = raw.get("function") or {} if isinstance(raw, dict) else {}
-        if function.get("name"):
+        # A server may send entries that are not objects; they name no call and are skipped.
+        function = raw.get("function") if isinstance(raw, dict) else None
+        if isinstance(function, dict) and function.get("name"):
             calls.append({"id": raw.get("id", ""), "name": function["name"], "arguments": function.get("arguments") or "{}"})
     return calls
 
@@ -244,6 +253,8 @@ def _error_detail(raw: bytes) -> str:
 
 def _describe(exc: BaseException, raw: bytes) -> str:
     snippet = raw[:80].decode("utf-8", errors="replace").replace("\n", " ")
-    if isinstance(exc, ValueError):
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return f"not JSON ({snippet!r})"
-    return f"missing {exc} in {snippet!r}"
+    if isinstance(exc, (KeyError, IndexError)):
+        return f"missing {exc} in {snippet!r}"
+    return f"a field of the wrong type ({exc}) in {snippet!r}"

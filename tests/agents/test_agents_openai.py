@@ -101,6 +101,16 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html>gateway says hi</html>", "text/html")
         elif mode == "wrongshape":
             self._send(200, json.dumps({"object": "chat.completion", "choices": []}).encode())
+        elif mode == "stringmessage":
+            self._send(200, json.dumps({"choices": [{"message": "FINAL: 42"}]}).encode())
+        elif mode == "oddtoolcalls":
+            message = {"role": "assistant", "content": "FINAL: 42", "tool_calls": ["add", {"function": "add"}]}
+            self._send(200, json.dumps({"choices": [{"message": message, "finish_reason": "stop"}]}).encode())
+        elif mode == "stringchoicestream":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b'data: {"choices": ["FINAL"]}\n\ndata: [DONE]\n\n')
         elif mode == "malformedstream":
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -178,6 +188,8 @@ def test_streaming_records_time_to_first_token(server: str, run_dir: Path) -> No
         ("malformed", False, "exception", "malformed response from .*: not JSON"),
         ("wrongshape", False, "exception", "malformed response from .*: missing"),
         ("malformedstream", True, "exception", "malformed stream event from .*: not JSON"),
+        ("stringmessage", False, "exception", "malformed response from .*: a field of the wrong type"),
+        ("stringchoicestream", True, "exception", "malformed stream event from .*: a field of the wrong type"),
     ],
 )
 def test_errors_are_clear_and_on_the_span(server: str, run_dir: Path, mode: str, stream: bool, kind: str, message: str) -> None:
@@ -189,6 +201,13 @@ def test_errors_are_clear_and_on_the_span(server: str, run_dir: Path, mode: str,
     span = chat_span(run_dir)
     assert span.is_error and span.attributes["rootspan.error.category"] == kind
     assert span.exception_events and "BackendError" in span.exception_events[0].attributes["exception.type"]
+
+
+def test_tool_calls_that_are_not_objects_are_skipped(server: str, run_dir: Path) -> None:
+    backend = OpenAIBackend("m", base_url=f"{server}/oddtoolcalls/v1", stream=False)
+    completion = ask(backend)
+    assert completion.text == "FINAL: 42"
+    assert "tool_calls" not in completion.extra
 
 
 def test_unreachable_server_is_an_error(run_dir: Path) -> None:
