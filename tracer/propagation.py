@@ -102,6 +102,9 @@ def subprocess_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     carrier = inject_traceparent()
     if "traceparent" in carrier:
         out[pipeline.ENV_TRACEPARENT] = carrier["traceparent"]
+        # A tracestate goes with its own traceparent: an inherited one would hand the child
+        # another span's vendor state and step base.
+        out.pop(pipeline.ENV_TRACESTATE, None)
         if carrier.get("tracestate"):
             out[pipeline.ENV_TRACESTATE] = carrier["tracestate"]
     return out

@@ -113,6 +113,15 @@ def test_child_process_continues_the_trace(tmp_path):
     assert billing.step > by_name(trace, "invoke_agent dispatcher").step
 
 
+def test_subprocess_env_drops_an_inherited_tracestate(monkeypatch):
+    monkeypatch.setenv("TRACESTATE", "rootspan=s7")
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with rs.extract_traceparent({"traceparent": parent}):
+        env = rs.subprocess_env()
+    assert env["TRACEPARENT"] == parent
+    assert "TRACESTATE" not in env
+
+
 def test_inject_and_extract_traceparent(tmp_path):
     start(tmp_path)
     with rs.workflow("w"):
