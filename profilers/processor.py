@@ -328,4 +328,6 @@ class ProfilingProcessor(SpanProcessor):
             time.sleep(0.01)
         if self.sampler is not None:
             self.sampler.flush()
-        return all(processor.force_flush(timeout_millis) for processor in self._downstream)
+        # Every destination gets its flush, even after one has failed (all() would stop there).
+        flushed = [processor.force_flush(timeout_millis) for processor in self._downstream]
+        return all(flushed)

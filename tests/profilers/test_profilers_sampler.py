@@ -218,3 +218,25 @@ def test_modes_and_environment_knobs():
         config_for_mode("turbo")
     with pytest.raises(UserError):
         config_for_mode("auto", env={"ROOTSPAN_SAMPLE_INTERVAL_MS": "fast"})
+
+
+class _Flushing(SimpleSpanProcessor):
+    """A destination that records its flushes and reports the given result."""
+
+    def __init__(self, result: bool) -> None:
+        super().__init__(InMemorySpanExporter())
+        self.result = result
+        self.flushed = 0
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        self.flushed += 1
+        return self.result
+
+
+def test_force_flush_reaches_every_destination_after_a_failed_one(tmp_path):
+    failing, healthy = _Flushing(False), _Flushing(True)
+    config = ProfileConfig(mode="device", host_sampling=False, device_sampling="off", memory=False)
+    processor = wrap_processor([failing, healthy], tmp_path, "device", {}, config=config)
+    assert processor.force_flush() is False
+    assert (failing.flushed, healthy.flushed) == (1, 1)
+    processor.shutdown()
