@@ -93,6 +93,10 @@ class KernelStore:
             "traceEvents": events,
         }
         tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk must not leave half a file in kernels/
+            raise
         return path

@@ -10,7 +10,6 @@ CPU activities always, CUDA too when available. torch is imported only when this
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import tempfile
 import threading
@@ -141,16 +140,17 @@ class KernelProfiler:
         self._ready = RecordedWindow(results=profiler.profiler, cuda=self.cuda)
 
     @staticmethod
-    def load_window(recorded: RecordedWindow) -> Window | None:
-        """A recorded window's Chrome trace and the FLOPs the profiler computed per op."""
+    def load_window(recorded: RecordedWindow) -> Window:
+        """A recorded window's Chrome trace and the FLOPs the profiler computed per op.
+
+        An export that cannot be written or read raises: the caller notes why the window is lost.
+        """
         # outside the run directory: a crash must not leave a stray .json among kernels/<trace_id>.json
         fd, tmp = tempfile.mkstemp(prefix="rootspan-window-", suffix=".json")
         os.close(fd)
         try:
             recorded.results.export_chrome_trace(tmp)
             events, base, meta = read_chrome_trace(tmp)
-        except (OSError, ValueError, json.JSONDecodeError):
-            return None
         finally:
             Path(tmp).unlink(missing_ok=True)
         flops: dict[int, int] = {}

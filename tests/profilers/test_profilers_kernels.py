@@ -223,3 +223,42 @@ def test_importing_the_profilers_does_not_import_torch():
         "rootspan.profilers.commands, rootspan.profilers.moe_stats; assert 'torch' not in sys.modules, 'torch'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _BrokenResults:
+    """Profiler results whose Chrome export fails, as on a full temp directory."""
+
+    def export_chrome_trace(self, path: str) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_window_that_cannot_be_exported_raises_for_the_note(tmp_path, monkeypatch):
+    from rootspan.profilers.kernels import KernelProfiler, RecordedWindow
+
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(OSError, match="No space left"):
+        KernelProfiler.load_window(RecordedWindow(results=_BrokenResults(), cuda=False))
+    assert list(tmp_path.iterdir()) == []  # the temporary export is gone too
+
+
+def test_a_kernels_file_that_cannot_be_written_leaves_no_temporary(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from rootspan.profilers.chrome import Window
+    from rootspan.profilers.kernel_files import KernelStore
+
+    store = KernelStore(tmp_path)
+    window = Window(events=[{"ph": "X", "name": "aten::mm", "ts": 1.0, "dur": 2.0}], base_ns=0, flops_by_op={},
+                    cuda=False, meta={}, start_ns=0, end_ns=10)
+    store.add_window(window, {}, {}, "t" * 32)
+
+    def full_disk(self, *args, **kwargs):
+        self.open("w").close()  # the file exists, half written, when the disk fills
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError):
+        store.flush("t" * 32)
+    assert list((tmp_path / "kernels").iterdir()) == []
