@@ -232,6 +232,7 @@ class NvmlSource:
         kind = type(exc).__name__
         if kind in _DEVICE_ERRORS:
             self.devices.remove(device)
+            self._free_gpm_samples(device)  # close() frees only the devices still listed
             self._note(f"{device.device_id} dropped from sampling ({exc}); other metrics continue")
             return True
         reader.failures += 1
@@ -245,11 +246,14 @@ class NvmlSource:
         """The GPU whose figures go on spans: the first visible one (the process's cuda:0)."""
         return self.devices[0] if self.devices else None
 
+    def _free_gpm_samples(self, device: GpuDevice) -> None:
+        for sample in device.gpm_samples:
+            self._static(lambda: self.nvml.nvmlGpmSampleFree(sample))
+        device.gpm_samples = []
+
     def close(self) -> None:
         for device in self.devices:
-            for sample in device.gpm_samples:
-                self._static(lambda: self.nvml.nvmlGpmSampleFree(sample))
-            device.gpm_samples = []
+            self._free_gpm_samples(device)
         try:
             self.nvml.nvmlShutdown()
         except Exception:  # noqa: BLE001 - shutting down a half-initialised NVML may fail; nothing to do

@@ -116,6 +116,7 @@ def test_lost_gpu_drops_the_device_and_host_sampling_goes_on(tmp_path):
     sampler = make(tmp_path, fake, notes)
     drive(sampler, 6)
     assert sampler.gpu is not None and sampler.gpu.devices == []
+    assert fake.calls.get("nvmlGpmSampleFree") == 2  # the dropped device's GPM samples are released at once
     assert len(notes) == 1 and "gpu0 dropped" in notes[0]
     host = sampler.buffer.window((n.PROCESS_MEMORY_USAGE, ""), T0, T0 + 10 * STEP)
     assert len(host) == 6
