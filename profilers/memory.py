@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from rootspan.profilers import names as n
+from rootspan.profilers.sampler import note_once
 
 _UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 _TRIED = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB)")
@@ -66,8 +67,8 @@ class MemoryTracker:
             self._history_on = True
             try:  # stack traces in the OOM snapshot; private API, so best effort
                 torch.cuda.memory._record_memory_history(max_entries=100_000)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as exc:  # noqa: BLE001
+                note_once(f"OOM snapshots will lack allocation stacks ({type(exc).__name__}: {exc})")
         with self._lock:
             self._fold_peaks(torch)
             torch.cuda.reset_peak_memory_stats()
@@ -126,6 +127,7 @@ class MemoryTracker:
                     with path.open("wb") as handle:
                         pickle.dump(torch.cuda.memory._snapshot(), handle)
                     attrs[n.GPU_MEM_SNAPSHOT] = path.name
-                except Exception:  # noqa: BLE001 - the OOM is the news; a failed snapshot must not hide it
-                    pass
+                except Exception as exc:  # noqa: BLE001 - the OOM is the news; a failed snapshot must not hide it
+                    path.unlink(missing_ok=True)  # no half-written pickle for a reader to choke on
+                    note_once(f"OOM allocator snapshot not written ({type(exc).__name__}: {exc})")
         return attrs

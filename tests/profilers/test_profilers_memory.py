@@ -110,6 +110,25 @@ def test_oom_records_the_allocator_state_and_one_snapshot(tmp_path):
     assert n.GPU_MEM_SNAPSHOT not in outer  # one snapshot per trace, not one per enclosing span
 
 
+def test_a_failed_oom_snapshot_leaves_no_file_and_says_why(tmp_path, monkeypatch, capsys):
+    from rootspan.profilers import sampler as sampler_module
+
+    monkeypatch.setattr(sampler_module, "_noted", set())
+    allocator = FakeAllocator()
+
+    def snapshot_fails() -> dict:
+        raise RuntimeError("allocator history unavailable")
+
+    allocator.cuda.memory._snapshot = snapshot_fails
+    tracker = MemoryTracker(tmp_path, snapshot=True, torch_provider=lambda: allocator)
+    event = types.SimpleNamespace(name="exception", attributes={"exception.type": "OutOfMemoryError",
+                                                                 "exception.message": "CUDA out of memory."})
+    attrs = tracker.oom_attributes([event], "t" * 32, "1" * 16)
+    assert attrs[n.GPU_OOM] is True and n.GPU_MEM_SNAPSHOT not in attrs
+    assert list(tmp_path.glob("oom-*")) == []
+    assert "OOM allocator snapshot not written (RuntimeError: allocator history unavailable)" in capsys.readouterr().err
+
+
 def test_moe_stats_land_on_the_live_span():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
