@@ -13,7 +13,6 @@ import fnmatch
 import os
 import tempfile
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +50,6 @@ class KernelProfiler:
         self._llm_calls = 0
         self._window_start_ns = 0
         self._ready: RecordedWindow | None = None
-        self.window_seq = 0
-        self.setup_s = 0.0
-        started = time.perf_counter()
         self._profiler = profile(
             activities=activities,
             schedule=lambda step: self._action_on if self._recording else self._action_off,
@@ -71,7 +67,6 @@ class KernelProfiler:
             self._recording = False
             self._profiler.step()
         self._ready = None
-        self.setup_s = time.perf_counter() - started
 
     @property
     def window_open(self) -> bool:
@@ -131,7 +126,6 @@ class KernelProfiler:
         recorded, self._ready = self._ready, None
         if recorded is not None:
             recorded.start_ns, recorded.end_ns = self._window_start_ns, end_ns
-            self.window_seq += 1
         return recorded
 
     def _on_trace_ready(self, profiler: Any) -> None:
