@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
 import rootspan.tracer as rs
-from rootspan.agents.backends import Backend, Completion
-from rootspan.agents.tools import Tool, ToolResult
+from rootspan.agents.backends import ERROR_KIND_ATTR, Backend, Completion
+from rootspan.agents.tools import Tool, ToolArgumentError, ToolResult
 
 
 class AgentError(RuntimeError):
@@ -260,11 +260,16 @@ class Agent:
         call_id = call.call_id or f"call_{turn.llm_calls}_{index}"
         tool = self.tools.get(call.name)
         if tool is None:
-            # An unknown tool is a misuse the model can recover from, like bad arguments.
-            with rs.tool_span(call.name, call_id=call_id, arguments=json.dumps(call.arguments, default=str)):
-                span_id = rs.current_span_id()
-                error = f"unknown tool {call.name!r}; available: {', '.join(self.tools) or 'none'}"
-            return ToolResult(call.name, call_id, error, is_error=True, error_kind="tool_misuse", span_id=span_id)
+            # An unknown tool is a misuse the model can recover from, like bad arguments, and its
+            # span says so the same way: ERROR status and the tool_misuse category.
+            span_id: str | None = None
+            try:
+                with rs.tool_span(call.name, call_id=call_id, arguments=json.dumps(call.arguments, default=str)) as span:
+                    span_id = rs.current_span_id()
+                    span.set_attribute(ERROR_KIND_ATTR, ToolArgumentError.kind)
+                    raise ToolArgumentError(f"unknown tool {call.name!r}; available: {', '.join(self.tools) or 'none'}")
+            except ToolArgumentError as exc:
+                return ToolResult(call.name, call_id, str(exc), is_error=True, error_kind=exc.kind, span_id=span_id)
         return tool.call(call.arguments, call_id)
 
 

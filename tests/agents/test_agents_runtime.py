@@ -126,7 +126,11 @@ def test_unknown_argument_and_unknown_tool_are_misuse(traced) -> None:
     Team([agent]).run("1+2?")
     assert "c: Extra inputs are not permitted" in json.dumps(backend.prompts[1])
     assert "unknown tool 'mul'" in json.dumps(backend.prompts[2])
-    traced()
+    run = traced()
+    # Both misuses show on their spans the same way: ERROR and the tool_misuse category.
+    for name in ("execute_tool add", "execute_tool mul"):
+        (span,) = spans_named(run, name)
+        assert span.is_error and span.attributes["rootspan.error.category"] == "tool_misuse"
 
 
 def test_tool_exception_becomes_an_error_result(traced) -> None:
