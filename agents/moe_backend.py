@@ -115,7 +115,8 @@ class MoEBackend:
                     torch.cuda.synchronize()
             except RuntimeError as exc:
                 kind = "resource_exhausted" if "out of memory" in str(exc).lower() else "exception"
-                raise BackendError(f"generation failed: {str(exc).splitlines()[0]}", kind=kind) from exc
+                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]  # a bare RuntimeError() has no text
+                raise BackendError(f"generation failed: {first_line}", kind=kind) from exc
             elapsed = time.perf_counter() - started
             row = out[0].tolist()
             if stats and call is not None and self._record is not None:

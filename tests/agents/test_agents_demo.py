@@ -158,3 +158,18 @@ def test_demo_on_gpu(fault: str | None, tmp_path: Path) -> None:
         label = result.label
         span = run.traces[label.trace_id].get(label.culprit.span_id)
         assert span is not None and span.kind == SpanKind.LLM and span.step == label.culprit.step
+
+
+def test_a_generation_error_without_text_is_still_a_backend_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rootspan.agents.moe as moe
+    from rootspan.agents.backends import BackendError
+    from rootspan.agents.moe_backend import MoEBackend
+
+    backend = MoEBackend()
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError()
+
+    monkeypatch.setattr(moe, "generate", fails)
+    with pytest.raises(BackendError, match="generation failed: RuntimeError"):
+        backend.complete([{"role": "user", "content": "2+2"}])
