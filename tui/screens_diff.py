@@ -17,8 +17,9 @@ from rootspan import semconv as sc
 from rootspan.model import Span, Trace
 from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import pair_traces
-from rootspan.tui.cells import cell, compact, delta_style, signed_duration, signed_number
+from rootspan.tui.cells import compact, delta_style, signed_duration, signed_number
 from rootspan.tui.data import GPU_KERNEL_TIME, ViewData, summarize_trace
+from rootspan.tui.difftable import COLUMNS, DiffCell, column_width, draw_row, fit_widths, header
 from rootspan.tui.messages import AlignmentReady
 
 # A step counts as changed when its duration moved by this fraction (and by at least 1 ms).
@@ -90,23 +91,25 @@ class DiffScreen(Screen):
         self.pairs = pair_traces(data.primary.run.trace_list(), data.candidate.run.trace_list())
         self.pair_index = max(0, min(pair_index, len(self.pairs) - 1)) if self.pairs else 0
         self.rows: list[DiffRow] = []
+        self._cell_rows: list[list[DiffCell]] = []
+        self._widths: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Text("aligning…"), classes="title", id="diff-title")
-        yield DataTable(id="diff", cursor_type="row", zebra_stripes=True)
+        # No cell padding: difftable puts one blank cell between columns, so all ten fit 80 columns.
+        yield DataTable(id="diff", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Static(Text(""), classes="note", id="diff-note")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for column in ("", "step A", "step B", "agent", "name", "A", "B", "Δ time", "Δ tokens", "Δ GPU"):
-            table.add_column(column, key=column or "mark")
+        self._fill_table()
         self.show_pair()
 
     def show_pair(self) -> None:
         if not self.pairs:
             self.query_one("#diff-title", Static).update(Text("nothing to compare: both runs are empty"))
             return
+        self.rows, self._cell_rows = [], []
         self.query_one(DataTable).clear()
         self.align(self.pair_index)
 
@@ -132,10 +135,32 @@ class DiffScreen(Screen):
         self.query_one("#diff-title", Static).update(self._title(baseline, candidate))
         note = Text(printable(message.note)) if message.note else Text("")
         self.query_one("#diff-note", Static).update(note)
+        self._fill_table()
+        self.query_one(DataTable).focus()
+
+    def on_resize(self) -> None:
+        # The name column takes the width the others leave, so a new width may change it.
+        if self._widths and self._widths != fit_widths(self._cell_rows, self._available()):
+            self._fill_table()
+
+    def _available(self) -> int:
         table = self.query_one(DataTable)
-        table.clear()
-        table.add_rows(self._cells(row) for row in self.rows)  # rows are found by cursor position
-        table.focus()
+        # Leave room for the vertical scrollbar, which shows as soon as the steps overflow.
+        return (table.size.width or self.size.width) - table.styles.scrollbar_size_vertical
+
+    def _fill_table(self) -> None:
+        """(Re)build columns and rows with widths that fit the table (see difftable)."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        self._cell_rows = [self._cells(row) for row in self.rows]
+        self._widths = fit_widths(self._cell_rows, self._available())
+        table.clear(columns=True)
+        for index, (column, width) in enumerate(zip(COLUMNS, self._widths)):
+            first = index == 0
+            table.add_column(header(column, width, first), width=column_width(width, first), key=column.key)
+        table.add_rows(draw_row(cells, self._widths) for cells in self._cell_rows)  # found by cursor position
+        if self._cell_rows:
+            table.move_cursor(row=min(cursor, len(self._cell_rows) - 1))
 
     def _title(self, baseline: Trace | None, candidate: Trace | None) -> Text:
         text = Text()
@@ -169,25 +194,24 @@ class DiffScreen(Screen):
         )
         return text
 
-    def _cells(self, row: DiffRow) -> list[Text]:
+    def _cells(self, row: DiffRow) -> list[DiffCell]:
         a, b = row.baseline, row.candidate
         span = b or a
         assert span is not None
         baseline_trace, candidate_trace = self.pairs[self.pair_index]
         trace = candidate_trace if b is not None else baseline_trace
         mark_style = {"+": "bold green", "-": "bold red", "~": "bold yellow", "=": "dim"}[row.mark]
-        error = "red" if span.is_error else ""
         return [
-            Text(row.mark, style=mark_style),
-            Text("" if a is None or a.step is None else str(a.step), justify="right"),
-            Text("" if b is None or b.step is None else str(b.step), justify="right"),
-            cell((trace.agent_of(span) if trace else None) or "-", width=12),
-            cell(span.name, error, width=26),
-            Text(format_duration(a.duration_ns) if a else "", justify="right"),
-            Text(format_duration(b.duration_ns) if b else "", justify="right"),
-            Text(signed_duration(row.duration_delta), style=delta_style(row.duration_delta), justify="right"),
-            Text(signed_number(row.token_delta), style=delta_style(row.token_delta), justify="right"),
-            Text(signed_duration(row.gpu_delta), style=delta_style(row.gpu_delta), justify="right"),
+            DiffCell(row.mark, mark_style),
+            DiffCell("" if a is None or a.step is None else str(a.step)),
+            DiffCell("" if b is None or b.step is None else str(b.step)),
+            DiffCell(printable((trace.agent_of(span) if trace else None) or "-")),
+            DiffCell(printable(span.name), "red" if span.is_error else ""),
+            DiffCell(format_duration(a.duration_ns) if a else ""),
+            DiffCell(format_duration(b.duration_ns) if b else ""),
+            DiffCell(signed_duration(row.duration_delta), delta_style(row.duration_delta)),
+            DiffCell(signed_number(row.token_delta), delta_style(row.token_delta)),
+            DiffCell(signed_duration(row.gpu_delta), delta_style(row.gpu_delta)),
         ]
 
     def action_pair(self, step: int) -> None:

@@ -45,7 +45,7 @@ class Waterfall(ScrollView, can_focus=True):
         Binding("end,G", "jump(-1)", "Last", show=False),
         Binding("left,h", "collapse", "Collapse", show=False, tooltip="Collapse, or go to the parent"),
         Binding("right,l", "expand", "Expand", show=False, tooltip="Expand, or go to the first child"),
-        Binding("space", "toggle", "Fold", tooltip="Collapse or expand the span under the cursor"),
+        Binding("space", "toggle", "Fold", show=False, tooltip="Collapse or expand the span under the cursor"),
         Binding("enter", "select", "Detail", tooltip="Span detail: attributes, messages, errors, GPU panel"),
     ]
     COMPONENT_CLASSES = {

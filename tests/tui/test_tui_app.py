@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.widgets import DataTable, Sparkline
 
 from rootspan.tui.app import RootspanApp
+from rootspan.tui.cells import signed_duration, signed_number
 from rootspan.tui.keys import key_table
 from rootspan.tui.screens_basic import ErrorScreen, HelpScreen
 from rootspan.tui.screens_blame import BlameScreen
@@ -213,6 +215,56 @@ def test_small_terminal_still_shows_the_waterfall(run_dir: Path) -> None:
         assert any("execute_tool calculator" in line for line in lines)
 
     run_pilot(_app(run_dir), script, size=(80, 24))
+
+
+def test_footer_keeps_quit_and_help_at_80_columns(run_dir: Path, candidate_dir: Path) -> None:
+    """The footer drops what does not fit on the right, where the app's q and ? are drawn."""
+
+    async def script(pilot) -> None:
+        seen = []
+        for keys, screen_type in (
+            ((), DiffScreen),
+            (("escape",), TracesScreen),
+            (("enter",), WaterfallScreen),
+            (("s",), WaterfallScreen),  # swimlanes: the handoff list has the focus
+            (("s", "enter"), DetailScreen),
+            (("escape", "b"), BlameScreen),
+        ):
+            await pilot.press(*keys)
+            await settle(pilot)
+            assert isinstance(pilot.app.screen, screen_type)
+            line = screen_text(pilot.app).splitlines()[-1]
+            assert "q Quit" in line and "? Help" in line, (screen_type.__name__, line)
+            seen.append(line)
+        assert "⏎ Detail" in seen[2] and "/ Filter" in seen[2] and "b Blame" in seen[2]
+
+    run_pilot(_app(run_dir, candidate_dir), script, size=(80, 24))
+
+
+def test_diff_columns_fit_80_columns_without_cutting_units(run_dir: Path, candidate_dir: Path) -> None:
+    # A number as drawn: an integer (steps, token counts), a compact count, or a duration with its
+    # whole unit. "-3.25m" (a cut "-3.25ms") would read as minutes and fails this.
+    number = re.compile(r"[+-]?(\d+(\.\d+)?(ns|µs|ms|s|k|M|G)?|\d+m\d\ds)")
+
+    async def script(pilot) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, DiffScreen)
+        lines = screen_text(pilot.app).splitlines()
+        head = next(index for index, line in enumerate(lines) if "Δ time" in line)
+        assert all(label in lines[head] for label in ("#A", "#B", "agent", "name", "time A", "time B", "Δ tok", "Δ GPU"))
+        body = lines[head + 1 : head + 1 + len(screen.rows)]
+        assert len(body) == len(screen.rows) > 0
+        for row, line in zip(screen.rows, body):
+            # Every delta is on screen in full, right-aligned against the next column or the edge.
+            for value in (signed_duration(row.duration_delta), signed_number(row.token_delta), signed_duration(row.gpu_delta)):
+                assert f" {value}" in line, (value, line)
+            numbers = line.split()[-3:] + [token for token in line.split() if token[:1].isdigit()]
+            for token in numbers:
+                assert number.fullmatch(token), (token, line)
+        changed = next(line for row, line in zip(screen.rows, body) if row.mark == "~")
+        assert changed.split()[-3:] == ["+30ms", "0", "0"]
+
+    run_pilot(_app(run_dir, candidate_dir), script, size=(80, 24))
 
 
 def test_corrupt_run_shows_error_screen(tmp_path: Path) -> None:
