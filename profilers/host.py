@@ -63,7 +63,11 @@ class HostSource:
         self._last_process_cpu = 0.0
         self._last_busy = 0.0
         self._last_total = 0.0
-        self.read(time.time_ns())  # prime the differences
+        try:
+            self.read(time.time_ns())  # prime the differences
+        except Exception:
+            self.close()  # nobody else holds the /proc files yet
+            raise
 
     def _machine_times(self) -> tuple[float, float]:
         if self._proc is not None:

@@ -92,7 +92,8 @@ class Sampler:
                 values.update(self.host.read(now))
             except Exception as exc:  # noqa: BLE001 - psutil can fail on exotic systems; GPU sampling goes on
                 self._note(f"host sampling stopped ({type(exc).__name__}: {exc})")
-                self.host = None
+                host, self.host = self.host, None
+                host.close()  # its /proc files stay open otherwise
         if self.gpu is not None:
             values.update(self.gpu.read())
         if values:

@@ -241,3 +241,25 @@ def test_force_flush_reaches_every_destination_after_a_failed_one(tmp_path):
     assert processor.force_flush() is False
     assert (failing.flushed, healthy.flushed) == (1, 1)
     processor.shutdown()
+
+
+class _FailingHost:
+    """A host source whose reading fails, as psutil can on exotic systems."""
+
+    closed = False
+
+    def read(self, time_ns: int) -> dict:
+        raise OSError("no /proc here")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_failing_host_source_is_closed_when_sampling_stops(tmp_path):
+    notes: list[str] = []
+    sampler = Sampler(tmp_path / "metrics.jsonl", {}, device="off", note=notes.append)
+    failing = _FailingHost()
+    sampler.host = failing
+    sampler.sample_once(T0)
+    assert sampler.host is None and failing.closed
+    assert notes == ["host sampling stopped (OSError: no /proc here)"]
