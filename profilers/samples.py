@@ -37,10 +37,6 @@ class SampleBuffer:
                 series.times.append(time_ns)
                 series.values.append(value)
 
-    def keys(self) -> list[SeriesKey]:
-        with self._lock:
-            return list(self._series)
-
     def window(self, key: SeriesKey, start_ns: int, end_ns: int) -> list[float]:
         """Values sampled in [start, end]; else the latest one before end if not stale; else []."""
         with self._lock:
