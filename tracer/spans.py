@@ -111,12 +111,16 @@ def record_exception(span: Any, exc: BaseException) -> None:
 
 
 def _json(value: Any) -> str:
+    """Captured content as text; never raises, since it runs between span start and the app's call."""
     if isinstance(value, str):
         return value
     try:
         return json.dumps(value, default=str, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return str(value)
+    except Exception:  # noqa: BLE001 - a __str__ that raises, nesting too deep, a cycle
+        try:
+            return str(value)
+        except Exception:  # noqa: BLE001
+            return f"<{type(value).__name__} that cannot be shown>"
 
 
 class SpanHandle:

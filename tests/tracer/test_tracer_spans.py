@@ -343,3 +343,24 @@ def test_service_name_from_argument_env_or_default(tmp_path, monkeypatch):
 )
 def test_redactor_patterns(text, expected):
     assert rs.Redactor()(text) == expected
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this object")
+
+    __repr__ = __str__
+
+
+def test_content_that_cannot_be_shown_does_not_break_the_call_or_its_context(tmp_path):
+    start(tmp_path, capture_content=True)
+
+    @rs.tool("store")
+    def store(item: object) -> object:
+        return _Unprintable()
+
+    with rs.workflow("w") as workflow:
+        assert isinstance(store(_Unprintable()), _Unprintable)
+        assert rs.current_span_id() == workflow.span_id  # the tool's span is no longer current
+    tool = by_name(only_trace(finish(tmp_path)), "execute_tool store")
+    assert tool.attributes[sc.GEN_AI_TOOL_CALL_RESULT] == "<_Unprintable that cannot be shown>"
