@@ -208,7 +208,13 @@ def _build(
         downstream = SynchronousMultiSpanProcessor()
         for delivery in deliveries:
             downstream.add_span_processor(delivery)
-    provider.add_span_processor(_profiled(downstream, resolved_dir, profile, dict(resource.attributes)))
+    try:
+        provider.add_span_processor(_profiled(downstream, resolved_dir, profile, dict(resource.attributes)))
+    except BaseException:
+        # The batch processors already run export threads; a failed setup must not leave them behind.
+        for delivery in deliveries:
+            delivery.shutdown()
+        raise
 
     tracing = Tracing(
         service=str(resource.attributes[SERVICE_NAME]),

@@ -11,6 +11,7 @@ import textwrap
 import threading
 import zlib
 
+import pytest
 from tracer_helpers import by_name, only_trace, start
 
 import rootspan.tracer as rs
@@ -205,3 +206,18 @@ def test_a_span_ending_after_shutdown_is_reported(tmp_path, capsys):
     scope.__exit__(None, None, None)
     err = capsys.readouterr().err
     assert "span 'invoke_agent late' ended after tracing shut down and was not exported" in err
+
+
+def test_a_setup_that_fails_in_the_profilers_leaves_no_export_thread(tmp_path, monkeypatch):
+    import rootspan.profilers
+
+    def broken(*args, **kwargs):
+        raise OSError("profiler cannot start")
+
+    monkeypatch.setattr(rootspan.profilers, "wrap_processor", broken)
+    before = set(threading.enumerate())
+    with pytest.raises(OSError, match="profiler cannot start"):
+        rs.setup(service="t", run_dir=tmp_path, profile="device")
+    leftover = [thread for thread in set(threading.enumerate()) - before if thread.is_alive()]
+    assert leftover == []
+    assert rs.current() is None
