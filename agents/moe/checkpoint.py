@@ -24,6 +24,8 @@ from rootspan.errors import UserError
 
 INDEX_FILE = "model.safetensors.index.json"
 _MTP_SHARED = ("embed_tokens.weight", "shared_head.head.weight")  # duplicates of the main model's
+# Our fused expert tensors (and their FP8 scales), which the checkpoint stores per expert.
+_FUSED_EXPERTS = re.compile(r"(.*\.mlp\.experts)\.(gate_up_proj|down_proj)(_scale_inv)?$")
 
 
 def _open_safetensors(path: Path):  # noqa: ANN202 - safetensors' handle type is not public
@@ -130,7 +132,7 @@ def load_state(model: DeepseekMoEModel, src: TensorSource, device: torch.device 
     new: dict[str, torch.Tensor] = {}
     for ours, current in targets.items():
         name = _file_name(ours, config)
-        m = re.match(r"(.*\.mlp\.experts)\.(gate_up_proj|down_proj)(?:_(scale_inv))?$", name)
+        m = _FUSED_EXPERTS.match(name)
         if m:
             suffix = "weight_scale_inv" if m.group(3) else "weight"
             t = _expert_tensor(src, m.group(1), m.group(2), current.shape, suffix)
@@ -211,7 +213,7 @@ def checkpoint_tensors(model: DeepseekMoEModel) -> dict[str, torch.Tensor]:
         if ours == "lm_head.weight" and config.tie_word_embeddings:
             continue
         name = _file_name(ours, config)
-        m = re.match(r"(.*\.mlp\.experts)\.(gate_up_proj|down_proj)(_scale_inv)?$", name)
+        m = _FUSED_EXPERTS.match(name)
         if m:
             prefix, which, scale = m.group(1), m.group(2), m.group(3)
             suffix = "weight_scale_inv" if scale else "weight"
