@@ -189,7 +189,7 @@ def generate(
         except RuntimeError as exc:
             # A kernel that syncs with the host cannot be captured (torch builds differ): decode
             # eagerly from now on, on the same cache, and say why once.
-            model.__dict__["_graph_failure"] = str(exc).splitlines()[0]
+            model.__dict__["_graph_failure"] = (str(exc).splitlines() or [type(exc).__name__])[0]
             model.__dict__.pop("_graphs", None)
             warnings.warn(f"CUDA graph capture failed, decoding eagerly: {model.__dict__['_graph_failure']}")
             graphed = None
