@@ -190,7 +190,7 @@ class FaultInjector(Hooks):
                     message["content"] = message["content"].replace(question, kept)
             self._fire(turn.span_id, turn.agent.name, f"dropped {statements[-2]!r} from the question")
         elif f.culprit == "llm" and turn.llm_calls == 0:
-            detail = self._start_system_fault(call)
+            detail = self._start_system_fault()
             self._fire(rs.current_span_id(), turn.agent.name, detail)
 
     def begin_turn(self, turn: Turn) -> None:
@@ -287,7 +287,7 @@ class FaultInjector(Hooks):
         return None
 
     # ---- backend and hardware faults: around one chat span -------------------------------------------
-    def _start_system_fault(self, call: Any) -> str:
+    def _start_system_fault(self) -> str:
         name = self.fault.name
         if name == "cpu-contention":
             return f"{len(self._active['procs'])} busy processes during the call"

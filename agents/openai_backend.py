@@ -100,7 +100,7 @@ class OpenAIBackend:
                 raise self._fail(call, f"HTTP {response.status} from {self._host}:{self._port}: {detail}", kind, response.status)
             if stream:
                 return self._read_stream(response, started, call)
-            return self._parse_whole(_read(response, self, call), started, call)
+            return self._parse_whole(_read(response, self, call), call)
         finally:
             connection.close()
 
@@ -108,7 +108,7 @@ class OpenAIBackend:
         set_span_attribute(call, ERROR_KIND_ATTR, kind)
         return BackendError(message, kind=kind, status=status)
 
-    def _parse_whole(self, raw: bytes, started: float, call: Any) -> Completion:
+    def _parse_whole(self, raw: bytes, call: Any) -> Completion:
         try:
             payload = json.loads(raw)
             choice = payload["choices"][0]
