@@ -129,7 +129,7 @@ class ProfilingProcessor(SpanProcessor):
         try:
             self._record_start(span)
         except Exception as exc:  # noqa: BLE001 - profiling must never break the traced app
-            note_once(f"profiling error at span start ({type(exc).__name__}: {exc}); that span is not profiled")
+            note_once(f"profiling error at span start ({type(exc).__name__}: {exc}); that span's profile may be incomplete")
         for processor in self._downstream:
             processor.on_start(span, parent_context=parent_context)
 
@@ -144,6 +144,10 @@ class ProfilingProcessor(SpanProcessor):
             start_ns=span.start_time or time.time_ns(),
             cpu_start_ns=time.process_time_ns(),
         )
+        # Registered before any profiler call, so the span's end undoes whatever started here
+        # even if a later step fails (a kernel window opened for it must close with it).
+        with self._lock:
+            self._spans[span_id] = state
         if self.memory is not None:
             self.memory.on_start(span_id)
         if self.kernels is not None:
@@ -152,8 +156,6 @@ class ProfilingProcessor(SpanProcessor):
                 state.selected = True
                 self.kernels.open_selected(state.start_ns)
             state.annotation = self.kernels.annotate(span_id, span.name)
-        with self._lock:
-            self._spans[span_id] = state
 
     def on_end(self, span: ReadableSpan) -> None:
         span_id = _hex_span(span.context.span_id)

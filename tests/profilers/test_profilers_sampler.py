@@ -263,3 +263,43 @@ def test_a_failing_host_source_is_closed_when_sampling_stops(tmp_path):
     sampler.sample_once(T0)
     assert sampler.host is None and failing.closed
     assert notes == ["host sampling stopped (OSError: no /proc here)"]
+
+
+class _KernelsWhoseAnnotationFails:
+    """A kernel profiler that opens a window for every span, then fails to annotate it."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.window_open = False
+
+    def selects(self, name: str, is_llm: bool) -> bool:
+        return True
+
+    def open_selected(self, start_ns: int) -> None:
+        self.open += 1
+        self.window_open = True
+
+    def annotate(self, span_id: str, name: str) -> None:
+        raise RuntimeError("record_function unavailable")
+
+    def close_selected(self, end_ns: int) -> None:
+        self.open -= 1
+        self.window_open = self.open > 0
+
+    def close(self, end_ns: int) -> None:
+        return None
+
+
+def test_a_window_opened_for_a_span_closes_with_it_even_when_its_start_failed(tmp_path, monkeypatch):
+    monkeypatch.setattr(sampler_module, "_noted", set())
+    exporter = InMemorySpanExporter()
+    config = ProfileConfig(mode="device", host_sampling=False, device_sampling="off", memory=False)
+    processor = wrap_processor(SimpleSpanProcessor(exporter), tmp_path, "device", {}, config=config)
+    kernels = processor.kernels = _KernelsWhoseAnnotationFails()
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    with provider.get_tracer("test").start_as_current_span("chat m"):
+        pass
+    assert kernels.open == 0 and not kernels.window_open
+    provider.shutdown()
+    assert [span.name for span in exporter.get_finished_spans()] == ["chat m"]
