@@ -1,7 +1,8 @@
 """The MoE backend's statistics (expert load, KV-cache size, MTP acceptance) as span attributes.
 
 The model only counts; the MoE backend (agents/moe_backend.py) calls
-``record_moe_stats(call.span, model.moe_stats())`` after each call, so no tracing code lives inside the model (CONTRACTS.md "MoE stats -> spans").
+``record_moe_stats(call.span, model.moe_stats())`` after each call, so no tracing code lives
+inside the model (CONTRACTS.md "MoE stats -> spans").
 """
 
 from __future__ import annotations
