@@ -18,4 +18,5 @@ def load_tokenizer(path: str | Path):  # -> tokenizers.Tokenizer
     try:
         return Tokenizer.from_file(str(file))
     except Exception as e:  # the tokenizers package raises its own untyped exception
-        raise UserError(f"{file} is not a valid tokenizer.json: {str(e).splitlines()[0]}") from None
+        first_line = (str(e).splitlines() or [type(e).__name__])[0]
+        raise UserError(f"{file} is not a valid tokenizer.json: {first_line}") from None
