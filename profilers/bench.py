@@ -50,10 +50,10 @@ def _one_run(mode: str, run_dir: Path, llm_calls: int, steps: int, size: int) ->
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from rootspan.profilers import wrap_processor
-    from rootspan.profilers.testing import RunDirExporter
+    from rootspan.tracer.exporter import RunDirSpanExporter
 
     started = time.perf_counter()
-    downstream = BatchSpanProcessor(RunDirExporter(run_dir))
+    downstream = BatchSpanProcessor(RunDirSpanExporter(run_dir))
     processor = downstream if mode == "off" else wrap_processor(downstream, run_dir, mode, {"service.name": "bench"})
     provider = TracerProvider()
     provider.add_span_processor(processor)
@@ -73,9 +73,9 @@ def _span_hot_path_us(mode: str, run_dir: Path, spans: int = 2000) -> float:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from rootspan.profilers import wrap_processor
-    from rootspan.profilers.testing import RunDirExporter
+    from rootspan.tracer.exporter import RunDirSpanExporter
 
-    downstream = BatchSpanProcessor(RunDirExporter(run_dir))
+    downstream = BatchSpanProcessor(RunDirSpanExporter(run_dir))
     processor = downstream if mode == "off" else wrap_processor(downstream, run_dir, mode, {})
     provider = TracerProvider()
     provider.add_span_processor(processor)

@@ -1,24 +1,18 @@
-"""Test doubles for exercising the profilers without a GPU or the tracer.
+"""Test doubles for exercising the profilers without a GPU.
 
 ``FakeNvml`` is a scriptable stand-in for the ``pynvml`` module that raises the real
 ``pynvml.NVMLError`` types: tests put ``FakeNvml().module`` in ``sys.modules['pynvml']`` (or pass
 it to the sampler); values follow simple functions of the call count, and any function can be
-told to fail from its k-th call on. ``RunDirExporter`` writes ended OTel spans to a run
-directory's traces.jsonl, enough for tests and benchmarks to build real runs.
+told to fail from its k-th call on.
 """
 
 from __future__ import annotations
 
 import types
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import pynvml as real
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from rootspan.model import Span, SpanEvent, StatusCode
-from rootspan.rundir import write_traces
 
 _COPIED = [
     "NVMLError", "NVML_SUCCESS", "NVML_CLOCK_SM", "NVML_CLOCK_MEM", "NVML_TEMPERATURE_GPU",
@@ -108,43 +102,3 @@ class FakeNvml:
             metric.value = percent.get(metric.metricId, 0.0)
             metric.nvmlReturn = real.NVML_SUCCESS
         return request
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def to_model_span(span: ReadableSpan) -> Span:
-    """An ended OTel SDK span as rootspan's model span (what the run-dir exporter writes)."""
-    context = span.context
-    return Span(
-        trace_id=format(context.trace_id, "032x"),
-        span_id=format(context.span_id, "016x"),
-        parent_span_id=format(span.parent.span_id, "016x") if span.parent is not None else None,
-        name=span.name,
-        otel_kind=span.kind.value + 1,  # OTLP numbers kinds from 1 (INTERNAL)
-        start_ns=span.start_time or 0,
-        end_ns=span.end_time or 0,
-        attributes={key: _plain(value) for key, value in (span.attributes or {}).items()},
-        events=[
-            SpanEvent(name=event.name, time_ns=event.timestamp,
-                      attributes={key: _plain(value) for key, value in (event.attributes or {}).items()})
-            for event in span.events
-        ],
-        status_code=StatusCode(span.status.status_code.value),
-        status_message=span.status.description or "",
-        resource=dict(span.resource.attributes) if span.resource is not None else {},
-        scope_name=span.instrumentation_scope.name if span.instrumentation_scope is not None else "",
-    )
-
-
-class RunDirExporter(SpanExporter):
-    """Appends each exported batch to <run_dir>/traces.jsonl as one OTLP TracesData line."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = Path(run_dir)
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if spans:
-            write_traces(self.run_dir, [to_model_span(span) for span in spans])
-        return SpanExportResult.SUCCESS

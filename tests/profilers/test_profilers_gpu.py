@@ -28,7 +28,7 @@ def gpu_run(tmp_path_factory):
     from rootspan.agents.moe.presets import preset_config
     from rootspan.profilers import config_for_mode, wrap_processor
     from rootspan.profilers.moe_stats import record_moe_stats
-    from rootspan.profilers.testing import RunDirExporter
+    from rootspan.tracer.exporter import RunDirSpanExporter
 
     checkpoint = write_random_checkpoint(tmp_path_factory.mktemp("ckpt"), preset_config("bench-cpu"), seed=0)
     model = load_checkpoint(checkpoint, device="cuda", dtype=torch.bfloat16)
@@ -40,7 +40,7 @@ def gpu_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     exporter = InMemorySpanExporter()
     config = config_for_mode("full", env={"ROOTSPAN_SAMPLE_INTERVAL_MS": "20"})
-    processor = wrap_processor([SimpleSpanProcessor(exporter), SimpleSpanProcessor(RunDirExporter(run_dir))],
+    processor = wrap_processor([SimpleSpanProcessor(exporter), SimpleSpanProcessor(RunDirSpanExporter(run_dir))],
                                run_dir, "full", {"service.name": "gpu-test"}, config=config)
     provider = TracerProvider()
     provider.add_span_processor(processor)

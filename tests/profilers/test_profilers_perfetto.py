@@ -17,8 +17,9 @@ from rootspan.cli import run as cli
 from rootspan.model import Span
 from rootspan.profilers import names as n, wrap_processor
 from rootspan.profilers.config import ProfileConfig
-from rootspan.profilers.testing import FakeNvml, RunDirExporter
+from rootspan.profilers.testing import FakeNvml
 from rootspan.rundir import load_run, write_traces
+from rootspan.tracer.exporter import RunDirSpanExporter
 
 
 def _agent(tracer, name, llm_calls, torch):
@@ -54,7 +55,7 @@ def profiled_run_dir(tmp_path_factory):
     monkey.setitem(sys.modules, "pynvml", FakeNvml().module)
     try:
         config = ProfileConfig(mode="full", device_sampling="required", kernels=True, memory=False, interval_s=0.01)
-        processor = wrap_processor(SimpleSpanProcessor(RunDirExporter(run_dir)), run_dir, "full", {}, config=config)
+        processor = wrap_processor(SimpleSpanProcessor(RunDirSpanExporter(run_dir)), run_dir, "full", {}, config=config)
         provider = TracerProvider()
         provider.add_span_processor(processor)
         tracer = provider.get_tracer("test")
