@@ -14,10 +14,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rootspan.agents.backends import BackendError, Completion, set_span_attribute
+from rootspan.agents.backends import ERROR_KIND_ATTR, BackendError, Completion, set_span_attribute
 
 DEMO_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo-moe"
 DEVICE_ATTR = "rootspan.llm.device"
+
+
+def _fail(call: Any, message: str, kind: str) -> BackendError:
+    """The error to raise, with its category on the chat span, where attribution reads it."""
+    set_span_attribute(call, ERROR_KIND_ATTR, kind)
+    return BackendError(message, kind=kind)
 
 
 def _stats_recorder() -> Any:
@@ -90,7 +96,7 @@ class MoEBackend:
         prompt = self.prompt_of(messages)
         ids = self.encode(prompt)
         if not ids:
-            raise BackendError("empty prompt after tokenization")
+            raise _fail(call, "empty prompt after tokenization", "exception")
         max_tokens = int(options.get("max_tokens") or 32)
         temperature = float(options.get("temperature") or 0.0)
         set_span_attribute(call, DEVICE_ATTR, self.device)
@@ -116,7 +122,7 @@ class MoEBackend:
             except RuntimeError as exc:
                 kind = "resource_exhausted" if "out of memory" in str(exc).lower() else "exception"
                 first_line = (str(exc).splitlines() or [type(exc).__name__])[0]  # a bare RuntimeError() has no text
-                raise BackendError(f"generation failed: {first_line}", kind=kind) from exc
+                raise _fail(call, f"generation failed: {first_line}", kind) from exc
             elapsed = time.perf_counter() - started
             row = out[0].tolist()
             if stats and call is not None and self._record is not None:

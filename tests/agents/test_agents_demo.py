@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,7 @@ def test_demo_on_gpu(fault: str | None, tmp_path: Path) -> None:
         assert span is not None and span.kind == SpanKind.LLM and span.step == label.culprit.step
 
 
-def test_a_generation_error_without_text_is_still_a_backend_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_generation_error_is_a_backend_error_with_its_category_on_the_span(monkeypatch: pytest.MonkeyPatch) -> None:
     import rootspan.agents.moe as moe
     from rootspan.agents.backends import BackendError
     from rootspan.agents.moe_backend import MoEBackend
@@ -171,5 +172,8 @@ def test_a_generation_error_without_text_is_still_a_backend_error(monkeypatch: p
         raise RuntimeError()
 
     monkeypatch.setattr(moe, "generate", fails)
+    attributes: dict[str, object] = {}
+    call = types.SimpleNamespace(span=types.SimpleNamespace(set_attribute=attributes.__setitem__))
     with pytest.raises(BackendError, match="generation failed: RuntimeError"):
-        backend.complete([{"role": "user", "content": "2+2"}])
+        backend.complete([{"role": "user", "content": "2+2"}], call=call)
+    assert attributes["rootspan.error.category"] == "exception"  # on the chat span, as the OpenAI backend does
