@@ -228,6 +228,11 @@ class Trace(BaseModel):
         return self.__pydantic_private__["_index"]["children"].get(span_id, [])
 
     @property
+    def children_by_id(self) -> dict[str, list[Span]]:
+        """Parent span id -> its children in start order, for spans that have any (do not modify)."""
+        return self.__pydantic_private__["_index"]["children"]
+
+    @property
     def roots(self) -> list[Span]:
         """Spans with no parent in this trace (true roots first, then orphans), by start time."""
         return list(self.__pydantic_private__["_index"]["roots"])
