@@ -1,4 +1,9 @@
-"""The first screen: every trace of the run (or both runs) with status, size, cost and verdict."""
+"""The first screen: every trace of the run (or both runs) with status, size, cost and verdict.
+
+Columns are laid out by difftable (as the diff table is) so that at 80 columns status, name,
+duration, steps, tokens, GPU and verdict all show with whole headers; agents and trace id appear
+where the terminal is wide enough.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,22 @@ from textual.widgets import DataTable, Footer, Static
 
 from rootspan.model import Verdict
 from rootspan.text import format_duration, printable
-from rootspan.tui.cells import STATUS_STYLES, cell, compact, verdict_line
+from rootspan.tui.cells import STATUS_STYLES, compact, verdict_line
 from rootspan.tui.data import RunView, TraceSummary, ViewData
+from rootspan.tui.difftable import Column, DiffCell, column_width, draw_row, header, plan_widths
+
+COLUMNS: tuple[Column, ...] = (
+    Column("status", "status", "left"),
+    Column("name", "name", "left", "name", cap=40),
+    Column("duration", "duration", "right"),
+    Column("steps", "steps", "right"),
+    Column("tokens", "tokens", "right"),
+    Column("GPU", "GPU", "right"),
+    Column("verdict", "verdict", "left", "name", cap=36),
+    Column("agents", "agents", "left", "agent", cap=32, optional=True),
+    Column("trace", "trace", "left", optional=True),
+)
+RUN_COLUMN = Column("run", "run", "left")
 
 
 class TracesScreen(Screen):
@@ -28,10 +47,13 @@ class TracesScreen(Screen):
         super().__init__()
         self.data = data
         self.runs: list[RunView] = [data.primary] + ([data.candidate] if data.candidate else [])
+        self._cell_rows: list[list[DiffCell]] = []
+        self._widths: list[int | None] = []
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="title", id="traces-title")
-        yield DataTable(id="traces", cursor_type="row", zebra_stripes=True)
+        # No cell padding: difftable puts one blank cell between columns.
+        yield DataTable(id="traces", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Static(self._note(), classes="note", id="traces-note")
         yield Footer()
 
@@ -56,51 +78,80 @@ class TracesScreen(Screen):
         return Text("  ".join(notes))
 
     def on_mount(self) -> None:
+        self._fill_table()
+        if not self._cell_rows:
+            self.query_one("#traces-note", Static).update(Text("this run has no spans"))
+        self.query_one(DataTable).focus()
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return ((RUN_COLUMN,) if self.data.diff_mode else ()) + COLUMNS
+
+    def on_resize(self) -> None:
+        # The flexible columns share the width, and optional ones come and go with it.
+        if self._widths and self._widths != plan_widths(self._cell_rows, self._available(), self.columns):
+            self._fill_table()
+
+    def _available(self) -> int:
         table = self.query_one(DataTable)
-        columns = ["status", "name", "duration", "steps", "tokens", "GPU", "verdict", "agents", "trace"]
-        if self.data.diff_mode:
-            columns.insert(0, "run")
-        for column in columns:
-            table.add_column(column, key=column)
+        # Leave room for the vertical scrollbar, which shows as soon as the traces overflow.
+        return (table.size.width or self.size.width) - table.styles.scrollbar_size_vertical
+
+    def _fill_table(self) -> None:
+        """(Re)build columns and rows with widths that fit the table (see difftable)."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        keys: list[str] = []
+        self._cell_rows = []
         for index, run_view in enumerate(self.runs):
             for summary in run_view.summaries:
-                table.add_row(*self._cells(index, summary), key=f"{index}:{summary.trace_id}")
-        if not table.row_count:
-            self.query_one("#traces-note", Static).update(Text("this run has no spans"))
-        table.focus()
+                keys.append(f"{index}:{summary.trace_id}")
+                self._cell_rows.append(self._cells(index, summary))
+        columns = self.columns
+        self._widths = plan_widths(self._cell_rows, self._available(), columns)
+        table.clear(columns=True)
+        shown = [(column, width) for column, width in zip(columns, self._widths) if width is not None]
+        for index, (column, width) in enumerate(shown):
+            first = index == 0
+            table.add_column(header(column, width, first), width=column_width(width, first), key=column.key)
+        for key, cells in zip(keys, self._cell_rows):
+            table.add_row(*draw_row(cells, self._widths, columns), key=key)
+        if self._cell_rows:
+            table.move_cursor(row=min(cursor, len(self._cell_rows) - 1))
 
-    def _cells(self, run_index: int, summary: TraceSummary) -> list[Text]:
+    def _cells(self, run_index: int, summary: TraceSummary) -> list[DiffCell]:
         agents = f"{len(summary.agents)}: {', '.join(summary.agents)}" if summary.agents else "-"
         errors = f" ({summary.errors}✗)" if summary.errors else ""
         cells = [
-            cell(summary.status + errors, STATUS_STYLES.get(summary.status, "")),
-            cell(summary.name, width=28),
-            Text(format_duration(summary.duration_ns), justify="right"),
-            Text(str(summary.steps), justify="right"),
-            Text(compact(summary.tokens) if summary.tokens else "-", justify="right"),
-            Text(format_duration(summary.gpu_time_ns) if summary.gpu_time_ns is not None else "-", justify="right"),
+            DiffCell(printable(summary.status + errors), STATUS_STYLES.get(summary.status, "")),
+            DiffCell(printable(summary.name)),
+            DiffCell(format_duration(summary.duration_ns)),
+            DiffCell(str(summary.steps)),
+            DiffCell(compact(summary.tokens) if summary.tokens else "-"),
+            DiffCell(format_duration(summary.gpu_time_ns) if summary.gpu_time_ns is not None else "-"),
             self._verdict_cell(summary.verdict),
-            cell(agents, width=32),
-            Text(summary.trace_id[:12], style="dim"),
+            DiffCell(printable(agents)),
+            DiffCell(summary.trace_id[:12], "dim"),
         ]
         if self.data.diff_mode:
-            cells.insert(0, Text("AB"[run_index], style="bold"))
+            cells.insert(0, DiffCell("AB"[run_index], "bold"))
         return cells
 
     def show_computed_verdicts(self, run_view: RunView, verdicts: dict[str, Verdict]) -> None:
         """Fill the verdict column of traces that had no saved verdict once the engine has run."""
         if run_view not in self.runs:
             return
-        table = self.query_one(DataTable)
-        index = self.runs.index(run_view)
+        changed = False
         for summary in run_view.summaries:
             verdict = verdicts.get(summary.trace_id)
             if summary.verdict is None and verdict is not None:
                 summary.verdict = verdict
-                table.update_cell(f"{index}:{summary.trace_id}", "verdict", self._verdict_cell(verdict))
+                changed = True
+        if changed:  # a longer verdict may change the column widths, so lay the table out again
+            self._fill_table()
 
-    def _verdict_cell(self, verdict: Verdict | None) -> Text:
-        return cell(verdict_line(verdict), "bold red" if verdict is not None and verdict.culprit else "", 36)
+    def _verdict_cell(self, verdict: Verdict | None) -> DiffCell:
+        return DiffCell(printable(verdict_line(verdict)), "bold red" if verdict is not None and verdict.culprit else "")
 
     def _selected(self) -> tuple[RunView, str] | None:
         table = self.query_one(DataTable)

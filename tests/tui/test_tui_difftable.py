@@ -47,3 +47,24 @@ def test_right_aligned_numbers_and_wide_characters() -> None:
     name = COLUMNS[4]
     drawn = layout_cell(name, DiffCell("計算計算計算"), 7, first=False).plain
     assert drawn == " 計算計…" and cell_len(drawn) == 8
+
+
+def test_two_flexible_columns_share_the_room_and_optional_columns_wait_for_it() -> None:
+    from rootspan.tui.difftable import Column, plan_widths
+
+    columns = (
+        Column("n", "n", "right"),
+        Column("name", "name", "left", "name", cap=40),
+        Column("verdict", "verdict", "left", "name", cap=36),
+        Column("trace", "trace", "left", optional=True),
+    )
+    row = [DiffCell("123"), DiffCell("x" * 30), DiffCell("y" * 30), DiffCell("t" * 12)]
+    # 3 + 1 + name + 1 + verdict = 40: the two flexible columns split 35 cells, the trace is hidden.
+    assert plan_widths([row], 40, columns) == [3, 18, 17, None]
+    # Never below their minimum: the table scrolls instead.
+    assert plan_widths([row], 20, columns)[1:3] == [NAME_MIN, NAME_MIN]
+    # The optional column shows once the others have all they want.
+    assert plan_widths([row], 3 + 30 + 30 + 3, columns)[3] is None
+    assert plan_widths([row], 3 + 30 + 30 + 12 + 3, columns) == [3, 30, 30, 12]
+    drawn = draw_row(row, plan_widths([row], 40, columns), columns)
+    assert "".join(cell.plain for cell in drawn) == "123 " + "x" * 17 + "… " + "y" * 16 + "…"

@@ -43,7 +43,11 @@ def test_injected_names_in_traces_list_and_waterfall(tmp_path: Path) -> None:
 
     async def script(pilot) -> None:
         text = screen_text(pilot.app)
-        assert LINK_NAME[:27] + "…" in text  # the traces list cuts long names, literally
+        # The traces list cuts long names at the name column's cap, literally.
+        from rootspan.tui.screens_traces import COLUMNS
+
+        cap = next(column.cap for column in COLUMNS if column.key == "name")
+        assert cap is not None and LINK_NAME[:cap - 1] + "…" in text
         _assert_inert(pilot.app)
         await pilot.press("enter")
         await settle(pilot)
