@@ -507,10 +507,7 @@ def rule_answer_dropped(graph: AttributionGraph, weights: Weights) -> Iterable[E
     final = final_answer_span(graph)
     if final is not None and _contains_expected(_answer_part(graph.outputs[final.span_id]), expected):
         return
-    correct = [
-        span for span in graph.order
-        if is_actor(span) and span is not graph.root and _is_exact_answer(graph.outputs[span.span_id], expected)
-    ]
+    correct = [span for span, text in _statements(graph) if _is_exact_answer(text, expected)]
     if not correct:
         return
     stated = correct[-1]
@@ -820,12 +817,16 @@ def rule_unverified(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
         )
 
 
+def _statements(graph: AttributionGraph) -> Iterable[tuple[Span, str]]:
+    """(span, output text) of every actor step but the root, in step order: what the rules read."""
+    for span in graph.order:
+        if is_actor(span) and span is not graph.root:
+            yield span, graph.outputs[span.span_id]
+
+
 def rule_inability(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """An agent says it cannot do its part (no access, cannot browse) instead of doing it."""
-    for span in graph.order:
-        if not is_actor(span) or span is graph.root:
-            continue
-        text = graph.outputs[span.span_id]
+    for span, text in _statements(graph):
         match = _INABILITY.search(text)
         if match:
             yield Evidence(
@@ -876,10 +877,7 @@ def rule_false_completion(graph: AttributionGraph, weights: Weights) -> Iterable
     """In a failed run, the first step that declared the task done: the claim was wrong, and it ended the work."""
     if graph.trace.outcome != "failure":
         return
-    for span in graph.order:
-        if not is_actor(span) or span is graph.root:
-            continue
-        text = graph.outputs[span.span_id]
+    for span, text in _statements(graph):
         match = _SATISFIED.search(text)
         if match:
             yield Evidence(
