@@ -15,8 +15,9 @@ module on every start, does not pay for the OpenTelemetry SDK unless a tracer co
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rootspan.lazy import lazy_exports
 
 _EXPORTS = {
     "Tracing": "pipeline",
@@ -77,17 +78,7 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'rootspan.tracer' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"rootspan.tracer.{module_name}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 def _reset_for_tests() -> None:

@@ -11,8 +11,7 @@ lives in this package, does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rootspan.lazy import lazy_exports
 
 _EXPORTS = {
     "load_checkpoint": "checkpoint",
@@ -34,15 +33,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
