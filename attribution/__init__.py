@@ -66,6 +66,9 @@ def attribute_trace(
         path=finding.path,
         alternatives=finding.alternatives,
         bottlenecks=bottlenecks,
+        determined=finding.determined,
+        lineage=finding.lineage,
+        evidence_share=finding.evidence_share,
     )
 
 
@@ -96,7 +99,10 @@ def summarize(verdicts: list[Verdict]) -> dict[str, Any]:
     failures = [verdict for verdict in verdicts if verdict.outcome == "failure"]
     by_agent: dict[str, int] = {}
     by_category: dict[str, int] = {}
+    undetermined = 0
     for verdict in failures:
+        if not verdict.determined:
+            undetermined += 1
         if verdict.culprit is not None:
             agent = verdict.culprit.agent or "unknown"
             by_agent[agent] = by_agent.get(agent, 0) + 1
@@ -106,6 +112,7 @@ def summarize(verdicts: list[Verdict]) -> dict[str, Any]:
         "traces": len(verdicts),
         "failures": len(failures),
         "successes": sum(1 for verdict in verdicts if verdict.outcome == "success"),
+        "undetermined": undetermined,
         "culprit_agents": dict(sorted(by_agent.items(), key=lambda item: -item[1])),
         "categories": dict(sorted(by_category.items(), key=lambda item: -item[1])),
     }

@@ -15,7 +15,7 @@ import hashlib
 import json
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from rootspan import semconv as sc
@@ -41,30 +41,21 @@ class Evidence:
 
 @dataclass
 class Weights:
-    """How much each rule counts; tuned on the Who&When tune split and the demo faults only."""
+    """Three strengths of evidence, and the provenance finding; docs/attribution.md explains each.
 
-    error_status: float = 5.0
-    error_inherited: float = 0.3  # a parent that errors because a child did
-    exception_handled: float = 1.0
-    tool_failed: float = 0.5
-    tool_empty: float = 3.0
-    caller_bad_code: float = 7.5
-    contradiction: float = 3.0
-    repetition: float = 1.5
-    unsupported_per_value: float = 1.2
-    unsupported_cap: float = 6.0
-    unsupported_short: float = 3.0
-    arithmetic: float = 5.0
-    process_deviation: float = 3.0
-    false_completion: float = 6.0
-    ignored_input: float = 2.0
-    premature_stop: float = 8.0
-    unverified: float = 0.15
-    inability: float = 3.0
-    stall_reported: float = 4.5
-    wrong_handoff: float = 2.5
-    answer_dropped: float = 6.0
-    extra: dict[str, float] = field(default_factory=dict)
+    Rules are grouped by what their finding says, not tuned one by one: ``direct`` evidence
+    names the step where something went wrong (an error raised there, a tool rejecting the
+    arguments a step wrote, a broken task constraint, the right answer rejected); ``symptom``
+    evidence is a visible malfunction that may be the origin or a consequence (an empty result,
+    a loop, a stall, a premature stop); ``weak`` evidence only raises suspicion (an unsupported
+    number, an inability, an unchecked "verified"). ``value_origin`` is the step where the
+    failing answer's decisive value entered: the strongest single finding a trace can give.
+    """
+
+    direct: float = 5.0
+    symptom: float = 3.0
+    weak: float = 1.0
+    value_origin: float = 6.0
 
 
 # --- shared helpers ----------------------------------------------------------------------------
@@ -73,7 +64,7 @@ _TIMEOUT = re.compile(r"time(?:d)?\s*out|timeout|deadline exceeded", re.I)
 _RATE = re.compile(r"rate.?limit|too many requests|\b429\b", re.I)
 _RESOURCE = re.compile(r"out of memory|\boom\b|memoryerror|resource.?exhausted|no space left", re.I)
 _TOOL_FAILURE = re.compile(
-    r"Traceback \(most recent call last\)|exitcode: [1-9]|execution failed|\b\w*(?:Error|Exception): |"
+    r"Traceback \(most recent call last\)|execution failed|\b\w*(?:Error|Exception): |"
     r"command not found|No such file or directory|\berror code\b|\bstatus(?: code)?:? [45]\d\d\b",
 )
 _CALLER_FAULT = re.compile(
@@ -82,21 +73,17 @@ _CALLER_FAULT = re.compile(
     r"missing (?:required )?argument|unexpected keyword|cannot (?:evaluate|parse)|not a valid)\b",
     re.I,
 )
-_CODE_RUN = re.compile(r"exitcode: [1-9]|Traceback \(most recent call last\)")
+_CODE_RUN = re.compile(r"Traceback \(most recent call last\)")
 _EMPTY_RESULT = re.compile(r"^(?:\s*(?:\[\]|\{\}|null|none|\"\"|''|no results?(?: found)?\.?)\s*)$", re.I)
-_CODE_OUTPUT_EMPTY = re.compile(r"Code output:\s*$", re.I)
 _INABILITY = re.compile(
     r"\b(?:I (?:cannot|can't|am unable to|am not able to)|unable to (?:access|find|retrieve|locate|browse|determine)|"
     r"(?:do|does) not have (?:access|the ability)|cannot (?:browse|access)|not possible to)\b",
     re.I,
 )
-_TERMINATE = re.compile(r"\bTERMINATE\b|\bfinal answer\b|\btask (?:is )?complete\b|\bFINAL ANSWER\b", re.I)
+_TERMINATE = re.compile(r"\bfinal answer\b|\btask (?:is )?complete\b", re.I)
 _VERIFY_CLAIM = re.compile(r"\b(?:verified|confirmed|validated|double-checked|correct(?:ly)? (?:calculated|identified))\b", re.I)
-_STALL = re.compile(r'"is_progress_being_made"\s*:\s*\{[^{}]*"answer"\s*:\s*false', re.S)
-_LOOP = re.compile(r'"is_in_loop"\s*:\s*\{[^{}]*"answer"\s*:\s*true', re.S)
 _CODE_BLOCK = re.compile(r"```")
 _NORMALISE_SPACE = re.compile(r"\s+")
-_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
 
 
 CATEGORIES = frozenset(
@@ -204,7 +191,7 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
                     span.span_id,
                     "error_status",
                     recorded or category,
-                    weights.error_inherited,
+                    weights.weak * 0.3,
                     f"step {span.step} {quote(span.name, 40)} failed because a child failed: {message}",
                 )
                 continue
@@ -215,7 +202,7 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
                     span.span_id,
                     "error_status",
                     "tool_misuse",
-                    weights.error_status,
+                    weights.direct,
                     f"step {caller.step} ({graph.agent(caller)}) called {quote(span.name, 40)} with arguments it "
                     f"rejected at step {span.step}: {message}",
                     blames=caller.span_id,
@@ -227,7 +214,7 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
                 span.span_id,
                 "error_status",
                 category,
-                weights.error_status,
+                weights.direct,
                 f"step {span.step} {quote(span.name, 40)} ended with an error: {message}",
             )
         elif span.exception_events:
@@ -235,9 +222,20 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
                 span.span_id,
                 "exception",
                 error_category(text, is_tool(span)),
-                weights.exception_handled,
+                weights.weak,
                 f"step {span.step} {quote(span.name, 40)} recorded an exception: {quote(text, 100)}",
             )
+
+
+def _code_result(span: Span) -> tuple[int | None, str | None]:
+    """Exit code and printed output of code a tool ran, when the front end recorded them."""
+    code = span.attributes.get(sc.ROOTSPAN_CODE_EXIT)
+    printed = span.attributes.get(sc.ROOTSPAN_CODE_OUTPUT)
+    exit_code = int(code) if isinstance(code, (int, float)) and not isinstance(code, bool) else None
+    return exit_code, printed if isinstance(printed, str) else None
+
+
+_DEFAULT_RESULT = re.compile(r"^\s*(?:0|0\.0+|-1|n/?a|unknown|none|null|\{\s*\}|\[\s*\])\s*$", re.I)
 
 
 def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
@@ -246,8 +244,9 @@ def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
         if not is_tool(span) or span.is_error:
             continue
         text = graph.outputs[span.span_id]
+        exit_code, printed = _code_result(span)
         recorded = sc.GEN_AI_TOOL_CALL_RESULT in span.attributes or sc.ROOTSPAN_OUTPUT in span.attributes
-        if _CODE_OUTPUT_EMPTY.search(text.strip() + "\n") and not _TOOL_FAILURE.search(text):
+        if exit_code == 0 and printed is not None and not printed.strip():
             # code that ran fine and printed nothing: the code's author asked for nothing
             caller = caller_of(graph, span)
             if caller is not None:
@@ -255,37 +254,37 @@ def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
                     span.span_id,
                     "tool_empty",
                     "tool_misuse",
-                    weights.tool_empty,
-                    f"step {caller.step} ({graph.agent(caller)}) ran code that printed nothing at step {span.step}: "
-                    f"'{quote(text, 40)}'",
+                    weights.symptom,
+                    f"step {caller.step} ({graph.agent(caller)}) ran code that printed nothing at step {span.step}",
                     blames=caller.span_id,
                 )
                 continue
-        if not text.strip() or _EMPTY_RESULT.match(text) or _CODE_OUTPUT_EMPTY.search(text.strip() + "\n"):
+        if not text.strip() or _EMPTY_RESULT.match(text) or _DEFAULT_RESULT.match(text):
             if recorded or text:
                 yield Evidence(
                     span.span_id,
                     "tool_empty",
                     "tool_empty_result",
-                    weights.tool_empty,
-                    f"step {span.step} tool {quote(span.name, 40)} returned nothing: '{quote(text, 40)}'",
+                    weights.symptom,
+                    f"step {span.step} tool {quote(span.name, 40)} returned nothing usable: '{quote(text, 40)}'",
                 )
             continue
         failure = _TOOL_FAILURE.search(text)
-        if not failure:
+        if not failure and not (exit_code is not None and exit_code != 0):
             continue
         caller_fault = _CALLER_FAULT.search(text)
-        # quote the line that names the error, not the generic 'exitcode: 1' header
-        excerpt = quote(_line_around(text, (caller_fault or failure).start()), 100)
+        anchor = caller_fault or failure
+        # quote the line that names the error, not a generic header
+        excerpt = quote(_line_around(text, anchor.start()) if anchor else text, 100)
         # a code runner that reports a failed execution ran the code it was given: the code failed
-        ran_code = _CODE_RUN.search(text)
+        ran_code = (exit_code is not None and exit_code != 0) or _CODE_RUN.search(text)
         caller = caller_of(graph, span) if (caller_fault or ran_code) else None
         if caller is not None:
             yield Evidence(
                 span.span_id,
                 "caller_bad_code",
                 "tool_misuse",
-                weights.caller_bad_code,
+                weights.direct,
                 f"step {caller.step} ({graph.agent(caller)}) called {quote(span.name, 40)} with code or arguments "
                 f"that failed at step {span.step}: '{excerpt}'",
                 blames=caller.span_id,
@@ -295,7 +294,7 @@ def rule_tool_output(graph: AttributionGraph, weights: Weights) -> Iterable[Evid
                 span.span_id,
                 "tool_failed",
                 "tool_error",
-                weights.tool_failed,
+                weights.weak * 0.5,
                 f"step {span.step} tool {quote(span.name, 40)} reported a failure: '{excerpt}'",
             )
 
@@ -311,76 +310,19 @@ def _line_around(text: str, index: int) -> str:
     return line
 
 
-ANSWER_LOOKBACK = 6
-
-
-def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def _first_author(graph: AttributionGraph, tool: Span) -> Span | None:
-    """The earliest span whose output already held one of the tool's argument values verbatim."""
-    wanted = [_compact(value) for value in _argument_strings(graph.inputs[tool.span_id]) if len(_compact(value)) >= 3]
-    if not wanted:
-        return None
-    for span in graph.order:
-        if graph.position[span.span_id] >= graph.position[tool.span_id]:
-            return None
-        if span is graph.root or is_tool(span):
-            continue
-        output = _compact(graph.outputs[span.span_id])
-        if output and any(value in output for value in wanted):
-            return span
-    return None
-
-
-def _first_statement(graph: AttributionGraph, values: set[str], before: Span) -> Span | None:
-    """The earliest span (other than the root) that said one of these numbers first."""
-    if not values:
-        return None
-    for span in graph.order:
-        if graph.position[span.span_id] >= graph.position[before.span_id]:
-            return None
-        if span is not graph.root and values & graph.novel_numbers.get(span.span_id, set()):
-            return span
-    return None
-
-
-def _last_actors(graph: AttributionGraph, limit: int) -> Iterable[Span]:
-    """The last few actor steps with output, latest first."""
-    found = 0
-    for span in reversed(graph.order):
-        if found >= limit:
-            return
-        text = graph.outputs[span.span_id].strip()
-        if is_actor(span) and span is not graph.root and text and not _TERMINATE.fullmatch(text):
-            found += 1  # a bare 'TERMINATE' is a control word, not a statement
-            yield span
+def _is_control_word(span: Span, text: str) -> bool:
+    """A step that only signals the end (a front end marks it ``rootspan.stop``) states nothing."""
+    return span.attributes.get(sc.ROOTSPAN_STOP) is True and len(text.split()) <= 2
 
 
 def final_answer_span(graph: AttributionGraph) -> Span | None:
     """The last actor step with output: what the run answered."""
     for span in reversed(graph.order):
-        if is_actor(span) and graph.outputs[span.span_id].strip() and span is not graph.root:
+        if is_actor(span) and span is not graph.root:
             text = graph.outputs[span.span_id].strip()
-            if text.upper() == "TERMINATE":
-                continue
-            return span
+            if text and not _is_control_word(span, text):
+                return span
     return None
-
-
-_BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
-
-
-def _answer_values(text: str, task_values: set[str]) -> set[str]:
-    """Values that identify an answer: numbers not given in the task, and bold or quoted phrases."""
-    values = {"n:" + value for value in numbers(text)}
-    values = {value for value in values if value not in task_values and not _YEAR.match(value[2:])}
-    for match in _BOLD.finditer(text):
-        phrase = match.group(1).strip().strip(":").lower()
-        if phrase and not phrase.endswith(":") and len(phrase) >= 2:
-            values.add("b:" + phrase)
-    return values
 
 
 _ANSWER_LINE = re.compile(r"(?:final answer|the answer is|answer:)\s*[:\-]?\s*(.+)", re.I)
@@ -399,85 +341,6 @@ def _contains_expected(text: str, expected: str) -> bool:
         return True
     want_numbers = set(numbers(expected))
     return bool(want_numbers) and want_numbers <= set(numbers(text))
-
-
-def rule_contradiction(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
-    """The step that first stated the value the run ended with; a wrong answer is traced to its origin.
-
-    The run failed, so its final answer is wrong (or, with the expected answer, known to differ):
-    the earliest step that produced that answer is where it diverged. A value first printed by a
-    tool blames the step that wrote the tool call.
-    """
-    expected = graph.trace.expected
-    root = graph.root
-    task_values = {"n:" + value for value in numbers(graph.inputs[root.span_id])} if root is not None else set()
-    final: Span | None = None
-    wanted: set[str] = set()
-    # the answer is the last statement that holds a value (a final 'no' or 'TERMINATE' holds none)
-    for index, candidate in enumerate(_last_actors(graph, ANSWER_LOOKBACK)):
-        final_text = _answer_part(graph.outputs[candidate.span_id])
-        if index > 0 and len(final_text) > SHORT_STATEMENT:
-            break  # looking back is for short statements (an answer handed on); not for long reports
-        if expected and _contains_expected(final_text, expected):
-            return  # the answer holds the expected value: the failure lies elsewhere
-        wanted = _answer_values(final_text, task_values)
-        if expected:
-            wanted -= _answer_values(expected, set())
-        if wanted:
-            final = candidate
-            break
-    if final is None:
-        return
-    origin: Span | None = None
-    value_found = ""
-    # outputs exist once a span ends; at equal ends the inner span (a child) spoke first
-    for span in sorted(graph.order, key=lambda s: (s.end_ns, -graph.position[s.span_id])):
-        if span is root:
-            continue
-        if span.end_ns > final.end_ns:
-            break
-        text = graph.outputs[span.span_id]
-        if not text:
-            continue
-        values = _answer_values(text, task_values)
-        hit = wanted & values
-        if hit:
-            origin, value_found = span, sorted(hit)[0][2:]
-            break
-    if origin is None:
-        return
-    target: Span | None = None
-    category = "hallucination"
-    if is_tool(origin):
-        # a tool that computed its arguments right passed on a mistake made upstream: whoever
-        # first stated one of its argument values, else the step that wrote the call; a tool
-        # that did not compute them right is itself wrong
-        if tool_arithmetic(graph, origin) is False:
-            category = "tool_wrong_result"
-        else:
-            caller = caller_of(graph, origin)
-            source = _first_statement(graph, set(numbers(graph.inputs[origin.span_id])), origin)
-            if source is not None and is_actor(source):
-                target, category = source, "hallucination"
-            else:
-                # the values came from the task: whoever first wrote the call's arguments (a plan the
-                # caller copied) chose the wrong computation
-                author = _first_author(graph, origin)
-                if author is not None and caller is not None and author is not caller and is_actor(author):
-                    target, category = author, "disobey_task_spec"
-                else:
-                    target, category = caller, "tool_misuse"
-    weight = weights.contradiction if expected else weights.contradiction * 0.6
-    versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
-    yield Evidence(
-        origin.span_id,
-        "contradiction",
-        category,
-        weight,
-        f"step {origin.step} ({graph.agent(origin)}) first states '{quote(value_found, 30)}', which the final answer "
-        f"(step {final.step}) repeats{versus}",
-        blames=target.span_id if target is not None else None,
-    )
 
 
 _REJECTION = re.compile(r"^\W*(?:no|reject(?:ed)?|incorrect|wrong|not correct|invalid)\b", re.I)
@@ -522,7 +385,7 @@ def rule_answer_dropped(graph: AttributionGraph, weights: Weights) -> Iterable[E
             span.span_id,
             "answer_dropped",
             "incorrect_verification" if rejected else "ignored_input",
-            weights.answer_dropped,
+            weights.direct,
             f"step {stated.step} ({graph.agent(stated)}) states the expected answer '{quote(expected, 30)}', "
             f"but step {span.step} ({graph.agent(span)}) {'rejects it' if rejected else 'does not carry it on'}: "
             f"'{quote(text, 40)}'",
@@ -595,7 +458,7 @@ def rule_tool_arithmetic(graph: AttributionGraph, weights: Weights) -> Iterable[
             span.span_id,
             "tool_arithmetic",
             "tool_wrong_result",
-            weights.arithmetic,
+            weights.direct,
             f"step {span.step} tool {quote(span.name, 40)} returned '{quote(graph.outputs[span.span_id], 30)}' "
             f"for '{quote(graph.inputs[span.span_id], 50)}', which does not compute",
         )
@@ -639,47 +502,13 @@ def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
             span.span_id,
             "repetition",
             "step_repetition",
-            weights.repetition,
+            weights.weak * 1.5,
             f"step {span.step} ({graph.agent(span)}) repeats step {earlier.step}: '{quote(shown, 60)}'",
             blames=caller.span_id if caller is not None else None,
         )
 
 
 SHORT_STATEMENT = 300  # characters: in a statement this short every number is a claim
-
-
-def rule_unsupported(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
-    """Numbers an agent states that appear in no earlier input, output or tool result.
-
-    In long outputs only numbers of three or more digits count (list markers, small counts and
-    years are everywhere); in short statements (a plan, an answer) every number does.
-    """
-    for span in graph.order:
-        if not is_actor(span) or span is graph.root:
-            continue
-        text = graph.outputs[span.span_id]
-        short = len(text) <= SHORT_STATEMENT
-        novel = sorted(
-            value
-            for value in graph.novel_numbers.get(span.span_id, ())
-            if short or (not _YEAR.match(value) and len(value.lstrip("-").replace(".", "")) >= 3)
-        )
-        if not novel:
-            continue
-        if span.kind == SpanKind.AGENT and any(child.kind == SpanKind.LLM for child in graph.children(span.span_id)):
-            continue  # the LLM call inside made the claim; the agent only passes it on
-        # page dumps and file listings are full of numbers nobody claimed; count density, not volume
-        size_factor = min(1.0, 2000 / max(1, len(text)))
-        weight = min(weights.unsupported_cap, weights.unsupported_per_value * len(novel)) * size_factor
-        if short:
-            weight = max(weight, weights.unsupported_short)
-        yield Evidence(
-            span.span_id,
-            "unsupported_claim",
-            "hallucination",
-            weight,
-            f"step {span.step} ({graph.agent(span)}) states {', '.join(novel[:4])} that no earlier input or tool result contains",
-        )
 
 
 def _values(text: str) -> set[str]:
@@ -751,7 +580,7 @@ def rule_ignored_input(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
                 span.span_id,
                 "ignored_input",
                 "ignored_input",
-                weights.ignored_input * min(1.0, 2 * share) * (0.25 if echo else 1.0),
+                weights.weak * min(1.0, 2 * share) * (0.25 if echo else 1.0),
                 f"step {span.step} ({graph.agent(span)}) consumed step {producer.step} "
                 f"('{quote(carried_text, 40)}') but never uses {shown}",
             )
@@ -768,13 +597,16 @@ def rule_premature_stop(graph: AttributionGraph, weights: Weights) -> Iterable[E
                 span.span_id,
                 "truncated",
                 "premature_termination",
-                weights.premature_stop * 0.5,
+                weights.symptom * 0.5,
                 f"step {span.step} ({graph.agent(span)}) stopped at the token limit (finish reason 'length')",
             )
     if final is None or graph.trace.outcome != "failure":
         return
     text = graph.outputs[final.span_id]
-    if not _TERMINATE.search(text) and final.attributes.get("rootspan.stop_reason") is None:
+    ends_run = final.attributes.get(sc.ROOTSPAN_STOP) is True or any(
+        span.attributes.get(sc.ROOTSPAN_STOP) is True for span in graph.order[graph.position[final.span_id] :]
+    )
+    if not _TERMINATE.search(text) and not ends_run:
         return
     previous = [s for s in graph.before(final) if s is not graph.root and s.kind in (SpanKind.TOOL, SpanKind.AGENT, SpanKind.LLM)]
     if not previous:
@@ -787,7 +619,7 @@ def rule_premature_stop(graph: AttributionGraph, weights: Weights) -> Iterable[E
             final.span_id,
             "premature_stop",
             "premature_termination",
-            weights.premature_stop,
+            weights.symptom,
             f"step {final.step} ({graph.agent(final)}) ends the run right after step {last.step} failed: '{quote(text, 50)}'",
         )
 
@@ -812,7 +644,7 @@ def rule_unverified(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
             span.span_id,
             "unverified",
             "incorrect_verification",
-            weights.unverified,
+            weights.weak * 0.15,
             f"step {span.step} ({graph.agent(span)}) says '{quote(_line_around(text, match.start()), 60)}' with no tool run to check it",
         )
 
@@ -833,20 +665,21 @@ def rule_inability(graph: AttributionGraph, weights: Weights) -> Iterable[Eviden
                 span.span_id,
                 "inability",
                 "disobey_role_spec",
-                weights.inability,
+                weights.symptom,
                 f"step {span.step} ({graph.agent(span)}) gives up on its part: '{quote(_line_around(text, match.start()), 60)}'",
             )
 
 
 def rule_stall_reported(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
-    """An orchestrator's own ledger says progress stopped or a loop began: blame the step it judged."""
+    """A step reports that progress stopped or a loop began (``rootspan.progress`` / ``rootspan.loop``).
+
+    Blames the step it judged: the last step of another agent before the report. Front ends set
+    the attributes (an orchestrator's ledger, a supervisor's check); later reports weigh less.
+    """
     reported = 0
     for span in graph.order:
-        if not is_actor(span):
-            continue
-        text = graph.outputs[span.span_id]
-        stalled = _STALL.search(text)
-        looping = _LOOP.search(text)
+        stalled = span.attributes.get(sc.ROOTSPAN_PROGRESS) is False
+        looping = span.attributes.get(sc.ROOTSPAN_LOOP) is True
         if not stalled and not looping:
             continue
         judged = next(
@@ -860,16 +693,15 @@ def rule_stall_reported(graph: AttributionGraph, weights: Weights) -> Iterable[E
             span.span_id,
             "stall_reported",
             "step_repetition" if looping else "task_derailment",
-            weights.stall_reported / reported,  # the first stall matters most; later ones echo it
+            weights.symptom / reported,  # the first stall matters most; later ones echo it
             f"step {span.step} ({graph.agent(span)}) reports {'a loop' if looping else 'no progress'} after step {judged.step} ({graph.agent(judged)})",
             blames=judged.span_id,
         )
 
 
 _SATISFIED = re.compile(
-    r'"is_request_satisfied"\s*:\s*\{[^{}]*"answer"\s*:\s*true|^\s*(?:the )?(?:request|task) (?:is |has been )?'
-    r'(?:satisfied|completed?|solved)\b',
-    re.S | re.I | re.M,
+    r"^\s*(?:the )?(?:request|task) (?:is |has been )?(?:satisfied|completed?|solved|done)\b|\ball (?:tasks |steps )?(?:are )?(?:done|complete)\b",
+    re.I | re.M,
 )
 
 
@@ -879,14 +711,14 @@ def rule_false_completion(graph: AttributionGraph, weights: Weights) -> Iterable
         return
     for span, text in _statements(graph):
         match = _SATISFIED.search(text)
-        if match:
+        if span.attributes.get(sc.ROOTSPAN_DONE_CLAIMED) is True or match:
             yield Evidence(
                 span.span_id,
                 "false_completion",
                 "premature_termination",
-                weights.false_completion,
+                weights.symptom,
                 f"step {span.step} ({graph.agent(span)}) declares the task done "
-                f"('{quote(_line_around(text, match.start()), 60)}') but the run failed",
+                f"('{quote(_line_around(text, match.start()) if match else text, 60)}') but the run failed",
             )
             return
 
@@ -904,7 +736,7 @@ def rule_wrong_handoff(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
                 span.span_id,
                 "wrong_handoff",
                 "wrong_handoff",
-                weights.wrong_handoff,
+                weights.symptom,
                 f"step {span.step} ({graph.agent(span)}) hands off to {quote(target, 30)} where {quote(expected, 30)} was asked for",
             )
         elif target not in agents:
@@ -912,7 +744,7 @@ def rule_wrong_handoff(graph: AttributionGraph, weights: Weights) -> Iterable[Ev
                 span.span_id,
                 "wrong_handoff",
                 "wrong_handoff",
-                weights.wrong_handoff,
+                weights.symptom,
                 f"step {span.step} ({graph.agent(span)}) hands off to {quote(target, 30)}, which never runs",
             )
 
@@ -921,10 +753,8 @@ RULES: tuple[Callable[[AttributionGraph, Weights], Iterable[Evidence]], ...] = (
     rule_errors,
     rule_tool_output,
     rule_tool_arithmetic,
-    rule_contradiction,
     rule_answer_dropped,
     rule_repetition,
-    rule_unsupported,
     rule_ignored_input,
     rule_premature_stop,
     rule_unverified,

@@ -1,39 +1,44 @@
-"""Who broke the run and when: evidence scored per step, propagated along data flow, first divergence blamed.
+"""Who broke the run and when: evidence per step, the failing value traced to its origin, calibrated confidence.
 
-The failure analysis reads the attribution graph and the evidence rules' findings. Each finding
-adds its weight to the step it blames (the tool's caller for bad code, the producer of a wrong
-value for its echoes). Steps on a data-flow path to the failing output count more. The culprit
-is the *first divergence*: the earliest step whose score is close enough to the strongest one,
-because later failures are usually consequences of an earlier mistake. Confidence is the
-culprit's share of the evidence; the next best steps are the ranked alternatives.
+The failure analysis reads the attribution graph, the value provenance and the evidence rules'
+findings. Each finding adds its weight to the step it blames. The provenance pass walks the failing
+answer's decisive values back to the step where they entered the run, and steps on that lineage
+(or on a data-flow path to the failing output) count more, while the steps downstream of a hard
+failure count less (they are its consequences). The culprit is the best step, ties going to the
+earlier one. Its confidence is a calibrated probability (calibration.py); below the abstention
+threshold the verdict is *undetermined*: the ranked candidates with their evidence, not a name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rootspan.attribution.calibration import ABSTAIN_BELOW, calibrated, raw_share
+from rootspan.attribution.constraints import rule_constraints, rule_handoff_fit
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.origin import Origin, lineage, rule_unsupported, rule_value_origin, turn_of
 from rootspan.attribution.process import ProcessModel
-from rootspan.model import Alternative, Culprit, Span, SpanKind
+from rootspan.attribution.provenance import build_provenance
+from rootspan.model import Alternative, Culprit, LineageLink, Span, SpanKind
 from rootspan.text import printable
 
 MAX_ALTERNATIVES = 3
-GENERIC_RULES = frozenset({"contradiction"})
 MAX_EVIDENCE = 5
 SENTENCE_WIDTH = 200
 
 
 @dataclass
 class Scoring:
-    """The knobs of the scoring, tuned on the Who&When tune split and demo faults (never the holdout)."""
+    """The knobs of the scoring, each explained in docs/attribution.md; none was searched on Who&When."""
 
     weights: Weights = field(default_factory=Weights)
-    on_data_path_bonus: float = 0.0  # steps whose output reaches the failing output
+    on_data_path_bonus: float = 0.5  # steps on the failing value's lineage or a data path to the failing output
     first_divergence_ratio: float = 1.0  # earliest step with at least this share of the top score wins
-    early_bonus: float = 0.6  # mild preference for early steps: mistakes propagate forward
+    early_bonus: float = 0.3  # mild preference for early steps: mistakes propagate forward
     consequence_factor: float = 0.5  # findings downstream of a hard failure are likely its consequences
+    abstain_below: float = ABSTAIN_BELOW  # calibrated confidence under which the verdict is undetermined
 
 
 @dataclass
@@ -46,6 +51,9 @@ class FailureFinding:
     evidence: list[str]
     path: list[str]
     alternatives: list[Alternative]
+    determined: bool = True
+    lineage: list[LineageLink] = field(default_factory=list)
+    evidence_share: float = 0.0
 
 
 def _culprit(graph: AttributionGraph, span: Span) -> Culprit:
@@ -108,7 +116,7 @@ def _fallback(graph: AttributionGraph) -> Span | None:
     return next(span for span in actors if graph.agent(span) == busiest)
 
 
-HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic"})
+HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic"})  # failures that cause what follows
 MAX_CONSEQUENCES = 100_000
 
 
@@ -152,16 +160,30 @@ def _discount_consequences(
                 scores[span_id] *= factor
 
 
-def analyze_failure(
-    graph: AttributionGraph,
-    scoring: Scoring | None = None,
-    evidence: list[Evidence] | None = None,
-    process: ProcessModel | None = None,
-) -> FailureFinding:
-    """Score every step, then blame the first divergence; works with or without the expected answer."""
-    scoring = scoring or Scoring()
-    findings = evidence if evidence is not None else collect(graph, scoring.weights, process)
-    sink = failing_output(graph)
+def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessModel | None) -> tuple[list[Evidence], list[Origin], Span | None]:
+    """Every rule's findings: the structural and process rules, then the provenance passes."""
+    findings = collect(graph, weights, process)
+    provenance = build_provenance(graph)
+    origin_findings, origins, sink = rule_value_origin(graph, provenance, weights)
+    findings.extend(origin_findings)
+    findings.extend(rule_unsupported(graph, provenance, weights))
+    findings.extend(rule_constraints(graph, provenance, weights))
+    findings.extend(rule_handoff_fit(graph, weights))
+    return findings, origins, sink
+
+
+def _on_failing_path(graph: AttributionGraph, origins: list[Origin], sink: Span | None) -> set[str]:
+    """Steps the failing output depends on: the value lineages, and data flow into the sink."""
+    reaching: set[str] = set()
+    for origin in origins:
+        reaching.update(origin.chain)
+    if sink is not None:
+        for span_id in graph.upstream(sink.span_id, limit=10_000):
+            reaching.add(turn_of(graph, graph.span(span_id)).span_id)
+    return reaching
+
+
+def _score(graph: AttributionGraph, findings: list[Evidence], scoring: Scoring, reaching: set[str]) -> tuple[dict[str, float], dict[str, list[Evidence]]]:
     scores: dict[str, float] = {}
     reasons: dict[str, list[Evidence]] = {}
     # per step: the strongest finding of each rule, summed over rules (the same rule firing on
@@ -169,7 +191,7 @@ def analyze_failure(
     strongest: dict[tuple[str, str], float] = {}
     for item in findings:
         target = item.blames or item.span_id
-        if target not in graph.by_id:
+        if target not in graph.by_id or item.weight <= 0:
             continue
         target = step_of(graph, graph.span(target)).span_id
         key = (target, item.rule)
@@ -178,72 +200,114 @@ def analyze_failure(
             strongest[key] = item.weight
         reasons.setdefault(target, []).append(item)
     _discount_consequences(graph, scores, reasons, scoring.consequence_factor)
-    if sink is not None:
-        # the walk back over every data edge is only worth it when the bonus counts
-        reaching = set(graph.upstream(sink.span_id)) | {sink.span_id} if scoring.on_data_path_bonus else set()
-        last = max(len(graph.order) - 1, 1)
-        for span_id in scores:
-            factor = 1.0 + (scoring.on_data_path_bonus if span_id in reaching else 0.0)
-            factor += scoring.early_bonus * (1.0 - graph.position[span_id] / last)
-            scores[span_id] *= factor
+    last = max(len(graph.order) - 1, 1)
+    for span_id in scores:
+        factor = 1.0 + (scoring.on_data_path_bonus if span_id in reaching else 0.0)
+        factor += scoring.early_bonus * (1.0 - graph.position[span_id] / last)
+        scores[span_id] *= factor
+    return scores, reasons
+
+
+def _category(reasons: list[Evidence]) -> str | None:
+    """The category of the step's strongest finding; an omission outranks the number put in its place."""
+    own = sorted(reasons, key=lambda item: -item.weight)
+    if not own:
+        return None
+    category = own[0].category
+    if category == "hallucination" and any(item.category == "ignored_input" for item in own):
+        category = "ignored_input"
+    return category
+
+
+def _sentences(reasons: list[Evidence], limit: int) -> list[str]:
+    ordered = sorted(reasons, key=lambda item: -item.weight)
+    return [printable(quote(item.sentence, SENTENCE_WIDTH)) for item in ordered[:limit]]
+
+
+def _structural_lineage(graph: AttributionGraph, culprit: Span, path: list[str]) -> list[LineageLink]:
+    """No value to follow (an error, a stop): the path from the failing output back to the culprit."""
+    hops = list(reversed(path))[:8]
+    links = []
+    for index, span_id in enumerate(hops):
+        span = graph.span(span_id)
+        role = "introduced" if span_id == culprit.span_id else ("failing" if index == 0 else "carried")
+        text = graph.outputs.get(span_id, "") or span.status_message
+        links.append(LineageLink(span_id=span_id, step=span.step, agent=graph.agent(span), name=span.name, role=role, quote=quote(text, 80)))
+    return links
+
+
+def analyze_failure(
+    graph: AttributionGraph,
+    scoring: Scoring | None = None,
+    evidence: list[Evidence] | None = None,
+    process: ProcessModel | None = None,
+) -> FailureFinding:
+    """Score every step, blame the best, calibrate the confidence, abstain when it is low."""
+    scoring = scoring or Scoring()
+    if evidence is not None:
+        findings, origins, sink = evidence, [], failing_output(graph)
+    else:
+        findings, origins, sink = gather_evidence(graph, scoring.weights, process)
+        sink = sink or failing_output(graph)
+    reaching = _on_failing_path(graph, origins, sink) if scoring.on_data_path_bonus else set()
+    scores, reasons = _score(graph, findings, scoring, reaching)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], graph.position[item[0]]))
     if not ranked or ranked[0][1] <= 0:
-        fallback = _fallback(graph)
-        if fallback is None:
-            return FailureFinding(None, None, 0.0, ["no step recorded any evidence of a failure"], [], [])
-        return FailureFinding(
-            culprit=_culprit(graph, fallback),
-            category=None,
-            confidence=0.1,
-            evidence=[
-                printable(
-                    f"no deterministic evidence; step {fallback.step} is the first step of {graph.agent(fallback)}, "
-                    "the agent with the most steps"
-                )
-            ],
-            path=_path(graph, fallback, sink),
-            alternatives=[],
-        )
+        return _no_evidence(graph, sink)
     top_score = ranked[0][1]
     threshold = scoring.first_divergence_ratio * top_score
     chosen_id = min((span_id for span_id, score in ranked if score >= threshold), key=lambda s: graph.position[s])
     chosen = graph.span(chosen_id)
     total = sum(score for _, score in ranked)
-    confidence = scores[chosen_id] / (total + 1.0)
-    own = sorted(reasons[chosen_id], key=lambda item: -item.weight)
-    # the answer-tracing rule says where a wrong value came from, not what went wrong there:
-    # a more specific finding on the same step names the category when there is one
-    specific = [item for item in own if item.rule not in GENERIC_RULES]
-    category = (specific or own)[0].category if own else None
-    if category == "hallucination" and any(item.category == "ignored_input" for item in own):
-        # a step that dropped an input and stated a number in its place: the omission came first
-        category = "ignored_input"
-    sentences = [item.sentence for item in own]
-    # what the mistake led to downstream, strongest first
-    sentences += [
-        item.sentence
-        for span_id, _ in ranked
-        if span_id != chosen_id
-        for item in reasons[span_id][:1]
-    ]
-    evidence_lines = [printable(quote(sentence, SENTENCE_WIDTH)) for sentence in sentences[:MAX_EVIDENCE]]
-    alternatives = [
+    confidence = calibrated(scores[chosen_id], total, len(ranked))
+    ordered = [chosen_id] + [span_id for span_id, _ in ranked if span_id != chosen_id]
+    candidates = [
         Alternative(
             span_id=span_id,
             agent=graph.agent(graph.span(span_id)),
             step=graph.span(span_id).step,
-            confidence=round(score / (total + 1.0), 3),
+            confidence=round(confidence if span_id == chosen_id else confidence * scores[span_id] / scores[chosen_id], 3),
+            name=graph.span(span_id).name,
+            category=_category(reasons[span_id]),
+            evidence=_sentences(reasons[span_id], 3),
         )
-        for span_id, score in ranked
-        if span_id != chosen_id
-    ][:MAX_ALTERNATIVES]
+        for span_id in ordered[: MAX_ALTERNATIVES + 1]
+    ]
+    path = _path(graph, chosen, sink)
+    own_origin = max((origin for origin in origins if origin.span_id == chosen_id), key=lambda o: o.share, default=None)
+    links = lineage(graph, own_origin, sink) if own_origin is not None else _structural_lineage(graph, chosen, path)
+    sentences = _sentences(reasons[chosen_id], MAX_EVIDENCE)
+    # what the mistake led to downstream, strongest first
+    sentences += [_sentences(reasons[span_id], 1)[0] for span_id in ordered[1:] if reasons.get(span_id)]
+    determined = confidence >= scoring.abstain_below
     return FailureFinding(
-        culprit=_culprit(graph, chosen),
-        category=category,
-        confidence=round(min(0.99, confidence), 3),
-        evidence=evidence_lines,
-        path=_path(graph, chosen, sink),
-        alternatives=alternatives,
+        culprit=_culprit(graph, chosen) if determined else None,
+        category=_category(reasons[chosen_id]) if determined else None,
+        confidence=round(confidence, 3),
+        evidence=sentences[:MAX_EVIDENCE],
+        path=path,
+        alternatives=candidates[1:] if determined else candidates,
+        determined=determined,
+        lineage=links,
+        evidence_share=round(raw_share(scores[chosen_id], total), 4),
+    )
+
+
+def _no_evidence(graph: AttributionGraph, sink: Span | None) -> FailureFinding:
+    """No finding at all: undetermined, with the busiest agent's first step as the only candidate."""
+    fallback = _fallback(graph)
+    if fallback is None:
+        return FailureFinding(None, None, 0.0, ["no step recorded any evidence of a failure"], [], [], determined=False)
+    sentence = printable(
+        f"no evidence; step {fallback.step} is the first step of {graph.agent(fallback)}, the agent with the most steps"
+    )
+    candidate = Alternative(
+        span_id=fallback.span_id, agent=graph.agent(fallback), step=fallback.step, confidence=0.1,
+        name=fallback.name, category=None, evidence=[sentence],
+    )
+    return FailureFinding(
+        culprit=None, category=None, confidence=0.1, evidence=[sentence],
+        path=_path(graph, fallback, sink), alternatives=[candidate], determined=False,
     )
 
 

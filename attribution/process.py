@@ -74,7 +74,7 @@ class ProcessModel:
                 span.span_id,
                 "process_handoff",
                 "wrong_handoff",
-                weights.process_deviation,
+                weights.symptom,
                 f"step {span.step} ({quote(before, 30)}) hands off to {quote(after, 30)}; in {self.successes} "
                 f"successful traces {quote(before, 30)} hands off to {quote(usual, 60)}",
             )
@@ -86,6 +86,6 @@ class ProcessModel:
                 last.span_id,
                 "process_end",
                 "premature_termination",
-                weights.process_deviation,
+                weights.symptom,
                 f"the run ends after step {last.step} ({quote(names[-1], 30)}); successful traces end with {quote(usual, 60)}",
             )

@@ -34,6 +34,23 @@ def _bottleneck_line(run: Run, verdict: Verdict, bottleneck: Bottleneck) -> str:
     return f"{100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip()
 
 
+def lineage_line(verdict: Verdict) -> str:
+    """'28 in writer step 4 <- price_lookup step 3: '{"price": 7}'': the failing value back to its origin."""
+    links = verdict.lineage
+    if not links:
+        return ""
+    value = next((link.value for link in links if link.value), None)
+    hops = []
+    for link in links:
+        who = link.agent or shorten(link.name, 30)
+        step = "?" if link.step is None else link.step
+        hops.append(f"{who} step {step}" + (" [introduced]" if link.role == "introduced" else ""))
+    origin = links[-1]
+    head = f"{shorten(value, 30)} in " if value else ""
+    tail = f": '{shorten(origin.quote, 80)}'" if origin.quote else ""
+    return printable(head + " <- ".join(hops) + tail)
+
+
 def render_verdict(run: Run, verdict: Verdict, compared: bool = False) -> list[str]:
     if verdict.outcome == "success" and verdict.culprit is None:
         # a trace that worked: one line, its biggest bottleneck (details in --json); against a
@@ -50,6 +67,15 @@ def render_verdict(run: Run, verdict: Verdict, compared: bool = False) -> list[s
         return lines
     lines = [f"trace {verdict.trace_id}  {printable(verdict.outcome)}"]
     culprit = verdict.culprit
+    if verdict.outcome == "failure" and not verdict.determined:
+        lines.append(f"  culprit     undetermined (confidence {verdict.confidence:.2f}); candidates, best first:")
+        for rank, candidate in enumerate(verdict.alternatives, 1):
+            step = "?" if candidate.step is None else candidate.step
+            lines.append(
+                f"    {rank}. step {step}  {printable(candidate.agent or '-')}  {printable(shorten(candidate.name, 40))}"
+                f"  {candidate.confidence:.2f}  {printable(candidate.category or '')}".rstrip()
+            )
+            lines.extend(f"       - {printable(sentence)}" for sentence in candidate.evidence[:2])
     if culprit is not None:
         step = "?" if culprit.step is None else culprit.step
         lines.append(
@@ -59,12 +85,14 @@ def render_verdict(run: Run, verdict: Verdict, compared: bool = False) -> list[s
     if verdict.evidence:
         lines.append("  evidence")
         lines.extend(f"    - {printable(sentence)}" for sentence in verdict.evidence)
+    if verdict.lineage:
+        lines.append("  lineage     " + lineage_line(verdict))
     if len(verdict.path) > 1:
         labels = [_step_label(run, verdict.trace_id, span_id) for span_id in verdict.path]
         if len(labels) > 8:
             labels = labels[:4] + [f"... {len(labels) - 7} more ..."] + labels[-3:]
         lines.append("  failure path  " + " -> ".join(labels))
-    if verdict.alternatives:
+    if verdict.alternatives and verdict.determined:
         alternatives = "; ".join(
             f"step {'?' if alt.step is None else alt.step} {printable(alt.agent or '-')} {alt.confidence:.2f}"
             for alt in verdict.alternatives

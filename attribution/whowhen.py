@@ -36,6 +36,34 @@ BASE_TIME_NS = 1_700_000_000_000_000_000
 STEP_NS = 1_000_000_000
 
 _ROLE_SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")
+# The source formats' own signals, lowered here into rootspan's generic attributes so that the
+# engine reads them from any producer: Magentic-One's progress ledger, AutoGen's code runner and
+# its TERMINATE convention. Nothing outside this importer knows these strings.
+_LEDGER = {
+    sc.ROOTSPAN_PROGRESS: (re.compile(r'"is_progress_being_made"\s*:\s*\{[^{}]*"answer"\s*:\s*(true|false)', re.S), "false", False),
+    sc.ROOTSPAN_LOOP: (re.compile(r'"is_in_loop"\s*:\s*\{[^{}]*"answer"\s*:\s*(true|false)', re.S), "true", True),
+    sc.ROOTSPAN_DONE_CLAIMED: (re.compile(r'"is_request_satisfied"\s*:\s*\{[^{}]*"answer"\s*:\s*(true|false)', re.S), "true", True),
+}
+_EXIT_CODE = re.compile(r"^\s*exitcode:\s*(-?\d+)")
+_CODE_OUTPUT = re.compile(r"Code output:(.*)\Z", re.S)
+_TERMINATE = re.compile(r"\bTERMINATE\b")
+
+
+def source_signals(content: str) -> dict[str, Any]:
+    """Generic rootspan attributes for what a Who&When entry signals in its own format."""
+    attributes: dict[str, Any] = {}
+    for key, (pattern, flagged, value) in _LEDGER.items():
+        match = pattern.search(content)
+        if match and match.group(1) == flagged:
+            attributes[key] = value
+    exit_code = _EXIT_CODE.match(content)
+    if exit_code:
+        attributes[sc.ROOTSPAN_CODE_EXIT] = int(exit_code.group(1))
+        printed = _CODE_OUTPUT.search(content)
+        attributes[sc.ROOTSPAN_CODE_OUTPUT] = printed.group(1).strip() if printed else ""
+    if _TERMINATE.search(content):
+        attributes[sc.ROOTSPAN_STOP] = True
+    return attributes
 _HANDOFF = re.compile(r"\(->\s*([^)]+)\)")
 
 
@@ -186,6 +214,7 @@ def log_to_spans(log: Log, with_ground_truth: bool = True) -> list[Span]:
             sc.ROOTSPAN_STEP: index,
             sc.ROOTSPAN_OUTPUT: entry["content"],
             ROLE_ATTRIBUTE: entry["role"] if not entry["name"] else f"{entry['role']}:{entry['name']}",
+            **source_signals(entry["content"]),
         }
         if agent in TERMINAL_AGENTS:
             attributes[sc.GEN_AI_OPERATION_NAME] = sc.OP_EXECUTE_TOOL
@@ -196,7 +225,7 @@ def log_to_spans(log: Log, with_ground_truth: bool = True) -> list[Span]:
             name = f"invoke_agent {agent}"
         handoff = _HANDOFF.search(entry["role"])
         if handoff:
-            attributes["rootspan.handoff.to"] = handoff.group(1).strip()
+            attributes[sc.ROOTSPAN_HANDOFF_TO] = handoff.group(1).strip()
         spans.append(
             Span(
                 trace_id=trace_id,
@@ -272,7 +301,7 @@ def evaluate(
         if split != "all" and part != split:
             continue
         verdict = predict(log_to_trace(log, with_ground_truth))
-        culprit = verdict.culprit
+        culprit = top_candidate(verdict)
         agent_ok = culprit is not None and log.mistake_agent is not None and culprit.agent == log.mistake_agent
         step_ok = culprit is not None and log.mistake_step is not None and culprit.step == log.mistake_step
         for bucket in (part, "all"):
@@ -288,6 +317,17 @@ def evaluate(
         entry["splits"] = {name: _fractions(buckets[name]) for name in ("tune", "holdout") if name in buckets}
         result[subset] = entry
     return result
+
+
+def top_candidate(verdict: Verdict) -> Any:
+    """The engine's best guess: the culprit, or the first candidate of an undetermined verdict.
+
+    Exact-match accuracy is over every log, as the published figures are; an abstention is
+    scored by its best candidate, never skipped.
+    """
+    if verdict.culprit is not None:
+        return verdict.culprit
+    return verdict.alternatives[0] if verdict.alternatives else None
 
 
 def _fractions(counts: dict[str, int]) -> dict[str, Any]:

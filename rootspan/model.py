@@ -364,10 +364,32 @@ class Culprit(BaseModel):
 
 
 class Alternative(BaseModel):
+    """A ranked candidate culprit with the evidence for it (all candidates when undetermined)."""
+
     span_id: str
     agent: str | None = None
     step: int | None = None
     confidence: float = 0.0
+    name: str = ""
+    category: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class LineageLink(BaseModel):
+    """One hop of the failure's lineage: a step that held the decisive value or decision.
+
+    A verdict's ``lineage`` runs from the failing output back to where the value entered:
+    ``role`` is ``failing`` (the output that failed), ``carried`` (a step that passed the value on
+    faithfully) or ``introduced`` (the step that first stated it with no source: the culprit).
+    """
+
+    span_id: str
+    step: int | None = None
+    agent: str | None = None
+    name: str = ""
+    role: Literal["failing", "carried", "introduced"] = "carried"
+    value: str | None = None
+    quote: str = ""
 
 
 class Bottleneck(BaseModel):
@@ -394,6 +416,11 @@ class Verdict(BaseModel):
     path: list[str] = Field(default_factory=list)
     alternatives: list[Alternative] = Field(default_factory=list)
     bottlenecks: list[Bottleneck] = Field(default_factory=list)
+    # False when the evidence is too weak to name a culprit: ``culprit`` is then None and
+    # ``alternatives`` holds the ranked candidates (best first), each with its evidence.
+    determined: bool = True
+    lineage: list[LineageLink] = Field(default_factory=list)
+    evidence_share: float = 0.0  # the culprit's raw share of the evidence, before calibration
 
 
 class MetricPoint(BaseModel):

@@ -41,6 +41,16 @@ ROOTSPAN_OUTPUT = "rootspan.output"
 # The failure category (DESIGN.md vocabulary) when the instrumentation knows it: error.type holds
 # the exception class, which says what was raised, not what went wrong.
 ROOTSPAN_ERROR_CATEGORY = "rootspan.error.category"
+ROOTSPAN_HANDOFF_TO = "rootspan.handoff.to"  # the agent this step handed the work to
+ROOTSPAN_HANDOFF_REASON = "rootspan.handoff.reason"
+# Generic process signals any front end may set (the Who&When importer derives them from
+# Magentic-One's ledger and AutoGen's code runner); the engine reads only these names.
+ROOTSPAN_PROGRESS = "rootspan.progress"  # false: this step reports that progress stopped
+ROOTSPAN_LOOP = "rootspan.loop"  # true: this step reports the run is going in circles
+ROOTSPAN_DONE_CLAIMED = "rootspan.done_claimed"  # true: this step declares the task finished
+ROOTSPAN_CODE_EXIT = "rootspan.code.exit_code"  # exit code of code a tool ran for an agent
+ROOTSPAN_CODE_OUTPUT = "rootspan.code.output"  # what that code printed
+ROOTSPAN_STOP = "rootspan.stop"  # true: this step ends the run (a terminate signal)
 ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
 ROOTSPAN_CPU_PREFIX = "rootspan.cpu."
 

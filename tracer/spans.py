@@ -470,13 +470,20 @@ def tool(name: Any = None, call_id: str | None = None) -> Any:
     return scope_for(name)
 
 
-def workflow(name: Any = None, conversation_id: str | None = None) -> Any:
-    """``invoke_workflow {name}`` (``with`` block or decorator): the usual root of a run."""
+def workflow(name: Any = None, conversation_id: str | None = None, task: Any = None) -> Any:
+    """``invoke_workflow {name}`` (``with`` block or decorator): the usual root of a run.
+
+    ``task`` (the request the run works on) becomes the root's input message under content
+    capture: attribution traces values back to it, and a value the task gave is no one's invention.
+    """
 
     def scope_for(workflow_name: str) -> SpanScope:
         attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: workflow_name}
         if conversation_id is not None:
             attributes[sc.GEN_AI_CONVERSATION_ID] = str(conversation_id)
+        tracing = pipeline._active
+        if task is not None and tracing is not None and tracing.capture_content:
+            attributes[sc.GEN_AI_INPUT_MESSAGES] = tracing.redact(_json(to_semconv_messages(task, "user")))
         return SpanScope(f"invoke_workflow {workflow_name}", attributes, SpanKind.INTERNAL, SpanHandle)
 
     if callable(name):
@@ -513,6 +520,20 @@ def record_output(text: Any) -> None:
     if tracing is None or not tracing.capture_content:
         return
     trace_api.get_current_span().set_attribute(sc.ROOTSPAN_OUTPUT, tracing.redact(_json(text)))
+
+
+def handoff(to: str, reason: str | None = None) -> None:
+    """The current agent hands the work to agent ``to``: ``rootspan.handoff.to`` on its span.
+
+    Attribution reads handoffs (from here or from other instrumentations' handoff spans) to
+    judge whether the receiving agent fits what was asked; the reason is content (capture only).
+    """
+    span = trace_api.get_current_span()
+    if not span.is_recording():
+        return
+    span.set_attribute(sc.ROOTSPAN_HANDOFF_TO, str(to))
+    if reason is not None and _capturing():
+        span.set_attribute(sc.ROOTSPAN_HANDOFF_REASON, _redactor(pipeline._active)(str(reason)))
 
 
 def root_span() -> Any:

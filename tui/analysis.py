@@ -30,9 +30,21 @@ class TraceAnalysis:
 
     @property
     def culprit(self) -> str | None:
-        if self.verdict is None or self.verdict.culprit is None:
+        """The culprit's span id; None when the verdict is undetermined, so nothing is marked or jumped to."""
+        if self.verdict is None or self.verdict.culprit is None or not self.verdict.determined:
             return None
         return self.verdict.culprit.span_id
+
+    @property
+    def undetermined(self) -> bool:
+        """The engine ran but its evidence was too weak to name a culprit (it ranks candidates instead)."""
+        return self.verdict is not None and not self.verdict.determined
+
+    def no_culprit_notice(self) -> str:
+        """What `c` says when there is nothing to jump to."""
+        if self.undetermined:
+            return "undetermined verdict: no culprit named (the blame view lists the candidates)"
+        return "no culprit for this trace"
 
 
 @dataclass

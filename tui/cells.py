@@ -42,10 +42,29 @@ def delta_style(delta: float) -> str:
     return "red" if delta > 0 else "green" if delta < 0 else "dim"
 
 
+def names_culprit(verdict: Verdict | None) -> bool:
+    """Whether the verdict names a culprit: an undetermined one never does, even if it carries one."""
+    return verdict is not None and verdict.determined and verdict.culprit is not None
+
+
+def verdict_style(verdict: Verdict | None, culprit_style: str = "red") -> str:
+    """Red where a culprit is named, yellow where the engine could not name one, plain otherwise."""
+    if names_culprit(verdict):
+        return culprit_style
+    return "yellow" if verdict is not None and not verdict.determined else ""
+
+
+def undetermined_line(verdict: Verdict) -> str:
+    """'undetermined' first, so it survives when a narrow column cuts the line."""
+    return f"undetermined ({verdict.category})" if verdict.category else "undetermined"
+
+
 def verdict_line(verdict: Verdict | None) -> str:
     """The verdict in a few words: category and culprit for failures, top bottleneck for slowdowns."""
     if verdict is None:
         return "-"
+    if not verdict.determined:
+        return undetermined_line(verdict)
     if verdict.culprit is not None:
         culprit = verdict.culprit
         where = f"step {culprit.step}" if culprit.step is not None else culprit.span_id[:8]

@@ -1,24 +1,27 @@
-"""The engine's verdict for a trace: culprit, category, evidence, failure path, bottlenecks."""
+"""The engine's verdict for a trace: culprit (or undetermined), lineage, evidence, failure path, bottlenecks."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
-from rootspan.model import Trace, Verdict
+from rootspan.model import Culprit, LineageLink, Trace, Verdict
 from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import NO_VERDICT_HINT, TraceAnalysis
 from rootspan.tui.busy import Busy
 from rootspan.tui.data import RunView
+from rootspan.tui.lineage import lineage_texts
 from rootspan.tui.messages import AnalysisReady
 
 
-def verdict_text(trace: Trace, analysis: TraceAnalysis) -> Text:
-    """The verdict as text; span names are looked up in the trace and shown escaped."""
+def verdict_head(trace: Trace, analysis: TraceAnalysis) -> Text:
+    """Outcome, category and the culprit (or "undetermined"): what goes above the lineage list."""
     verdict = analysis.verdict
     text = Text()
     if verdict is None:
@@ -33,15 +36,23 @@ def verdict_text(trace: Trace, analysis: TraceAnalysis) -> Text:
         text.append("   category ", "dim")
         text.append(printable(verdict.category), "bold")
     text.append(f"   confidence {verdict.confidence:.2f}\n", "dim")
-    if verdict.culprit is not None:
-        culprit = verdict.culprit
-        text.append("\nculprit ", "bold")
-        text.append(f"step {culprit.step if culprit.step is not None else '?'}  ")
-        text.append(printable(culprit.agent or "-"), "bold")
-        text.append("  ")
-        span = trace.get(culprit.span_id)
-        text.append(printable(culprit.name or (span.name if span else culprit.span_id)), "red")
-        text.append("   (c jumps to it)\n", "dim")
+    if not verdict.determined:
+        text.append(_undetermined(verdict))
+    elif verdict.culprit is not None:
+        text.append(_culprit(trace, verdict.culprit))
+    if verdict.lineage:
+        text.append("\nlineage (failing output back to its source)", "bold underline")
+        text.append("   l then ⏎ opens a hop", "dim")
+    text.rstrip()  # a Static draws a last newline as a blank line, here above the lineage list
+    return text
+
+
+def verdict_body(trace: Trace, analysis: TraceAnalysis) -> Text:
+    """Evidence, failure path, candidates, bottlenecks and notes: what goes below the lineage list."""
+    verdict = analysis.verdict
+    text = Text()
+    if verdict is None:
+        return text
     if verdict.evidence:
         text.append("\nevidence\n", "bold underline")
         for item in verdict.evidence:
@@ -52,14 +63,9 @@ def verdict_text(trace: Trace, analysis: TraceAnalysis) -> Text:
         text.append("\nfailure path (culprit → failing output)\n", "bold underline")
         text.append(_span_list(trace, verdict.path))
     if verdict.alternatives:
-        text.append("\nalternatives\n", "bold underline")
-        for alternative in verdict.alternatives:
-            text.append(f"  {alternative.confidence:.2f}  step {alternative.step if alternative.step is not None else '?'}  ")
-            text.append(printable(alternative.agent or "-"))
-            span = trace.get(alternative.span_id)
-            if span is not None:
-                text.append("  " + printable(span.name), "dim")
-            text.append("\n")
+        heading = "alternatives" if verdict.determined else "candidates (best first)"
+        text.append(f"\n{heading}\n", "bold underline")
+        text.append(_alternatives(trace, verdict))
     if verdict.bottlenecks:
         text.append("\nbottlenecks\n", "bold underline")
         text.append(_bottlenecks(trace, verdict))
@@ -67,6 +73,49 @@ def verdict_text(trace: Trace, analysis: TraceAnalysis) -> Text:
         text.append(f"\ncritical path: {len(analysis.critical_path)} spans (» in the waterfall)\n", "dim")
     for note in analysis.notes:
         text.append(printable(note) + "\n", "dim")
+    return text
+
+
+def _culprit(trace: Trace, culprit: Culprit) -> Text:
+    text = Text()
+    text.append("\nculprit ", "bold")
+    text.append(f"step {culprit.step if culprit.step is not None else '?'}  ")
+    text.append(printable(culprit.agent or "-"), "bold")
+    text.append("  ")
+    span = trace.get(culprit.span_id)
+    text.append(printable(culprit.name or (span.name if span else culprit.span_id)), "red")
+    text.append("   (c jumps to it)\n", "dim")
+    return text
+
+
+def _undetermined(verdict: Verdict) -> Text:
+    """Said where the culprit would be, so a weak verdict is never read as naming one."""
+    text = Text()
+    text.append("\nculprit ", "bold")
+    text.append("undetermined", "bold yellow")
+    why = "evidence too weak"
+    if verdict.alternatives:
+        count = len(verdict.alternatives)
+        why += f"; {count} candidate{'s' if count != 1 else ''} below"
+    text.append(f"   ({why})\n", "dim")
+    return text
+
+
+def _alternatives(trace: Trace, verdict: Verdict) -> Text:
+    """Ranked candidates with their confidence, category and evidence (the engine's order, best first)."""
+    text = Text()
+    for alternative in verdict.alternatives:
+        text.append(f"  {alternative.confidence:.2f}  step {alternative.step if alternative.step is not None else '?'}  ")
+        text.append(printable(alternative.agent or "-"))
+        span = trace.get(alternative.span_id)
+        name = alternative.name or (span.name if span is not None else "")
+        if name:
+            text.append("  " + printable(name), "dim")
+        if alternative.category:
+            text.append("  " + printable(alternative.category), "yellow")
+        text.append("\n")
+        for line in alternative.evidence:
+            text.append("         " + printable(line) + "\n", "dim")
     return text
 
 
@@ -104,10 +153,11 @@ def _bottlenecks(trace: Trace, verdict: Verdict) -> Text:
 
 
 class BlameScreen(Screen):
-    """Waits for the app's analysis worker, then shows the verdict."""
+    """Waits for the app's analysis worker, then shows the verdict; lineage hops open in the waterfall."""
 
     BINDINGS = [
         Binding("c", "culprit", "Go to culprit", tooltip="Open the waterfall on the culprit, failure path and critical path marked"),
+        Binding("l", "lineage", "Lineage", show=False, tooltip="The lineage list: ↑/↓ pick a hop, ⏎ opens it in the waterfall"),
         Binding("w", "waterfall", "Waterfall"),
         Binding("escape", "back", "Back"),
     ]
@@ -117,6 +167,7 @@ class BlameScreen(Screen):
         self.run_view = run_view
         self.trace = trace
         self.analysis: TraceAnalysis | None = None
+        self.hops: list[LineageLink] = []
 
     def compose(self) -> ComposeResult:
         root = self.trace.root
@@ -127,6 +178,12 @@ class BlameScreen(Screen):
         with VerticalScroll(id="blame"):
             yield Busy("analysing (the attribution engine)", id="blame-loading")
             yield Static(Text(""), classes="section", id="blame-body")
+            # A list rather than text so that a hop can be picked; hidden while there is no lineage.
+            # markup=False and Text prompts: values and quotes are model output, never markup.
+            lineage = OptionList(id="blame-lineage", markup=False, compact=True)
+            lineage.display = False
+            yield lineage
+            yield Static(Text(""), classes="section", id="blame-rest")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -138,14 +195,47 @@ class BlameScreen(Screen):
         self.analysis = message.analysis
         for indicator in self.query("#blame-loading"):
             indicator.remove()
-        self.query_one("#blame-body", Static).update(verdict_text(self.trace, message.analysis))
+        self.query_one("#blame-body", Static).update(verdict_head(self.trace, message.analysis))
+        self._show_lineage(message.analysis.verdict)
+        self.query_one("#blame-rest", Static).update(verdict_body(self.trace, message.analysis))
         self.query_one("#blame").focus()
+
+    def _show_lineage(self, verdict: Verdict | None) -> None:
+        self.hops = list(verdict.lineage) if verdict is not None else []
+        lineage = self.query_one("#blame-lineage", OptionList)
+        lineage.clear_options()
+        # No option ids: a (malformed) lineage may name a span twice, and ids must be unique.
+        lineage.add_options([Option(line) for line in lineage_texts(self.hops)])
+        lineage.display = bool(self.hops)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Entering the lineage (l, tab or a click) highlights a hop, so ⏎ works at once."""
+        if isinstance(event.widget, OptionList) and event.widget.highlighted is None and event.widget.option_count:
+            event.widget.highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self.hops):
+            self.open_hop(self.hops[event.option_index])
+
+    def open_hop(self, link: LineageLink) -> None:
+        """Jump to the hop's span in the waterfall, as c does for the culprit."""
+        if self.trace.get(link.span_id) is None:
+            self.notify("this hop's span is not in the trace", severity="warning")
+        else:
+            self.app.open_waterfall(self.run_view, self.trace, focus=link.span_id)
+
+    def action_lineage(self) -> None:
+        if not self.hops:
+            self.notify("this verdict has no lineage")
+        else:
+            self.query_one("#blame-lineage", OptionList).focus()
 
     def action_culprit(self) -> None:
         if self.analysis is None:
             self.notify("the analysis is still running")
         elif self.analysis.culprit is None:
-            self.notify("no culprit for this trace", severity="warning")
+            self.notify(self.analysis.no_culprit_notice(), severity="warning")
         else:
             self.app.open_waterfall(self.run_view, self.trace, focus=self.analysis.culprit)
 

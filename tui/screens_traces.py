@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from rootspan.model import Verdict
 from rootspan.text import format_duration, printable
-from rootspan.tui.cells import STATUS_STYLES, compact, verdict_line
+from rootspan.tui.cells import STATUS_STYLES, compact, verdict_line, verdict_style
 from rootspan.tui.data import RunView, TraceSummary, ViewData
 from rootspan.tui.difftable import Column, DiffCell, column_width, draw_row, header, plan_widths
 
@@ -151,7 +151,7 @@ class TracesScreen(Screen):
             self._fill_table()
 
     def _verdict_cell(self, verdict: Verdict | None) -> DiffCell:
-        return DiffCell(printable(verdict_line(verdict)), "bold red" if verdict is not None and verdict.culprit else "")
+        return DiffCell(printable(verdict_line(verdict)), verdict_style(verdict, "bold red"))
 
     def _selected(self) -> tuple[RunView, str] | None:
         table = self.query_one(DataTable)

@@ -17,7 +17,7 @@ from rootspan.model import Span, SpanKind, Trace
 from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import TraceAnalysis
 from rootspan.tui.busy import Busy
-from rootspan.tui.cells import cell, compact, verdict_line
+from rootspan.tui.cells import cell, compact, verdict_line, verdict_style
 from rootspan.tui.data import GPU_KERNEL_TIME, RunView
 from rootspan.tui.lanes import LaneLayout, build_lanes
 from rootspan.tui.messages import AnalysisReady
@@ -123,7 +123,10 @@ class WaterfallScreen(Screen):
             text.append("\n")
             if verdict is not None:
                 text.append("verdict: ", "bold")
-                text.append(printable(verdict_line(verdict)), "red" if verdict.culprit else "")
+                text.append(printable(verdict_line(verdict)), verdict_style(verdict))
+                if not verdict.determined and verdict.alternatives:
+                    count = len(verdict.alternatives)
+                    text.append(f"  b lists {count} candidate{'s' if count != 1 else ''}", "dim")
                 if verdict.path:
                     text.append("  ● failure path", "yellow")
             else:
@@ -298,7 +301,7 @@ class WaterfallScreen(Screen):
         if self.analysis is None:
             self.notify("the analysis is still running", severity="information")
         elif self.analysis.culprit is None:
-            self.notify("no culprit for this trace", severity="warning")
+            self.notify(self.analysis.no_culprit_notice(), severity="warning")
         else:
             self.focus_span(self.analysis.culprit)
 

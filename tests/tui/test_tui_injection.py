@@ -6,12 +6,13 @@ from pathlib import Path
 
 from rich.text import Text
 
-from rootspan.model import Span
-from rootspan.rundir import write_traces
+from rootspan.model import Alternative, Span
+from rootspan.rundir import write_traces, write_verdicts
 from rootspan.tui.app import RootspanApp
 from rootspan.tui.cells import cell
 
-from tui_fixtures import EVIL_NAME, FixedEngine, run_pilot, screen_segments, screen_text, settle, sid, widget_text
+from tui_fixtures import (EVIL_NAME, FixedEngine, lineage_verdict, run_pilot, screen_segments, screen_text, settle, sid,
+                          widget_text)
 
 LINK_NAME = "[link=https://evil.example]click me[/link]"
 
@@ -95,6 +96,32 @@ def test_injected_verdict_evidence_in_blame(run_dir: Path) -> None:
         _assert_inert(pilot.app)
 
     run_pilot(RootspanApp(run_dir, engine=FixedEngine()), script)
+
+
+def test_injected_lineage_and_candidates_in_blame(run_dir: Path) -> None:
+    """Lineage values, quotes and agents and candidate names and evidence are model output: shown, never run."""
+    hostile = lineage_verdict(quote="[bold]x[/] \x1b[31mred\x07")
+    hostile.lineage[0].value = LINK_NAME
+    hostile.lineage[1].agent = "[i]agent[/i]"
+    hostile.determined, hostile.culprit = False, None
+    hostile.alternatives = [Alternative(span_id=sid(1, 2), confidence=0.5, name="[u]name[/u]", category="[b]cat[/b]",
+                                        evidence=["[red]evidence[/red] \x1b]8;;https://evil.example\x1b\\"])]
+    write_verdicts(run_dir, [hostile])
+
+    async def script(pilot) -> None:
+        await pilot.press("b")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert "'[bold]x[/] \\x1b[31mred\\x07'" in text and LINK_NAME + " in coder step 11" in text
+        assert "← 1839.08 in [i]agent[/i] step 8" in text  # the value changed from the hop before, so it is shown
+        assert "[u]name[/u]  [b]cat[/b]" in text and "[red]evidence[/red] \\x1b]8;;https://evil.example\\x1b\\" in text
+        _assert_inert(pilot.app)
+        # The quote is drawn in the hop's own style: "[bold]" made nothing bold.
+        quote_styles = _styles_of(pilot.app, "[bold]x[/]")
+        assert quote_styles and not any(style is not None and style.bold for style in quote_styles)
+        assert not any(style is not None and style.italic for style in _styles_of(pilot.app, "[i]agent[/i]"))
+
+    run_pilot(RootspanApp(run_dir, engine=FixedEngine()), script, size=(120, 30))
 
 
 def test_malformed_profile_and_deep_json_in_detail_do_not_crash(tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rootspan.rundir import write_verdicts
 from rootspan.tui.app import RootspanApp
 
-from tui_fixtures import FixedEngine, make_candidate, make_run, settle
+from tui_fixtures import FixedEngine, lineage_verdict, make_candidate, make_run, settle, undetermined_verdict
 
 
 @pytest.fixture()
@@ -53,6 +54,16 @@ def test_snapshot_span_detail_with_gpu_panel(in_tmp: Path, snap_compare) -> None
 
 
 def test_snapshot_blame(in_tmp: Path, snap_compare) -> None:
+    assert snap_compare(_app(), run_before=_keys("b"))
+
+
+def test_snapshot_blame_lineage(in_tmp: Path, snap_compare) -> None:
+    write_verdicts(in_tmp / "run", [lineage_verdict()])
+    assert snap_compare(_app(), run_before=_keys("b"))
+
+
+def test_snapshot_blame_undetermined(in_tmp: Path, snap_compare) -> None:
+    write_verdicts(in_tmp / "run", [undetermined_verdict()])
     assert snap_compare(_app(), run_before=_keys("b"))
 
 

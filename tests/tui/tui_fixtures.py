@@ -4,6 +4,8 @@ Trace 1 fails: a planner hands off to a researcher that calls the same search th
 loop), then a coder whose tool raises; one span name and one message carry Rich markup, ANSI
 escapes and control characters. Trace 2 succeeds. metrics.jsonl has GPU samples, verdicts.json
 blames the failing tool. ``candidate_spans`` is the same app run again, changed for the diff.
+``lineage_verdict`` and ``undetermined_verdict`` are other verdicts on the failing trace, for tests
+to write over verdicts.json (built by hand: the TUI tests never run the attribution engine).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from pathlib import Path
 
 from rootspan.metrics import write_metrics
-from rootspan.model import Culprit, MetricPoint, Span, SpanEvent, StatusCode, Verdict, Bottleneck
+from rootspan.model import Alternative, Culprit, LineageLink, MetricPoint, Span, SpanEvent, StatusCode, Verdict, Bottleneck
 from rootspan.rundir import write_traces, write_verdicts
 
 T0 = 1_700_000_000_000_000_000
@@ -112,6 +114,39 @@ def verdict() -> Verdict:
         evidence=["step 11 raised ZeroDivisionError", "the workflow's answer depends on step 11 [link=x]y[/link]"],
         path=[sid(1, 13), sid(1, 10), sid(1, 1)],
         bottlenecks=[Bottleneck(span_id=sid(1, 11), bound_by="llm_decode", share=0.4, evidence=["28ms decoding"])],
+    )
+
+
+def lineage_verdict(quote: str = "the price is already in dollars") -> Verdict:
+    """A hallucination traced back three hops: the failing tool, the coder that carried the value, the planner.
+
+    ``quote`` is what the introducing planner step said, so tests can make it hostile.
+    """
+    return Verdict(
+        trace_id=TRACE_FAIL, outcome="failure", category="hallucination", confidence=0.74,
+        culprit=Culprit(span_id=sid(1, 2), agent="planner", step=1, name="invoke_agent planner"),
+        evidence=["step 1 states 1839.08 with no source"],
+        lineage=[
+            LineageLink(span_id=sid(1, 13), step=11, agent="coder", name="execute_tool calculator", role="failing",
+                        value="1839.08", quote="total: 1839.08"),
+            LineageLink(span_id=sid(1, 10), step=8, agent="coder", name="invoke_agent coder", role="carried",
+                        value="1839.08", quote="converted the total"),
+            LineageLink(span_id=sid(1, 2), step=1, agent="planner", name="invoke_agent planner", role="introduced",
+                        value="1839.08", quote=quote),
+        ],
+    )
+
+
+def undetermined_verdict() -> Verdict:
+    """Too little evidence to name a culprit: two ranked candidates, each with its evidence."""
+    return Verdict(
+        trace_id=TRACE_FAIL, outcome="failure", category="hallucination", confidence=0.41, determined=False,
+        alternatives=[
+            Alternative(span_id=sid(1, 2), agent="planner", step=1, confidence=0.41, name="invoke_agent planner",
+                        category="hallucination", evidence=["states 1839.08 with no source", "no tool call before it"]),
+            Alternative(span_id=sid(1, 13), agent="coder", step=11, confidence=0.33, category="tool_error",
+                        evidence=["raised ZeroDivisionError"]),
+        ],
     )
 
 

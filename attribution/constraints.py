@@ -1,0 +1,248 @@
+"""Explicit constraints of the task (a limit, a year, a unit, a format) and the first step that broke one.
+
+Users state constraints in the request: "under $500", "at most 3 items", "for 2023", "in kg",
+"as JSON". A plan, a tool call or an answer that breaks one is where the run went wrong even when
+every later step is faithful to it. Only statements that *act* count: a step's own output or a
+tool call's arguments (written by the step that made the call); a tool result listing options
+that break the limit is data, not a decision. A violation counts only when it reaches the run's
+answer or a tool call (a value considered and dropped is not a failure).
+
+Also the role fit of handoffs: a step that hands the work to an agent whose name shares nothing
+with the request while another agent of the team matches it (a billing ticket sent to tech
+support) chose the wrong agent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from rootspan import semconv as sc
+from rootspan.attribution.content import quote
+from rootspan.attribution.evidence import Evidence, Weights, is_actor, is_tool
+from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.origin import answer_text, turn_of
+from rootspan.attribution.provenance import Provenance, author_of_input, unit_conflict
+from rootspan.attribution.values import DATE, NUMBER, Value, extract, is_year
+from rootspan.model import Span
+
+_UPPER = re.compile(r"\b(?:under|below|less than|at most|no more than|not (?:to )?exceed(?:ing)?|max(?:imum)?(?: of)?|up to|within(?: a budget of)?|budget(?: of| is)?|cap(?:ped)? at)\s+$", re.I)
+_LOWER = re.compile(r"\b(?:at least|minimum(?: of)?|more than|no less than)\s+$", re.I)
+_YEAR_CONTEXT = re.compile(r"\b(?:in|for|during|of|fiscal year|fy|year)\s+$", re.I)
+_UNIT_REQUIRED = re.compile(
+    r"\b(?:in|into|as|using)\s+(euros?|eur|dollars|usd|pounds sterling|gbp|kilograms?|kg|pounds|lbs?|kilomet(?:er|re)s?|km|miles|"
+    r"celsius|fahrenheit|metric(?: units)?|imperial(?: units)?|hours|minutes)\b",
+    re.I,
+)
+_FORMAT_REQUIRED = re.compile(r"\b(?:as|in|return|output|respond with|formatted as)\s+(?:a\s+|valid\s+)?(json|csv|yaml|markdown table)\b", re.I)
+_UNIT_WORDS = {
+    "euro": "eur", "euros": "eur", "eur": "eur", "dollars": "usd", "usd": "usd", "pounds sterling": "gbp", "gbp": "gbp",
+    "kilogram": "kg", "kilograms": "kg", "kg": "kg", "pounds": "lb", "lb": "lb", "lbs": "lb", "kilometers": "km",
+    "kilometres": "km", "kilometer": "km", "kilometre": "km", "km": "km", "miles": "mi", "metric": "metric",
+    "metric units": "metric", "imperial": "imperial", "imperial units": "imperial", "hours": "h", "minutes": "min",
+}
+_METRIC = {"kg", "g", "km", "m", "cm", "mm", "l", "ml", "°c", "c"}
+_IMPERIAL = {"lb", "oz", "mi", "ft", "in", "gal", "°f", "f"}
+
+
+@dataclass(frozen=True)
+class Bound:
+    value: Value
+    upper: bool
+
+
+@dataclass
+class Constraints:
+    """What the task requires, as far as a pattern can read it."""
+
+    bounds: list[Bound]
+    years: set[int]
+    unit: str | None
+    format: str | None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.bounds or self.years or self.unit or self.format)
+
+
+def task_constraints(task: str) -> Constraints:
+    bounds: list[Bound] = []
+    years: set[int] = set()
+    for value in extract(task):
+        before = task[max(0, value.start - 40) : value.start]
+        if value.kind == NUMBER and is_year(value) and _YEAR_CONTEXT.search(before):
+            years.add(int(value.number or 0))
+        elif value.kind == NUMBER and not is_year(value):
+            if _UPPER.search(before):
+                bounds.append(Bound(value, True))
+            elif _LOWER.search(before):
+                bounds.append(Bound(value, False))
+        elif value.kind == DATE:
+            years.add(int(value.key[2:6]))
+    unit_match = _UNIT_REQUIRED.search(task)
+    format_match = _FORMAT_REQUIRED.search(task)
+    return Constraints(
+        bounds=bounds,
+        years=years if len(years) == 1 else set(),  # a range of years is not one required year
+        unit=_UNIT_WORDS.get(unit_match.group(1).lower()) if unit_match else None,
+        format=format_match.group(1).lower() if format_match else None,
+    )
+
+
+def _acting_texts(graph: AttributionGraph) -> Iterable[tuple[Span, str, str]]:
+    """(step to blame, text, where) for what steps decided: their outputs and the tool calls they wrote."""
+    for span in graph.order:
+        if span is graph.root:
+            continue
+        if is_tool(span):
+            arguments = graph.inputs[span.span_id]
+            author = author_of_input(graph, span)
+            if arguments and author is not None:
+                yield turn_of(graph, author), arguments, f"the {quote(span.name, 40)} call"
+        elif is_actor(span):
+            text = graph.outputs[span.span_id]
+            if text:
+                yield turn_of(graph, span), text, "its output"
+
+
+def _breaks(bound: Bound, value: Value) -> bool:
+    if value.kind != NUMBER or value.number is None or bound.value.number is None or is_year(value):
+        return False
+    if bound.value.unit != value.unit and not (bound.value.unit is None or value.unit is None):
+        return False
+    if bound.value.unit is None and value.unit is not None:
+        return False
+    return value.number > bound.value.number if bound.upper else value.number < bound.value.number
+
+
+def _reaches(key: str, reached: set[str]) -> bool:
+    return key in reached
+
+
+def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights) -> list[Evidence]:
+    """The first acting step that broke an explicit constraint of the task."""
+    root = graph.root
+    if root is None or graph.trace.outcome in (None, "success"):
+        return []
+    task = graph.inputs[root.span_id]
+    constraints = task_constraints(task)
+    if constraints.empty:
+        return []
+    sink, answer = answer_text(graph)
+    answer_keys = {value.key for value in extract(answer)}
+    argument_keys: set[str] = set()
+    for span in graph.order:
+        if is_tool(span):
+            argument_keys |= {value.key for value in prov.values_in.get(span.span_id, ())}
+    reached = answer_keys | argument_keys
+    found: list[Evidence] = []
+    blamed: set[str] = set()
+
+    def add(step: Span, category: str, sentence: str) -> None:
+        if step.span_id in blamed:
+            return
+        blamed.add(step.span_id)
+        found.append(Evidence(step.span_id, "constraint", category, weights.direct, sentence))
+
+    for step, text, where in _acting_texts(graph):
+        values = extract(text)
+        for bound in constraints.bounds:
+            broken = next((v for v in values if _breaks(bound, v) and _reaches(v.key, reached)), None)
+            if broken is not None:
+                limit = "at most" if bound.upper else "at least"
+                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) puts {quote(broken.shown, 20)} in {where}; "
+                    f"the task asks for {limit} {quote(bound.value.shown, 20)}")
+        if constraints.years and "call" in where:
+            wrong = next((v for v in values if _year_of(v) is not None and _year_of(v) not in constraints.years), None)
+            if wrong is not None:
+                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) uses {quote(wrong.shown, 20)} in {where}; "
+                    f"the task is about {', '.join(str(y) for y in sorted(constraints.years))}")
+        if found:
+            break  # the first step that broke a constraint is the divergence; later ones follow it
+    if not found and constraints.unit and answer:
+        found.extend(_unit_violation(graph, prov, constraints.unit, answer, weights))
+    if not found and constraints.format and answer and not _has_format(answer, constraints.format) and sink is not None:
+        step = turn_of(graph, sink)
+        found.append(Evidence(step.span_id, "constraint", "disobey_task_spec", weights.direct,
+                              f"step {step.step} ({graph.agent(step)}) answers in another format; the task asks for {constraints.format}"))
+    return found
+
+
+def _year_of(value: Value) -> int | None:
+    if value.kind == DATE:
+        return int(value.key[2:6])
+    if is_year(value):
+        return int(value.number or 0)
+    return None
+
+
+def _unit_violation(graph: AttributionGraph, prov: Provenance, unit: str, answer: str, weights: Weights) -> list[Evidence]:
+    """The answer states a quantity in another unit than asked: blame the first step that stated it so."""
+    for value in extract(answer):
+        if value.kind != NUMBER or value.unit is None or value.unit == unit:
+            continue
+        wrong = (unit == "metric" and value.unit in _IMPERIAL) or (unit == "imperial" and value.unit in _METRIC) or (
+            unit not in ("metric", "imperial") and unit_conflict(unit, value.unit)
+        )
+        if not wrong:
+            continue
+        for holder in prov.holders.get(value.key, ()):
+            span = graph.span(holder)
+            if is_actor(span) and span is not graph.root:
+                step = turn_of(graph, span)
+                return [Evidence(step.span_id, "constraint", "disobey_task_spec", weights.direct,
+                                 f"step {step.step} ({graph.agent(step)}) states {quote(value.shown, 20)}; the task asks for {unit}")]
+    return []
+
+
+def _has_format(text: str, wanted: str) -> bool:
+    body = text.strip().strip("`")
+    if body.lower().startswith(wanted):
+        body = body[len(wanted) :]
+    if wanted == "json":
+        try:
+            json.loads(body.strip())
+        except ValueError:
+            return False
+        return True
+    if wanted == "csv":
+        lines = [line for line in body.strip().splitlines() if line.strip()]
+        return len(lines) >= 2 and all("," in line for line in lines)
+    return True
+
+
+_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _name_words(name: str) -> set[str]:
+    return {word.lower()[:5] for word in _SPLIT.findall(name) if len(word) >= 3} - {"agent", "assis", "speci", "exper"}
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower()[:5] for word in re.findall(r"[A-Za-z]{3,}", text)}
+
+
+def rule_handoff_fit(graph: AttributionGraph, weights: Weights) -> list[Evidence]:
+    """A handoff to an agent whose role matches nothing in the request while another agent's does."""
+    root = graph.root
+    if root is None or graph.trace.outcome in (None, "success"):
+        return []
+    team = set(graph.trace.agents())
+    handoffs = [(span, span.attributes.get(sc.ROOTSPAN_HANDOFF_TO)) for span in graph.order]
+    handoffs = [(span, target) for span, target in handoffs if isinstance(target, str) and target]
+    team |= {target for _, target in handoffs}
+    request = _words(graph.inputs[root.span_id])
+    found: list[Evidence] = []
+    for span, target in handoffs:
+        context = request | _words(str(span.attributes.get(sc.ROOTSPAN_HANDOFF_REASON, "")))
+        fits = _name_words(target) & context
+        better = sorted(agent for agent in team if agent not in (target, graph.agent(span)) and _name_words(agent) & request)
+        if not fits and better:
+            step = turn_of(graph, span)
+            found.append(Evidence(step.span_id, "handoff_fit", "wrong_handoff", weights.direct,
+                                  f"step {step.step} ({graph.agent(step)}) hands off to {quote(target, 30)}, whose role matches "
+                                  f"nothing in the request; {quote(better[0], 30)} does"))
+            break
+    return found

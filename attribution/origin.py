@@ -1,0 +1,320 @@
+"""From the failing output back to where its decisive value entered: the provenance rules.
+
+The failing output is the run's answer (the root's recorded answer, else the last statement of an
+agent). Its decisive values are the claims it makes that the task did not give and, when the
+expected answer is known, that the expected answer does not hold. Each is walked back through the
+provenance: a value carried faithfully points at its origin, a derived value at its operands'
+origins (the step that computed correctly is not to blame), a value restated in another unit at
+the step that changed the unit. The step reached is where the wrong value entered; the hops on the
+way are the failure's lineage, shown to the user as a chain.
+
+Two generic refinements, each following how people read a failure:
+- a tool that returned one value returned it wrong; a value *picked* out of a long listing (and,
+  when the expected answer is known, next to the right one) is the picker's reading of it;
+- an operand that the task gave is the user's, never a culprit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rootspan.attribution.content import quote
+from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool
+from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.provenance import DERIVED, NOVEL, UNIT_CHANGED, Claim, Provenance
+from rootspan.attribution.values import CLAIM_KINDS, DECISION, NUMBER, Value, extract, is_small_count, is_year
+from rootspan.model import LineageLink, Span, SpanKind
+
+LISTING_SIZE = 5  # a tool output with this many values of one kind is a listing someone picks from
+MAX_DEPTH = 6  # derivations followed back at most this deep
+MAX_HOPS = 8  # lineage links shown between the failing output and the origin
+SHORT_ANSWER = 120  # characters: in an answer this short every value is decisive, counts too
+# A value a tool returned came from the world; one stated with no source came from nowhere. Of
+# two origins otherwise alike, the unsourced statement is the likelier to be wrong.
+TOOL_SOURCE_PRIOR = 0.75
+
+
+@dataclass
+class Origin:
+    """Where one decisive value entered, with the share of the blame it gets."""
+
+    span_id: str
+    value: Value
+    share: float
+    category: str
+    how: str
+    chain: list[str]  # span ids from the failing output back to the origin
+    decisive: Value | None = None  # the answer's value this origin explains (``value`` may be an operand of it)
+
+
+def turn_of(graph: AttributionGraph, span: Span) -> Span:
+    """A model call's words belong to the agent turn that made it; everything else is itself."""
+    if span.kind is not SpanKind.LLM:
+        return span
+    current = graph.parent(span)
+    for _ in range(64):
+        if current is None:
+            break
+        if current.kind is SpanKind.AGENT:
+            return current
+        current = graph.parent(current)
+    return span
+
+
+def answer_text(graph: AttributionGraph) -> tuple[Span | None, str]:
+    """The run's answer and the span that gave it: the root's recorded answer, else the last statement."""
+    root = graph.root
+    final = final_answer_span(graph)
+    if root is not None:
+        recorded = graph.outputs.get(root.span_id, "")
+        if recorded.strip():
+            return final, recorded
+    if final is None:
+        return None, ""
+    return final, graph.outputs[final.span_id]
+
+
+_ANSWER_CUE = re.compile(r"(?:total|sum|answer|result|final|amount|price|cost|balance|comes to|equals|\bis|\bare|\bwas|=|:)\W{0,3}[$€£]?\s*$", re.I)
+
+
+def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> list[Value]:
+    """Claims of the answer that the task did not give and the expected answer does not hold."""
+    expected = graph.trace.expected
+    expected_keys = {value.key for value in extract(expected)} if expected else set()
+    short = len(text) <= SHORT_ANSWER
+    chosen: list[Value] = []
+    seen: set[str] = set()
+    for value in extract(text):
+        if value.kind not in CLAIM_KINDS or value.key in seen or value.key in expected_keys:
+            continue
+        if value.key in prov.task_keys:
+            continue
+        if not short and (is_small_count(value) or is_year(value) or value.kind == DECISION):
+            continue
+        seen.add(value.key)
+        chosen.append(value)
+    # what the answer asserts comes first (a value right after "total is", "answer:", "="), then
+    # numbers and dates with units, which decide answers more often than the names around them
+    chosen.sort(key=lambda value: (not _ANSWER_CUE.search(text[max(0, value.start - 30) : value.start]),
+                                   value.kind not in (NUMBER, "date"), value.unit is None, is_small_count(value), value.start))
+    return chosen[:8]
+
+
+def _listing_size(prov: Provenance, span_id: str, kind: str) -> int:
+    return sum(1 for value in prov.values_out.get(span_id, ()) if value.kind == kind)
+
+
+def _picker(graph: AttributionGraph, prov: Provenance, key: str, tool_id: str) -> str | None:
+    """The first actor after the tool that restated the value: who picked it out of the listing."""
+    for holder in prov.holders.get(key, ()):
+        span = graph.span(holder)
+        if holder != tool_id and is_actor(span) and span is not graph.root and graph.position[holder] > graph.position[tool_id]:
+            return turn_of(graph, span).span_id
+    return None
+
+
+def _first_unit_change(graph: AttributionGraph, prov: Provenance, key: str) -> Claim | None:
+    for holder in prov.holders.get(key, ()):
+        claim = prov.claim(holder, key)
+        if claim is not None and claim.status == UNIT_CHANGED and graph.span(holder) is not graph.root:
+            return claim
+    return None
+
+
+def _carriers(graph: AttributionGraph, prov: Provenance, key: str, origin: str, sink: Span | None) -> list[str]:
+    """Steps that held the value between its origin and the failing output, latest first."""
+    limit = graph.position[sink.span_id] if sink is not None else len(graph.order)
+    found: list[str] = []
+    for holder in prov.holders.get(key, ()):
+        span = graph.span(holder)
+        if span is graph.root or graph.position[holder] <= graph.position[origin] or graph.position[holder] > limit:
+            continue
+        step = turn_of(graph, span).span_id
+        if step not in found and step != origin:
+            found.append(step)
+    return list(reversed(found))
+
+
+def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: Span | None, share: float = 1.0, depth: int = 0) -> list[Origin]:
+    """Origins of one decisive value, each with its share of the blame."""
+    key = value.key
+    changed = _first_unit_change(graph, prov, key)
+    if changed is not None:
+        step = turn_of(graph, graph.span(changed.span_id)).span_id
+        chain = _carriers(graph, prov, key, step, sink) + [step]
+        return [Origin(step, value, share, "tool_output_misread", changed.how, chain)]
+    claim = prov.first_claim(key)
+    if claim is None:
+        origin = prov.origin.get(key)
+        if origin is None or origin in prov.task_keys or (graph.root is not None and origin == graph.root.span_id):
+            return []
+        step = turn_of(graph, graph.span(origin)).span_id
+        return [Origin(step, value, share, "hallucination", "stated with no source", _carriers(graph, prov, key, step, sink) + [step])]
+    span = graph.span(claim.span_id)
+    step = turn_of(graph, span).span_id
+    chain = _carriers(graph, prov, key, step, sink) + [step]
+    if claim.status == DERIVED and depth < MAX_DEPTH:
+        operands = [
+            (source, operand)
+            for source, operand in zip(claim.sources, claim.operands or ("",) * len(claim.sources))
+            if graph.root is None or source != graph.root.span_id
+        ]
+        origins: list[Origin] = []
+        for source, operand in operands:
+            if not operand or operand in prov.task_keys:
+                continue
+            operand_value = next((v for v in prov.values_out.get(source, ()) + prov.values_in.get(source, ()) if v.key == operand), None)
+            if operand_value is None:
+                continue
+            for found in trace_value(graph, prov, operand_value, graph.span(step), share / max(1, len(operands)), depth + 1):
+                found.chain = chain[:-1] + [step] + found.chain if step not in found.chain else found.chain
+                found.how = f"{value.shown} = {claim.how}; {found.how}"
+                origins.append(found)
+        if origins or operands == []:
+            return origins
+        # operands only from sources we cannot read back: the deriving step is all we have
+        return [Origin(step, value, share * 0.5, "hallucination", f"{value.shown} = {claim.how}", chain)]
+    if is_tool(span):
+        expected = graph.trace.expected
+        listing = _listing_size(prov, span.span_id, value.kind) >= LISTING_SIZE
+        right_one_there = bool(expected) and any(
+            v.key in prov.origin and prov.origin[v.key] == span.span_id for v in extract(expected or "") if v.kind in CLAIM_KINDS
+        )
+        picker = _picker(graph, prov, key, span.span_id) if listing else None
+        if picker is not None:
+            # picking from a listing is a reading: the picker's, for certain when the right value
+            # sat in the same listing, mostly otherwise (the listing itself may be wrong)
+            picker_share = share if right_one_there else share * 0.6
+            picked_chain = _carriers(graph, prov, key, picker, sink) + [picker]
+            found = [Origin(picker, value, picker_share, "tool_output_misread", f"picked {value.shown} out of {quote(span.name, 40)}'s listing", picked_chain)]
+            if not right_one_there:
+                found.append(Origin(span.span_id, value, share - picker_share, "tool_wrong_result", "returned by the tool", chain))
+            return found
+        return [Origin(span.span_id, value, share * TOOL_SOURCE_PRIOR, "tool_wrong_result", "returned by the tool", chain)]
+    if claim.status == NOVEL and claim.span_id in prov.claims and span is not graph.root:
+        authored = prov.authored.get(key) == claim.span_id and not is_actor(span)
+        return [Origin(step, value, share, "tool_misuse" if authored else "hallucination", "stated with no source", chain)]
+    return [Origin(step, value, share, "hallucination", "stated with no source", chain)]
+
+
+def _excerpt(graph: AttributionGraph, span_id: str, value: Value | None) -> str:
+    text = graph.outputs.get(span_id, "") or graph.inputs.get(span_id, "")
+    if value is None or value.raw not in text:
+        return quote(text, 80)
+    index = text.index(value.raw)
+    start = max(0, index - 40)
+    return quote(("…" if start else "") + text[start : index + len(value.raw) + 40], 90)
+
+
+def lineage(graph: AttributionGraph, origin: Origin, sink: Span | None) -> list[LineageLink]:
+    """The chain shown to the user: failing output first, the introducing step last."""
+    hops = list(dict.fromkeys(origin.chain))
+    if sink is not None:
+        sink_step = turn_of(graph, sink).span_id
+        if sink_step not in hops:
+            hops.insert(0, sink_step)
+    if len(hops) > MAX_HOPS:
+        hops = hops[:1] + hops[-(MAX_HOPS - 1) :]
+    links = []
+    for index, span_id in enumerate(hops):
+        span = graph.span(span_id)
+        role = "introduced" if span_id == origin.span_id else ("failing" if index == 0 else "carried")
+        links.append(
+            LineageLink(
+                span_id=span_id,
+                step=span.step,
+                agent=graph.agent(span),
+                name=span.name,
+                role=role,
+                value=origin.value.shown,
+                quote=_excerpt(graph, span_id, origin.value) if role != "introduced" else _excerpt(graph, _stated_in(graph, span_id, origin.value), origin.value),
+            )
+        )
+    return links
+
+
+def _stated_in(graph: AttributionGraph, step_id: str, value: Value) -> str:
+    """The span inside a turn whose text holds the value (the model call), else the turn."""
+    if value.raw in graph.outputs.get(step_id, ""):
+        return step_id
+    for child in graph.children(step_id):
+        if value.raw in graph.outputs.get(child.span_id, ""):
+            return child.span_id
+    return step_id
+
+
+def rule_value_origin(graph: AttributionGraph, prov: Provenance, weights: Weights) -> tuple[list[Evidence], list[Origin], Span | None]:
+    """Evidence on the steps where the failing answer's decisive values entered the run."""
+    if graph.trace.outcome is None or graph.trace.outcome == "success":
+        return [], [], None
+    sink, text = answer_text(graph)
+    if not text:
+        return [], [], sink
+    values = decisive_values(graph, prov, text)
+    origins: list[Origin] = []
+    for rank, value in enumerate(values):
+        # the first decisive value weighs most: answers lead with what they claim
+        for origin in trace_value(graph, prov, value, sink, share=1.0 / (1 + 0.5 * rank)):
+            origin.decisive = value
+            origins.append(origin)
+    evidence: list[Evidence] = []
+    expected = graph.trace.expected
+    versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
+    for origin in origins:
+        span = graph.span(origin.span_id)
+        evidence.append(
+            Evidence(
+                origin.span_id,
+                "value_origin",
+                origin.category,
+                weights.value_origin * origin.share,
+                _origin_sentence(graph, origin, span) + versus,
+            )
+        )
+    return evidence, origins, sink
+
+
+def _origin_sentence(graph: AttributionGraph, origin: Origin, span: Span) -> str:
+    where = f"step {span.step} ({graph.agent(span) or quote(span.name, 30)})"
+    decisive = origin.decisive or origin.value
+    if decisive.key == origin.value.key:
+        return f"'{quote(decisive.shown, 30)}' in the answer entered the run at {where}: {quote(origin.how, 80)}"
+    return (f"'{quote(decisive.shown, 30)}' in the answer is computed from '{quote(origin.value.shown, 30)}', which entered "
+            f"the run at {where}: {quote(origin.how, 100)}")
+
+
+def rule_unsupported(graph: AttributionGraph, prov: Provenance, weights: Weights) -> list[Evidence]:
+    """Numbers an agent states with no source and no derivation from what it had (weak evidence).
+
+    Counts, years, identifiers and list markers are not claims; a value whose unit says what it
+    is (a price, a weight) or with three or more significant digits is.
+    """
+    found: list[Evidence] = []
+    for span in graph.order:
+        if not is_actor(span) or span is graph.root:
+            continue
+        novel = [
+            claim.value
+            for claim in prov.claims.get(span.span_id, ())
+            if claim.status == NOVEL
+            and claim.value.kind == NUMBER
+            and not is_small_count(claim.value)
+            and not is_year(claim.value)
+            and (claim.value.unit is not None or len(claim.value.key.lstrip("n:-").replace(".", "").strip("0")) >= 3)
+        ]
+        if not novel:
+            continue
+        text_size = len(graph.outputs[span.span_id])
+        density = min(1.0, 2000 / max(1, text_size))  # page dumps hold numbers nobody claimed
+        found.append(
+            Evidence(
+                span.span_id,
+                "unsupported_claim",
+                "hallucination",
+                weights.weak * min(1.0, 0.5 * len(novel)) * density,
+                f"step {span.step} ({graph.agent(span)}) states {', '.join(v.shown for v in novel[:4])} that no earlier "
+                "input or tool result contains or computes",
+            )
+        )
+    return found

@@ -1,0 +1,319 @@
+"""Value provenance: where each value a step states first entered the run, and how it got there.
+
+The culprit of a wrong result is the step where the decisive wrong value entered (the tool that
+returned it, the agent that stated it with no source), not the steps that carried it forward or
+computed correctly from it. So every value a step states is classified once, replaying the trace
+in time order:
+
+- ``given``: already present in the run (the task, a tool result, an earlier output or input);
+  the claim points at the span that first held it.
+- ``derived``: computable from values already present: one arithmetic operation over two of
+  them (or two over three of the step's own inputs), a percentage, a unit conversion, a sum of a
+  listing, a rounding. Sources are the operands' origins; the deriving step did its job.
+- ``unit_changed``: the same number as an earlier value, stated in another unit with no
+  conversion (183908 cents restated as $183,908): the step that changed the unit introduced it.
+- ``novel``: no source and no derivation: the step introduced the value.
+
+A value that first shows up in a span's *input* (a tool's arguments, a prompt) was written by
+whoever built that input: the caller of the tool, the agent around the model call, the user for
+the workflow's task. Linear in the trace apart from the derivation search, which runs only for
+values not found verbatim and is bounded per value and per trace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.values import (
+    CLAIM_KINDS,
+    DECISION,
+    NUMBER,
+    Value,
+    extract,
+    is_small_count,
+    is_year,
+    number_key,
+)
+from rootspan.model import Span, SpanKind
+
+GIVEN = "given"
+DERIVED = "derived"
+NOVEL = "novel"
+UNIT_CHANGED = "unit_changed"
+
+POOL_RECENT = 32  # recent run values tried as operands beside the step's own inputs
+POOL_OWN = 24  # the step's own input numbers tried as operands
+TRIPLE_OPERANDS = 8  # three-operand forms only over this many of the step's own inputs
+MAX_DERIVATIONS = 20_000  # derivation searches per trace: a bound for huge traces, not a tuning knob
+
+# Factors that turn one quantity into the same quantity in another unit or scale (cents/dollars,
+# thousands, minutes/hours/days, inches/cm, feet/m, miles/km, lb/kg, gallons/litres, ounces/grams).
+CONVERSIONS = (100.0, 1000.0, 60.0, 3600.0, 24.0, 7.0, 12.0, 52.0, 365.0, 1e6, 2.54, 0.3048, 1.609344, 0.453592, 3.78541, 28.3495)
+SCALES = (100.0, 1000.0, 1e6)
+_CURRENCIES = frozenset({"usd", "eur", "gbp", "jpy", "cents"})
+_UNIT_FAMILIES = ({"usd", "cents"}, {"kg", "g", "mg", "lb", "oz"}, {"km", "m", "cm", "mm", "mi", "ft", "in"},
+                  {"h", "min", "s", "ms", "day", "week", "month", "year"}, {"l", "ml", "gal"}, {"gb", "mb", "kb", "tb"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One value as one step stated it, and where it came from."""
+
+    span_id: str
+    value: Value
+    status: str
+    sources: tuple[str, ...] = ()  # span ids: the origin (given) or the operands' origins (derived)
+    how: str = ""
+    operands: tuple[str, ...] = ()  # value keys of a derivation's operands  # the derivation, in words ("4 x 7", "8.5% of 240", "183908 / 100")
+
+
+@dataclass
+class Provenance:
+    """Every span's claims, the first holder of each value, and who held it since."""
+
+    claims: dict[str, list[Claim]] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # value key -> span that first held it
+    origin_unit: dict[str, str | None] = field(default_factory=dict)
+    holders: dict[str, list[str]] = field(default_factory=dict)  # value key -> spans whose output held it
+    task_keys: set[str] = field(default_factory=set)  # values the task (the user) gave
+    authored: dict[str, str] = field(default_factory=dict)  # input value key -> the step that wrote it
+    values_out: dict[str, list[Value]] = field(default_factory=dict)
+    values_in: dict[str, list[Value]] = field(default_factory=dict)
+
+    def first_claim(self, key: str) -> Claim | None:
+        """The claim of the span that first stated this value in an output."""
+        origin = self.origin.get(key)
+        if origin is None:
+            return None
+        return next((claim for claim in self.claims.get(origin, ()) if claim.value.key == key), None)
+
+    def claim(self, span_id: str, key: str) -> Claim | None:
+        return next((claim for claim in self.claims.get(span_id, ()) if claim.value.key == key), None)
+
+
+def _decimals(raw: str) -> int:
+    digits = raw.replace(",", "")
+    head = digits.split(".")
+    if len(head) < 2:
+        return 0
+    return len("".join(ch for ch in head[1] if ch.isdigit()))
+
+
+def _matches(target: float, decimals: int, candidate: float, exact_only: bool) -> bool:
+    """Equal, or equal after rounding to the target's decimals (or truncation to an integer).
+
+    Rounding is accepted only for results that carry more precision than the target: an integer
+    target must be hit exactly by integer arithmetic, or sums of many small numbers would
+    "derive" any integer.
+    """
+    if not math.isfinite(candidate):
+        return False
+    if abs(candidate - target) <= 1e-9 * max(1.0, abs(target)):
+        return True
+    if exact_only or candidate == int(candidate):
+        return False
+    scale = 10.0 ** decimals
+    return round(candidate * scale) / scale == target or (decimals == 0 and math.trunc(candidate) == target)
+
+
+def _pair_forms(a: float, b: float) -> Iterable[tuple[float, str, bool]]:
+    """(result, how, exact_only) of one operation over two operands."""
+    yield a + b, f"{_fmt(a)} + {_fmt(b)}", True
+    yield a - b, f"{_fmt(a)} - {_fmt(b)}", True
+    yield a * b, f"{_fmt(a)} x {_fmt(b)}", not (a != int(a) or b != int(b))
+    if b:
+        yield a / b, f"{_fmt(a)} / {_fmt(b)}", False
+    if 0 < b <= 100:
+        yield a * b / 100, f"{_fmt(b)}% of {_fmt(a)}", False
+        yield a * (1 + b / 100), f"{_fmt(a)} + {_fmt(b)}%", False
+        yield a * (1 - b / 100), f"{_fmt(a)} - {_fmt(b)}%", False
+    if a and b:
+        yield 100 * a / b, f"{_fmt(a)} as a % of {_fmt(b)}", False
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if number == int(number) and abs(number) < 1e15 else f"{number:.6g}"
+
+
+Derivation = tuple[str, tuple[str, ...], tuple[float, ...]]  # how, operand origins, operands
+
+
+def derive(value: Value, own: list[tuple[float, str]], recent: list[tuple[float, str]]) -> Derivation | None:
+    """How ``value`` follows from available numbers (operand, source span), or None.
+
+    Own operands (the step's inputs) are tried first and in three-operand forms; recent run
+    values only in one-operation forms, which keeps the search small and false derivations rare.
+    """
+    target = value.number
+    if target is None:
+        return None
+    decimals = _decimals(value.raw)
+    # a unit conversion needs a unit: 4 x 7 is arithmetic, 4 weeks x 7 is days; scales of
+    # ten (cents, thousands) need none
+    factors = CONVERSIONS if value.unit is not None else SCALES
+    for number, source in own + recent:
+        if number == 0:
+            continue
+        for factor in factors:
+            for result, how in ((number * factor, f"{_fmt(number)} x {_fmt(factor)}"), (number / factor, f"{_fmt(number)} / {_fmt(factor)}")):
+                if _matches(target, decimals, result, factor == int(factor) and number == int(number) and how.count("x")):
+                    return how, (source,), (number,)
+        if _matches(target, decimals, number, False):
+            return f"{_fmt(number)} rounded", (source,), (number,)
+    candidates = own + [item for item in recent if item not in own]
+    for (a, source_a), (b, source_b) in itertools.permutations(candidates, 2):
+        for result, how, exact_only in _pair_forms(a, b):
+            if _matches(target, decimals, result, exact_only):
+                return how, (source_a, source_b), (a, b)
+    small = own[:TRIPLE_OPERANDS]
+    for (a, sa), (b, sb), (c, sc_) in itertools.permutations(small, 3):
+        for result, how, exact_only in (
+            (a * b + c, f"{_fmt(a)} x {_fmt(b)} + {_fmt(c)}", True),
+            (a * b - c, f"{_fmt(a)} x {_fmt(b)} - {_fmt(c)}", True),
+            (a + b + c, f"{_fmt(a)} + {_fmt(b)} + {_fmt(c)}", True),
+            (a * b * c, f"{_fmt(a)} x {_fmt(b)} x {_fmt(c)}", True),
+            ((a + b) * c, f"({_fmt(a)} + {_fmt(b)}) x {_fmt(c)}", True),
+            (a * b / c if c else math.nan, f"{_fmt(a)} x {_fmt(b)} / {_fmt(c)}", False),
+        ):
+            if _matches(target, decimals, result, exact_only and a == int(a) and b == int(b) and c == int(c)):
+                return how, (sa, sb, sc_), (a, b, c)
+    return None
+
+
+def _aggregate(value: Value, listings: dict[str, list[float]]) -> Derivation | None:
+    """The value is the sum, mean, minimum or maximum of one earlier span's listing of numbers."""
+    target = value.number
+    if target is None:
+        return None
+    decimals = _decimals(value.raw)
+    for source, numbers in listings.items():
+        if len(numbers) < 3:
+            continue
+        total = math.fsum(numbers)
+        for result, how in ((total, "sum"), (total / len(numbers), "mean")):
+            if _matches(target, decimals, result, how == "sum" and all(n == int(n) for n in numbers)):
+                return f"the {how} of {len(numbers)} values in step output", (source,), ()
+    return None
+
+
+def _same_family(first: str, second: str) -> bool:
+    return any(first in family and second in family for family in _UNIT_FAMILIES)
+
+
+def unit_conflict(origin_unit: str | None, unit: str | None) -> bool:
+    """The same number restated in another unit of the same kind, with no conversion done."""
+    if not origin_unit or not unit or origin_unit == unit:
+        return False
+    if origin_unit in _CURRENCIES and unit in _CURRENCIES:
+        return True
+    return _same_family(origin_unit, unit)
+
+
+def author_of_input(graph: AttributionGraph, span: Span) -> Span | None:
+    """Who wrote a span's input: the model call before a tool in the same turn, else the turn itself."""
+    parent = graph.parent(span)
+    if span is graph.root or parent is None:
+        return None
+    if span.kind is SpanKind.TOOL:
+        siblings = [s for s in graph.children(parent.span_id) if s.kind is SpanKind.LLM and s.end_ns <= span.start_ns]
+        if siblings:
+            return siblings[-1]
+    return parent if parent is not graph.root else None
+
+
+def _is_claim(value: Value) -> bool:
+    return value.kind in CLAIM_KINDS
+
+
+def build_provenance(graph: AttributionGraph) -> Provenance:
+    """Classify every value of every span, replaying the trace as start/end events."""
+    prov = Provenance()
+    events: list[tuple[int, int, int]] = []
+    for index, span in enumerate(graph.order):
+        events.append((span.start_ns, 1, index))
+        events.append((span.end_ns, 0, -index))
+    events.sort()
+    known: set[str] = set()
+    recent: dict[str, tuple[float, str]] = {}  # number key -> (number, origin span), oldest first
+    listings: dict[str, list[float]] = {}  # span -> the numbers of its output, for sums and means
+    budget = [MAX_DERIVATIONS]
+    root = graph.root
+
+    def register(value: Value, source: str) -> None:
+        if value.key not in prov.origin:
+            prov.origin[value.key] = source
+            prov.origin_unit[value.key] = value.unit
+        known.add(value.key)
+        if value.number is not None and not is_year(value):
+            recent.pop(value.key, None)
+            recent[value.key] = (value.number, prov.origin[value.key])
+            if len(recent) > 4 * POOL_RECENT:
+                for stale in list(recent)[: len(recent) - POOL_RECENT]:
+                    del recent[stale]
+
+    for _, is_start, signed in events:
+        span = graph.order[signed if is_start else -signed]
+        span_id = span.span_id
+        if is_start:
+            values = extract(graph.inputs[span_id])
+            prov.values_in[span_id] = values
+            author = author_of_input(graph, span)
+            for value in values:
+                if value.key in known:
+                    continue
+                if span is root:
+                    prov.task_keys.add(value.key)
+                    register(value, span_id)
+                else:
+                    # a value first seen in an input was put there by whoever built the input
+                    writer = author.span_id if author is not None else span_id
+                    prov.authored[value.key] = writer
+                    prov.claims.setdefault(writer, []).append(Claim(writer, value, NOVEL))
+                    register(value, writer)
+            continue
+        values = extract(graph.outputs[span_id])
+        prov.values_out[span_id] = values
+        own_numbers = [
+            (value.number, prov.origin.get(value.key, span_id))
+            for value in prov.values_in.get(span_id, ())
+            if value.number is not None and not is_year(value)
+        ][:POOL_OWN]
+        claims: list[Claim] = prov.claims.setdefault(span_id, [])
+        seen_here: set[str] = set()
+        for value in values:
+            if value.key in seen_here:
+                continue
+            seen_here.add(value.key)
+            prov.holders.setdefault(value.key, []).append(span_id)
+            if span is root:
+                continue  # the run's answer on the root repeats what a step said
+            if value.key in known:
+                origin = prov.origin[value.key]
+                if value.kind == NUMBER and unit_conflict(prov.origin_unit.get(value.key), value.unit):
+                    claims.append(Claim(span_id, value, UNIT_CHANGED, (origin,), f"{value.shown} was {prov.origin_unit[value.key]} at its source"))
+                else:
+                    claims.append(Claim(span_id, value, GIVEN, (origin,)))
+                continue
+            if _is_claim(value) and value.kind == NUMBER and not is_small_count(value) and not is_year(value) and budget[0] > 0:
+                budget[0] -= 1
+                derivation = derive(value, own_numbers, list(recent.values())[-POOL_RECENT:]) or _aggregate(value, listings)
+                if derivation is not None:
+                    how, sources, operands = derivation
+                    keys = tuple(number_key(number) for number in operands)
+                    claims.append(Claim(span_id, value, DERIVED, sources, how, keys))
+                    register(value, span_id)
+                    continue
+            claims.append(Claim(span_id, value, NOVEL if value.kind != DECISION else DECISION))
+            register(value, span_id)
+        numbers_here = [value.number for value in values if value.number is not None and not is_year(value)]
+        if len(numbers_here) >= 3:
+            listings[span_id] = numbers_here[:200]
+            if len(listings) > 16:
+                del listings[next(iter(listings))]
+        for value in values:
+            known.add(value.key)
+    return prov

@@ -1,0 +1,260 @@
+"""The values a step states: numbers with their units, dates, identifiers, names, paths, decisions.
+
+Provenance follows *values*, not words: a wrong number, date, name or yes/no that reaches a failing
+output entered the run somewhere, and that step is the likely culprit. Extraction has to tell a
+claim from the furniture around it: the digits of an identifier ("A-17", "INV-2024-0091"), a list
+marker ("1."), a version string ("v2.3.1") or the parts of a date are not claims, and the same
+quantity written three ways ("1999", "1,999", "1999.00") is one value.
+
+Hand-written because no maintained library does this job: number parsers (``price-parser``,
+``quantulum3``) handle one number in a short string, and NER models need weights we cannot load;
+these regular expressions are linear in the text (no nested quantifiers) so untrusted dumps of
+megabytes cannot make them slow.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+MAX_VALUES = 400  # per text: long dumps hold thousands of numbers; provenance needs the gist
+
+NUMBER = "number"
+DATE = "date"
+IDENTIFIER = "identifier"
+QUOTED = "quoted"
+NAME = "name"
+PATH = "path"
+URL = "url"
+CODE = "code"
+DECISION = "decision"
+
+CLAIM_KINDS = frozenset({NUMBER, DATE, QUOTED, NAME, DECISION})  # what a step can be wrong about
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value in a text: its kind, the key that matches it wherever it appears, and its unit."""
+
+    kind: str
+    key: str  # normalised: "n:1999", "d:2024-03-05", "i:inv-2024-0091", "p:lisbon"
+    raw: str
+    start: int
+    number: float | None = None
+    unit: str | None = None  # "usd", "cents", "%", "kg", ... for numbers
+
+    @property
+    def shown(self) -> str:
+        return self.raw.strip()
+
+
+# identifiers: letters joined to digits by - _ # / or directly ("A-17", "KB-12", "SKU4411", "#8812")
+_IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:[A-Za-z]{1,12}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Za-z][\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
+)
+_VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
+_SLASH_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_MONTHS = "january february march april may june july august september october november december".split()
+_MONTH_RE = "|".join(m[:3] + r"(?:" + m[3:] + r")?" for m in _MONTHS)
+_WORD_DATE = re.compile(
+    rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})|({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}))\b",
+    re.I,
+)
+_TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
+_LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,3}[.)]|\(\d{1,3}\))\s")
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<cur>[$€£¥])?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
+    r"(?P<unit>\s?%|\s?(?:percent|usd|eur|gbp|jpy|dollars?|euros?|cents?|pounds?|kg|g|mg|lbs?|oz|km|m|cm|mm|mi|miles?|ft|feet|"
+    r"in(?:ches)?|l|ml|gal(?:lons?)?|h|hrs?|hours?|min(?:utes?)?|s|sec(?:onds?)?|ms|days?|weeks?|months?|years?|gb|mb|kb|tb|"
+    r"°c|°f|c|f|items?|units?|pcs|people|nights?)\b)?",
+    re.I,
+)
+_QUOTED = re.compile(r"[\"“']([^\"”'\n]{3,60})[\"”']")
+_PATH = re.compile(r"(?<![\w/])(?:/[\w.\-]+){2,}|\b[\w\-]+\.(?:csv|json|jsonl|py|txt|xlsx|xls|pdf|docx|md|png|jpg|yaml|yml|sql|log|html|xml|zip)\b", re.I)
+_URL = re.compile(r"https?://[^\s)\]\"'<>]+")
+_CODE = re.compile(r"`([A-Za-z_][\w.]*(?:\(\))?)`|\b([a-z]+_[a-z_]+\w*)\(")
+_NAME = re.compile(r"(?<![\w.])(?:[A-Z][a-z]+|[A-Z]{2,}[a-z]*)(?:[ -](?:[A-Z][a-z]+|[A-Z]{2,}|de|da|van|von|of|the)){0,3}")
+_DECISION = re.compile(
+    r"(?im)^\W*(?P<word>yes|no|approved?|rejected?|accept(?:ed)?|decline[d]?|pass(?:ed)?|fail(?:ed)?|true|false|valid|invalid|correct|incorrect|lgtm)\b"
+)
+_DECISION_SIGN = {
+    "yes": "yes", "approve": "yes", "approved": "yes", "accept": "yes", "accepted": "yes", "pass": "yes",
+    "passed": "yes", "true": "yes", "valid": "yes", "correct": "yes", "lgtm": "yes",
+    "no": "no", "reject": "no", "rejected": "no", "decline": "no", "declined": "no", "fail": "no",
+    "failed": "no", "false": "no", "invalid": "no", "incorrect": "no",
+}
+# Words that start sentences or are structure, not names of things.
+_NOT_NAMES = frozenset(
+    """the a an i it this that these those we you he she they there here then so and or but if when while
+    for of in on at to by with from as is are was were be been note step final answer total result yes no
+    ok okay sure thanks thank hello hi please let now next first second third also however therefore based
+    json csv sql api id url http https true false none null error warning info debug task plan summary
+    monday tuesday wednesday thursday friday saturday sunday""".split()
+) | frozenset(_MONTHS) | frozenset(m[:3] for m in _MONTHS)
+
+_UNIT_ALIASES = {
+    "$": "usd", "usd": "usd", "dollar": "usd", "dollars": "usd", "€": "eur", "eur": "eur", "euro": "eur", "euros": "eur",
+    "£": "gbp", "gbp": "gbp", "pound": "gbp", "pounds": "gbp", "¥": "jpy", "jpy": "jpy", "cent": "cents", "cents": "cents",
+    "%": "%", "percent": "%", "lb": "lb", "lbs": "lb", "mile": "mi", "miles": "mi", "feet": "ft", "inches": "in",
+    "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "minute": "min", "minutes": "min", "sec": "s", "second": "s",
+    "seconds": "s", "gallon": "gal", "gallons": "gal", "day": "day", "days": "day", "week": "week", "weeks": "week",
+    "month": "month", "months": "month", "year": "year", "years": "year", "item": "item", "items": "item",
+    "unit": "item", "units": "item", "pcs": "item", "night": "night", "nights": "night",
+}
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+# JSON keys and snake_case names that carry a unit ("price_cents", "weight_kg", "duration_ms")
+_KEY_UNIT = re.compile(r"[\"']?\w*?_(cents|usd|eur|gbp|kg|g|lb|lbs|km|m|mi|ms|s|sec|min|h|hours|days|pct|percent)[\"']?\s*[:=]\s*$", re.I)
+
+
+def number_key(value: float) -> str:
+    """One key for one quantity however it was written (1999, 1,999, 1999.00 -> 'n:1999')."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return f"n:{int(value)}"
+    return "n:" + f"{value:.6g}"
+
+
+def _unit(match: re.Match[str], text: str) -> str | None:
+    raw = (match.group("cur") or match.group("unit") or "").strip().lower()
+    if raw:
+        return _UNIT_ALIASES.get(raw, raw)
+    before = text[max(0, match.start() - 40) : match.start()]
+    keyed = _KEY_UNIT.search(before)
+    if keyed:
+        unit = keyed.group(1).lower()
+        return {"pct": "%", "percent": "%", "sec": "s", "hours": "h", "lbs": "lb"}.get(unit, unit)
+    return None
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    if 1 <= month <= 12 and 1 <= day <= 31:
+        return f"d:{year:04d}-{month:02d}-{day:02d}"
+    return None
+
+
+def _month(name: str) -> int:
+    return next(index for index, month in enumerate(_MONTHS, 1) if name.lower().startswith(month[:3]))
+
+
+def _date_values(text: str, taken: list[tuple[int, int]]) -> list[Value]:
+    found: list[Value] = []
+    for match in _ISO_DATE.finditer(text):
+        key = _iso(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if key:
+            found.append(Value(DATE, key, match.group(0), match.start()))
+            taken.append(match.span())
+    for match in _SLASH_DATE.finditer(text):
+        first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        key = _iso(year, first, second) if first <= 12 else _iso(year, second, first)
+        if key:
+            found.append(Value(DATE, key, match.group(0), match.start()))
+            taken.append(match.span())
+    for match in _WORD_DATE.finditer(text):
+        if match.group(1):
+            key = _iso(int(match.group(3)), _month(match.group(2)), int(match.group(1)))
+        else:
+            key = _iso(int(match.group(6)), _month(match.group(4)), int(match.group(5)))
+        if key:
+            found.append(Value(DATE, key, match.group(0), match.start()))
+            taken.append(match.span())
+    return found
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
+    """Every value in the text, in order of appearance (at most ``limit``)."""
+    if not text:
+        return []
+    taken: list[tuple[int, int]] = []
+    found: list[Value] = []
+    if "://" in text:
+        for match in _URL.finditer(text):
+            found.append(Value(URL, "u:" + match.group(0).rstrip(".,;").lower(), match.group(0), match.start()))
+            taken.append(match.span())
+    for match in _PATH.finditer(text):
+        if not _inside(match.start(), taken):
+            found.append(Value(PATH, "f:" + match.group(0).lower(), match.group(0), match.start()))
+            taken.append(match.span())
+    found.extend(_date_values(text, taken))
+    for pattern in (_VERSION, _TIME, _LIST_MARKER):
+        taken.extend(match.span() for match in pattern.finditer(text))
+    for match in _IDENTIFIER.finditer(text):
+        if _inside(match.start(), taken):
+            continue
+        raw = match.group(0)
+        if not any(ch.isdigit() for ch in raw):
+            continue
+        found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, match.start()))
+        taken.append(match.span())
+    for match in _NUMBER.finditer(text):
+        start = match.start("num")
+        if _inside(start, taken):
+            continue
+        try:
+            number = float(match.group("num").replace(",", ""))
+        except ValueError:
+            continue
+        multiplier = (match.group("mult") or "").strip().lower()
+        if multiplier:
+            number *= _MULTIPLIERS.get(multiplier, 1.0)
+        if not math.isfinite(number):
+            continue
+        unit = _unit(match, text)
+        found.append(Value(NUMBER, number_key(number), match.group(0), start, number=number, unit=unit))
+        if len(found) >= limit:
+            break
+    if "'" in text or '"' in text or "“" in text:
+        for match in _QUOTED.finditer(text):
+            phrase = " ".join(match.group(1).lower().split())
+            if text[match.end() : match.end() + 2].lstrip().startswith(":"):
+                continue  # a JSON key is structure, not a value
+            if any(ch.isalpha() for ch in phrase):
+                found.append(Value(QUOTED, "q:" + phrase, match.group(1), match.start()))
+    for match in _CODE.finditer(text):
+        symbol = match.group(1) or match.group(2)
+        found.append(Value(CODE, "c:" + symbol.lower(), symbol, match.start()))
+    for match in _DECISION.finditer(text):
+        word = match.group("word").lower()
+        found.append(Value(DECISION, "y:" + _DECISION_SIGN.get(word, word), match.group("word"), match.start()))
+    found.extend(name for name in names(text) if not _inside(name.start, taken))
+    found.sort(key=lambda value: value.start)
+    return found[:limit]
+
+
+def names(text: str, limit: int = 200) -> list[Value]:
+    """Proper names: capitalised words not at a sentence start, or runs of two or more."""
+    found: list[Value] = []
+    for match in _NAME.finditer(text):
+        raw = match.group(0)
+        words = raw.split()
+        if words[0].lower() in _NOT_NAMES:
+            words = words[1:]
+            if not words:
+                continue
+            raw = " ".join(words)
+        before = text[: match.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?:\n-*#>|" or before.endswith("**")
+        if len(words) == 1 and (sentence_start or len(raw) < 3 or raw.lower() in _NOT_NAMES):
+            continue
+        found.append(Value(NAME, "p:" + raw.lower(), raw, match.start()))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def claims(values: list[Value]) -> list[Value]:
+    """The values that are claims a step can be wrong about (not identifiers, paths or code)."""
+    return [value for value in values if value.kind in CLAIM_KINDS]
+
+
+def is_small_count(value: Value) -> bool:
+    """0..10 without a unit: counts and ordinals that every text is full of."""
+    return value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number) and 0 <= value.number <= 10
+
+
+def is_year(value: Value) -> bool:
+    return value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number) and 1900 <= value.number <= 2100
