@@ -311,8 +311,23 @@ def run_bench(
     tasks: int = 4,
     repeats: int = 3,
     only: list[str] | None = None,
+    scenarios: Path | None = None,
+    whowhen: Path | None = None,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine()}
+    if scenarios is not None:
+        from rootspan.attribution.scenarios import run_corpus, summarize_corpus
+
+        result["scenarios"] = summarize_corpus(run_corpus(scenarios, progress=progress))
+    if whowhen is not None:
+        from rootspan.attribution.whowhen import evaluate, find_logs, trivial_baselines
+
+        logs = find_logs(whowhen)
+        result["whowhen"] = {
+            "with_ground_truth": evaluate(logs, with_ground_truth=True),
+            "without_ground_truth": evaluate(logs, with_ground_truth=False),
+            "trivial_baselines": trivial_baselines(logs),
+        }
     names = demo_faults(device) if faults else None
     if names and only:
         unknown = sorted(set(only) - set(names))
@@ -351,8 +366,44 @@ def run_bench(
     return result
 
 
+def _render_scenarios(corpus: dict[str, Any]) -> list[str]:
+    lines = [f"scenario corpus: {corpus['n']} failing apps"]
+    for klass, entry in corpus["per_class"].items():
+        lines.append(f"  {klass:<12} n={entry['n']:<3} top-1 agent {entry['agent']:.2f}  step {entry['step']:.2f}")
+    for split in ("tune", "holdout", "all"):
+        entry = corpus[split]
+        if entry["n"]:
+            lines.append(
+                f"  {split:<12} n={entry['n']:<3} agent {entry['agent']:.2f}  step {entry['step']:.2f}  undetermined {entry['undetermined']:.2f}"
+                f"  ECE {entry['ece']:.3f}  confident-and-wrong {entry['confident_and_wrong']:.2f}"
+            )
+    slow = corpus["slowdown"]
+    if slow["n"]:
+        lines.append(f"  slowdown pairs n={slow['n']}  span {slow['span']:.2f}  bound_by {slow['bound_by']:.2f}")
+    for problem in corpus["errors"]:
+        lines.append(f"  scenario failed to run: {printable(problem)}")
+    return lines
+
+
+def _render_whowhen(entry: dict[str, Any]) -> list[str]:
+    lines = ["Who&When (exact match, top candidate):"]
+    for mode in ("with_ground_truth", "without_ground_truth"):
+        for subset, scores in entry[mode].items():
+            if scores["n"]:
+                lines.append(
+                    f"  {mode.replace('_', ' '):<22} {subset:<20} n={scores['n']:<3} agent {scores['agent_accuracy']:.3f}  step {scores['step_accuracy']:.3f}"
+                )
+    for name, subsets in entry["trivial_baselines"].items():
+        lines.append(f"  prior {name:<26} " + ", ".join(f"{subset} {value:.1f}%" for subset, value in subsets.items()))
+    return lines
+
+
 def render_bench(result: dict[str, Any]) -> str:
     lines = []
+    if "scenarios" in result:
+        lines.extend(_render_scenarios(result["scenarios"]))
+    if "whowhen" in result:
+        lines.extend(_render_whowhen(result["whowhen"]))
     top = result.get("top1_accuracy", {})
     if result.get("n"):
         lines.append(

@@ -49,7 +49,7 @@ def fit_platt(shares: Sequence[float], correct: Sequence[bool], iterations: int 
     a, b = 1.0, 0.0
     xs = [_logit(share) for share in shares]
     ys = [1.0 if ok else 0.0 for ok in correct]
-    ridge = 1.0
+    ridge = 4.0  # a prior worth a few points: a few dozen scenarios must not make the curve a step
     for _ in range(iterations):
         ga, gb = ridge * (a - 1.0), ridge * b
         haa, hab, hbb = ridge, 0.0, ridge

@@ -119,11 +119,33 @@ def bench_attribution_command(
     tasks: int = typer.Option(4, "--tasks", min=1, help="Word problems per demo run (one trace each)."),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Timed runs per synthetic size (best and median reported)."),
     faults: Optional[str] = typer.Option(None, "--faults", metavar="NAME,...", help="Only these demo faults (default: all)."),
+    scenarios: Optional[Path] = typer.Option(
+        None, "--scenarios", metavar="DIR", help="Scenario corpus folder (default: benchmarks/scenarios of this checkout)."
+    ),
+    skip_scenarios: bool = typer.Option(False, "--skip-scenarios", help="Do not run the scenario corpus."),
+    whowhen: Optional[Path] = typer.Option(None, "--whowhen", metavar="DIR", help="Also evaluate on these Who&When logs."),
+    fit_calibration: bool = typer.Option(
+        False, "--fit-calibration", help="Only run the corpus and print Platt parameters fitted on its tune half."
+    ),
 ) -> None:
-    """Top-1 culprit accuracy on injected demo faults, and analysis time on synthetic traces."""
+    """Top-1 accuracy on the scenario corpus and injected demo faults, calibration, and analysis time."""
     from rootspan.attribution.bench import render_bench, run_bench
+    from rootspan.attribution.scenarios import default_dir
     from rootspan.cli_support import print_json
 
+    corpus = None if skip_scenarios else (scenarios or default_dir())
+    if corpus is not None and not corpus.is_dir():
+        if scenarios is not None:
+            raise UserError(f"{scenarios}: no such scenario folder")
+        corpus = None  # an installed wheel has no benchmarks/ folder: the corpus is optional
+    if fit_calibration:
+        from rootspan.attribution.scenarios import fit_calibration as fit, run_corpus
+
+        if corpus is None:
+            raise UserError("--fit-calibration needs the scenario corpus (--scenarios DIR)")
+        a, b = fit(run_corpus(corpus))
+        print_json({"platt_a": round(a, 4), "platt_b": round(b, 4), "fitted_on": "tune half of the scenario corpus"})
+        return
     try:
         size_list = [int(item) for item in sizes.split(",") if item.strip()]
     except ValueError as exc:
@@ -140,6 +162,7 @@ def bench_attribution_command(
     result = run_bench(
         seeds=seeds, sizes=size_list, faults=not skip_faults, progress=True, device=device, tasks=tasks, repeats=repeats,
         only=[name.strip() for name in faults.split(",") if name.strip()] if faults else None,
+        scenarios=corpus, whowhen=whowhen,
     )
     if as_json:
         print_json(result)

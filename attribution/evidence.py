@@ -168,6 +168,16 @@ def _recorded_category(span: Span) -> str | None:
     return value if isinstance(value, str) and value in CATEGORIES else None
 
 
+def recovered_by(graph: AttributionGraph, span: Span) -> Span | None:
+    """A later call of the same name under the same parent that succeeded: the error was recovered."""
+    parent = graph.parent(span)
+    siblings = graph.children(parent.span_id) if parent is not None else []
+    for later in siblings:
+        if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and later is not span:
+            return later
+    return None
+
+
 def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """Error status and exceptions; the innermost failing span is the origin, parents inherit little.
 
@@ -179,6 +189,18 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
         if not span.events and span.status_code != 2:
             continue  # most spans: no error, no event
         text = _error_text(span)
+        retry = recovered_by(graph, span) if span.is_error else None
+        if retry is not None:
+            # a failed call retried with success cost time, not the result
+            yield Evidence(
+                span.span_id,
+                "error_recovered",
+                error_category(text, is_tool(span)),
+                weights.weak * 0.3,
+                f"step {span.step} {quote(span.name, 40)} failed ({quote(text or 'status ERROR', 60)}); "
+                f"step {retry.step} retried it with success",
+            )
+            continue
         if span.is_error:
             if root is not None and span.span_id == root.span_id and len(graph.order) > 1:
                 continue  # the run's own failure status is the symptom, not a step

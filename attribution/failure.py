@@ -135,6 +135,12 @@ def _discount_consequences(
     if not hard:
         return
     affected: set[str] = set()
+    # an error nothing recovered from ends the run's sound part: what starts after it is downstream
+    # in time even where no data edge was recorded
+    errors = [graph.span(item.span_id) for span_id in hard for item in reasons[span_id] if item.rule == "error_status"]
+    if errors:
+        first_end = min(span.end_ns for span in errors)
+        affected.update(span.span_id for span in graph.order if span.start_ns >= first_end)
     frontier = [item.span_id for span_id in hard for item in reasons[span_id] if item.rule in HARD_RULES]
     frontier += hard
     seen = set(frontier)
