@@ -28,12 +28,12 @@ from rootspan.attribution.provenance import Provenance, author_of_input, unit_co
 from rootspan.attribution.values import DATE, NUMBER, Value, extract, is_year
 from rootspan.model import Span
 
-_UPPER = re.compile(r"\b(?:under|below|less than|at most|no more than|not (?:to )?exceed(?:ing)?|max(?:imum)?(?: of)?|up to|within(?: a budget of)?|budget(?: of| is)?|cap(?:ped)? at)\s+$", re.I)
+_UPPER = re.compile(r"\b(?:under|below|less than|at most|no more than|not (?:to )?exceed(?:ing)?|max(?:imum)?(?: of)?|up to|within(?: a budget of)?|budget(?: of| is|:)?|cap(?:ped)? at|limit(?: of| is|:)?)\s+(?:(?:USD|EUR|GBP)\s+)?$", re.I)
 _LOWER = re.compile(r"\b(?:at least|minimum(?: of)?|more than|no less than)\s+$", re.I)
 _YEAR_CONTEXT = re.compile(r"\b(?:in|for|during|of|fiscal year|fy|year)\s+$", re.I)
 _UNIT_REQUIRED = re.compile(
     r"\b(?:in|into|as|using)\s+(euros?|eur|dollars|usd|pounds sterling|gbp|kilograms?|kg|pounds|lbs?|kilomet(?:er|re)s?|km|miles|"
-    r"celsius|fahrenheit|metric(?: units)?|imperial(?: units)?|hours|minutes)\b",
+    r"celsius|fahrenheit|metric(?: units)?|si units|imperial(?: units)?|hours|minutes)\b",
     re.I,
 )
 _FORMAT_REQUIRED = re.compile(r"\b(?:as|in|return|output|respond with|formatted as)\s+(?:a\s+|valid\s+)?(json|csv|yaml|markdown table)\b", re.I)
@@ -41,10 +41,12 @@ _UNIT_WORDS = {
     "euro": "eur", "euros": "eur", "eur": "eur", "dollars": "usd", "usd": "usd", "pounds sterling": "gbp", "gbp": "gbp",
     "kilogram": "kg", "kilograms": "kg", "kg": "kg", "pounds": "lb", "lb": "lb", "lbs": "lb", "kilometers": "km",
     "kilometres": "km", "kilometer": "km", "kilometre": "km", "km": "km", "miles": "mi", "metric": "metric",
-    "metric units": "metric", "imperial": "imperial", "imperial units": "imperial", "hours": "h", "minutes": "min",
+    "metric units": "metric", "si units": "metric", "imperial": "imperial", "imperial units": "imperial", "hours": "h", "minutes": "min",
 }
 _METRIC = {"kg", "g", "km", "m", "cm", "mm", "l", "ml", "°c", "c"}
-_IMPERIAL = {"lb", "oz", "mi", "ft", "in", "gal", "°f", "f"}
+_IMPERIAL = {"lb", "oz", "mi", "ft", "in", "gal", "°f", "f", "btu", "btu/h", "cfm", "psi", "gpm"}
+_MONTH_YEAR = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b", re.I)
+_MONTHS = "january february march april may june july august september october november december".split()
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,11 @@ class Constraints:
     years: set[int]
     unit: str | None
     format: str | None
+    month: tuple[int, int] | None = None  # (year, month) when the task is about one month
 
     @property
     def empty(self) -> bool:
-        return not (self.bounds or self.years or self.unit or self.format)
+        return not (self.bounds or self.years or self.unit or self.format or self.month)
 
 
 def task_constraints(task: str) -> Constraints:
@@ -81,6 +84,7 @@ def task_constraints(task: str) -> Constraints:
                 bounds.append(Bound(value, False))
         elif value.kind == DATE:
             years.add(int(value.key[2:6]))
+    months = {(int(match.group(2)), _MONTHS.index(match.group(1).lower()) + 1) for match in _MONTH_YEAR.finditer(task)}
     unit_match = _UNIT_REQUIRED.search(task)
     format_match = _FORMAT_REQUIRED.search(task)
     return Constraints(
@@ -88,6 +92,7 @@ def task_constraints(task: str) -> Constraints:
         years=years if len(years) == 1 else set(),  # a range of years is not one required year
         unit=_UNIT_WORDS.get(unit_match.group(1).lower()) if unit_match else None,
         format=format_match.group(1).lower() if format_match else None,
+        month=next(iter(months)) if len(months) == 1 else None,
     )
 
 
@@ -159,6 +164,11 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
             if wrong is not None:
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) uses {quote(wrong.shown, 20)} in {where}; "
                     f"the task is about {', '.join(str(y) for y in sorted(constraints.years))}")
+        if constraints.month and "call" in where:
+            outside = next((v for v in values if v.kind == DATE and (int(v.key[2:6]), int(v.key[7:9])) != constraints.month), None)
+            if outside is not None:
+                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) uses {quote(outside.shown, 20)} in {where}; "
+                    f"the task is about {_MONTHS[constraints.month[1] - 1].title()} {constraints.month[0]}")
         if found:
             break  # the first step that broke a constraint is the divergence; later ones follow it
     if not found and constraints.unit and answer:

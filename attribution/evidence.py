@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from rootspan import semconv as sc
 from rootspan.attribution.content import numbers, quote, tokens
 from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.values import claims, extract, is_small_count
 from rootspan.model import Span, SpanKind
 
 if TYPE_CHECKING:
@@ -379,6 +380,11 @@ def _is_exact_answer(text: str, expected: str) -> bool:
     return " ".join(answer.lower().split()).strip(" .") == " ".join(expected.lower().split()).strip(" .")
 
 
+def _expected_keys(expected: str) -> set[str]:
+    """The expected answer's distinctive values (numbers that are not small counts, names, dates)."""
+    return {value.key for value in claims(extract(expected)) if not is_small_count(value) and value.kind != "decision"}
+
+
 def rule_answer_dropped(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
     """The right answer was reached and handed on, and the next agent rejected or dropped it.
 
@@ -392,15 +398,21 @@ def rule_answer_dropped(graph: AttributionGraph, weights: Weights) -> Iterable[E
     final = final_answer_span(graph)
     if final is not None and _contains_expected(_answer_part(graph.outputs[final.span_id]), expected):
         return
-    correct = [span for span, text in _statements(graph) if _is_exact_answer(text, expected)]
+    wanted = _expected_keys(expected)
+    correct = [
+        span for span, text in _statements(graph)
+        if (wanted and wanted <= {value.key for value in extract(text)}) or _is_exact_answer(text, expected)
+    ]
     if not correct:
         return
-    stated = correct[-1]
+    stated = correct[0]  # the first step to reach it; who lost it comes after
     for span in graph.order[graph.position[stated.span_id] + 1 :]:
         if not is_actor(span) or span.kind != SpanKind.AGENT or graph.agent(span) == graph.agent(stated):
             continue
         text = graph.outputs[span.span_id]
-        if _contains_expected(text, expected):
+        if not text.strip():
+            continue
+        if _contains_expected(text, expected) or (wanted and wanted <= {value.key for value in extract(text)}):
             return  # carried on: the answer was lost later, which other rules explain
         rejected = bool(_REJECTION.search(text))
         yield Evidence(

@@ -135,12 +135,13 @@ def _discount_consequences(
     if not hard:
         return
     affected: set[str] = set()
-    # an error nothing recovered from ends the run's sound part: what starts after it is downstream
-    # in time even where no data edge was recorded
+    # an error nothing recovered from ends the run's sound part: what is said after it (a span's
+    # output exists at its end, so a turn around the failed call too) is downstream in time even
+    # where no data edge was recorded
     errors = [graph.span(item.span_id) for span_id in hard for item in reasons[span_id] if item.rule == "error_status"]
     if errors:
         first_end = min(span.end_ns for span in errors)
-        affected.update(span.span_id for span in graph.order if span.start_ns >= first_end)
+        affected.update(span.span_id for span in graph.order if span.end_ns > first_end)
     frontier = [item.span_id for span_id in hard for item in reasons[span_id] if item.rule in HARD_RULES]
     frontier += hard
     seen = set(frontier)
@@ -157,10 +158,12 @@ def _discount_consequences(
                     affected.add(consumer)
                     following.append(consumer)
         frontier = following
+    # a step is exempt only when it failed itself; a caller blamed for a call's failure is not
+    failed_itself = {span_id for span_id in hard if any(item.rule in HARD_RULES and item.span_id == span_id for item in reasons[span_id])}
     for span_id in list(scores):
-        if span_id in affected and span_id not in hard:
+        if span_id in affected and span_id not in failed_itself:
             scores[span_id] *= factor
-        elif span_id not in hard:
+        elif span_id not in failed_itself:
             # a finding on a model call inside an affected turn was lifted to the turn
             if any(item.span_id in affected for item in reasons.get(span_id, ())):
                 scores[span_id] *= factor

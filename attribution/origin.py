@@ -23,12 +23,13 @@ from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.provenance import DERIVED, NOVEL, UNIT_CHANGED, Claim, Provenance
-from rootspan.attribution.values import CLAIM_KINDS, DECISION, NUMBER, Value, extract, is_small_count, is_year
+from rootspan.attribution.values import CLAIM_KINDS, DECISION, NUMBER, Value, extract, is_small_count, is_year, specificity
 from rootspan.model import LineageLink, Span, SpanKind
 
 LISTING_SIZE = 5  # a tool output with this many values of one kind is a listing someone picks from
 MAX_DEPTH = 6  # derivations followed back at most this deep
-MAX_HOPS = 8  # lineage links shown between the failing output and the origin
+MAX_HOPS = 8
+LOOKBACK = 6  # spans back from a valueless last word to the statement it judged  # lineage links shown between the failing output and the origin
 SHORT_ANSWER = 120  # characters: in an answer this short every value is decisive, counts too
 # A value a tool returned came from the world; one stated with no source came from nowhere. Of
 # two origins otherwise alike, the unsourced statement is the likelier to be wrong.
@@ -78,6 +79,16 @@ def answer_text(graph: AttributionGraph) -> tuple[Span | None, str]:
 _ANSWER_CUE = re.compile(r"(?:total|sum|answer|result|final|amount|price|cost|balance|comes to|equals|\bis|\bare|\bwas|=|:)\W{0,3}[$€£]?\s*$", re.I)
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace(",", "").split()).strip(" .\"'")
+
+
+def _holds(text: str, expected: str) -> bool:
+    """The answer contains the expected answer, however spaced, cased or comma-grouped."""
+    want = _folded(expected)
+    return bool(want) and want in _folded(text)
+
+
 def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> list[Value]:
     """Claims of the answer that the task did not give and the expected answer does not hold."""
     expected = graph.trace.expected
@@ -88,9 +99,11 @@ def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> lis
     for value in extract(text):
         if value.kind not in CLAIM_KINDS or value.key in seen or value.key in expected_keys:
             continue
-        if value.key in prov.task_keys:
+        if value.key in prov.task_keys or (expected and value.shown.lower() in expected.lower()):
             continue
-        if not short and (is_small_count(value) or is_year(value) or value.kind == DECISION):
+        if value.kind == DECISION:
+            continue  # a yes/no judges another value; wrong verdicts are the verification rules' to find
+        if not short and (is_small_count(value) or is_year(value)):
             continue
         seen.add(value.key)
         chosen.append(value)
@@ -251,15 +264,27 @@ def rule_value_origin(graph: AttributionGraph, prov: Provenance, weights: Weight
     sink, text = answer_text(graph)
     if not text:
         return [], [], sink
+    expected = graph.trace.expected
+    if expected and _holds(text, expected):
+        return [], [], sink  # the answer holds the expected value: what failed lies elsewhere
     values = decisive_values(graph, prov, text)
+    if not values and sink is not None:
+        # the last word holds no value ("no", "approved"): the answer is what it judged, the
+        # latest earlier statement that holds one
+        for earlier in graph.before(sink):
+            if len(values) or graph.position[sink.span_id] - graph.position[earlier.span_id] > LOOKBACK:
+                break
+            if is_actor(earlier) and earlier is not graph.root and graph.outputs[earlier.span_id].strip():
+                values = decisive_values(graph, prov, graph.outputs[earlier.span_id])
+                if values:
+                    sink = earlier
     origins: list[Origin] = []
     for rank, value in enumerate(values):
         # the first decisive value weighs most: answers lead with what they claim
-        for origin in trace_value(graph, prov, value, sink, share=1.0 / (1 + 0.5 * rank)):
+        for origin in trace_value(graph, prov, value, sink, share=specificity(value) / (1 + 0.5 * rank)):
             origin.decisive = value
             origins.append(origin)
     evidence: list[Evidence] = []
-    expected = graph.trace.expected
     versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
     for origin in origins:
         span = graph.span(origin.span_id)

@@ -45,7 +45,7 @@ DERIVED = "derived"
 NOVEL = "novel"
 UNIT_CHANGED = "unit_changed"
 
-POOL_RECENT = 32  # recent run values tried as operands beside the step's own inputs
+POOL_RECENT = 16  # recent run values tried as operands beside the step's own inputs (more finds coincidences)
 POOL_OWN = 24  # the step's own input numbers tried as operands
 TRIPLE_OPERANDS = 8  # three-operand forms only over this many of the step's own inputs
 MAX_DERIVATIONS = 20_000  # derivation searches per trace: a bound for huge traces, not a tuning knob
@@ -53,7 +53,6 @@ MAX_DERIVATIONS = 20_000  # derivation searches per trace: a bound for huge trac
 # Factors that turn one quantity into the same quantity in another unit or scale (cents/dollars,
 # thousands, minutes/hours/days, inches/cm, feet/m, miles/km, lb/kg, gallons/litres, ounces/grams).
 CONVERSIONS = (100.0, 1000.0, 60.0, 3600.0, 24.0, 7.0, 12.0, 52.0, 365.0, 1e6, 2.54, 0.3048, 1.609344, 0.453592, 3.78541, 28.3495)
-SCALES = (100.0, 1000.0, 1e6)
 _CURRENCIES = frozenset({"usd", "eur", "gbp", "jpy", "cents"})
 _UNIT_FAMILIES = ({"usd", "cents"}, {"kg", "g", "mg", "lb", "oz"}, {"km", "m", "cm", "mm", "mi", "ft", "in"},
                   {"h", "min", "s", "ms", "day", "week", "month", "year"}, {"l", "ml", "gal"}, {"gb", "mb", "kb", "tb"})
@@ -106,18 +105,17 @@ def _decimals(raw: str) -> int:
 def _matches(target: float, decimals: int, candidate: float, exact_only: bool) -> bool:
     """Equal, or equal after rounding to the target's decimals (or truncation to an integer).
 
-    Rounding is accepted only for results that carry more precision than the target: an integer
-    target must be hit exactly by integer arithmetic, or sums of many small numbers would
-    "derive" any integer.
+    Rounding is accepted only for targets with decimals and results that carry more precision:
+    an integer target must be hit exactly, or divisions of any two numbers would "derive" it.
     """
     if not math.isfinite(candidate):
         return False
     if abs(candidate - target) <= 1e-9 * max(1.0, abs(target)):
         return True
-    if exact_only or candidate == int(candidate):
-        return False
+    if exact_only or candidate == int(candidate) or decimals == 0:
+        return False  # an integer is derived exactly or not at all: divisions round to anything
     scale = 10.0 ** decimals
-    return round(candidate * scale) / scale == target or (decimals == 0 and math.trunc(candidate) == target)
+    return round(candidate * scale) / scale == target
 
 
 def _pair_forms(a: float, b: float) -> Iterable[tuple[float, str, bool]]:
@@ -142,7 +140,10 @@ def _fmt(number: float) -> str:
 Derivation = tuple[str, tuple[str, ...], tuple[float, ...]]  # how, operand origins, operands
 
 
-def derive(value: Value, own: list[tuple[float, str]], recent: list[tuple[float, str]]) -> Derivation | None:
+Operand = tuple[float, str, "str | None"]  # number, origin span, unit
+
+
+def derive(value: Value, own: list[Operand], recent: list[Operand]) -> Derivation | None:
     """How ``value`` follows from available numbers (operand, source span), or None.
 
     Own operands (the step's inputs) are tried first and in three-operand forms; recent run
@@ -152,24 +153,29 @@ def derive(value: Value, own: list[tuple[float, str]], recent: list[tuple[float,
     if target is None:
         return None
     decimals = _decimals(value.raw)
-    # a unit conversion needs a unit: 4 x 7 is arithmetic, 4 weeks x 7 is days; scales of
-    # ten (cents, thousands) need none
-    factors = CONVERSIONS if value.unit is not None else SCALES
-    for number, source in own + recent:
+    # a conversion is a change of unit: 183,900 yen read as 1,839.00 is a misreading, not a
+    # derivation, while 183908 cents as $1,839.08 is one; both units must be known and differ
+    for number, source, unit in own + recent:
         if number == 0:
             continue
-        for factor in factors:
+        converts = value.unit is not None and unit is not None and unit != value.unit
+        for factor in CONVERSIONS if converts else ():
             for result, how in ((number * factor, f"{_fmt(number)} x {_fmt(factor)}"), (number / factor, f"{_fmt(number)} / {_fmt(factor)}")):
                 if _matches(target, decimals, result, factor == int(factor) and number == int(number) and how.count("x")):
                     return how, (source,), (number,)
         if _matches(target, decimals, number, False):
             return f"{_fmt(number)} rounded", (source,), (number,)
-    candidates = own + [item for item in recent if item not in own]
-    for (a, source_a), (b, source_b) in itertools.permutations(candidates, 2):
+    # rounding only over the step's own inputs: across the whole run's recent values, some
+    # ratio rounds to almost anything; there only exact results count
+    # (and only when the inputs are few: a step reading a dump of numbers matches by chance)
+    focused = len(own) <= TRIPLE_OPERANDS
+    candidates = [(number, source, focused) for number, source, _ in own]
+    candidates += [(number, source, False) for number, source, _ in recent if (number, source) not in {(n, s) for n, s, _ in own}]
+    for (a, source_a, own_a), (b, source_b, own_b) in itertools.permutations(candidates, 2):
         for result, how, exact_only in _pair_forms(a, b):
-            if _matches(target, decimals, result, exact_only):
+            if _matches(target, decimals, result, exact_only or not (own_a and own_b)):
                 return how, (source_a, source_b), (a, b)
-    small = own[:TRIPLE_OPERANDS]
+    small = [(number, source) for number, source, _ in own[:TRIPLE_OPERANDS]]
     for (a, sa), (b, sb), (c, sc_) in itertools.permutations(small, 3):
         for result, how, exact_only in (
             (a * b + c, f"{_fmt(a)} x {_fmt(b)} + {_fmt(c)}", True),
@@ -198,6 +204,36 @@ def _aggregate(value: Value, listings: dict[str, list[float]]) -> Derivation | N
             if _matches(target, decimals, result, how == "sum" and all(n == int(n) for n in numbers)):
                 return f"the {how} of {len(numbers)} values in step output", (source,), ()
     return None
+
+
+SUBSET_OPERANDS = 14  # recent values a sum of several may be drawn from (2^14 sums)
+MAX_SUBSET_SEARCHES = 200  # per trace: each search is ~16k additions
+
+
+def subset_sum(value: Value, recent: list[Operand]) -> Derivation | None:
+    """The value is the sum of four or more recent values (a category total, an invoice sum).
+
+    Only for values with decimals (cents): among thousands of subsets an integer target is hit
+    by coincidence, a sum to the cent is not. Exact to the target's decimals.
+    """
+    decimals = _decimals(value.raw)
+    if value.number is None or decimals == 0:
+        return None
+    scale = 10 ** decimals
+    target = round(value.number * scale)
+    pool = [(round(number * scale), source, number) for number, source, _ in recent[-SUBSET_OPERANDS:] if number > 0]
+    sums: dict[int, tuple[int, ...]] = {0: ()}
+    for index, (amount, _, _) in enumerate(pool):
+        for total, members in list(sums.items()):
+            grown = total + amount
+            if grown not in sums:
+                sums[grown] = members + (index,)
+    members = sums.get(target)
+    if not members or len(members) < 4:
+        return None
+    chosen = [pool[index] for index in members]
+    how = " + ".join(_fmt(number) for _, _, number in chosen)
+    return how, tuple(source for _, source, _ in chosen), tuple(number for _, _, number in chosen)
 
 
 def _same_family(first: str, second: str) -> bool:
@@ -238,9 +274,10 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         events.append((span.end_ns, 0, -index))
     events.sort()
     known: set[str] = set()
-    recent: dict[str, tuple[float, str]] = {}  # number key -> (number, origin span), oldest first
+    recent: dict[str, Operand] = {}  # number key -> (number, origin span, unit), oldest first
     listings: dict[str, list[float]] = {}  # span -> the numbers of its output, for sums and means
     budget = [MAX_DERIVATIONS]
+    subset_budget = [MAX_SUBSET_SEARCHES]
     root = graph.root
 
     def register(value: Value, source: str) -> None:
@@ -250,7 +287,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         known.add(value.key)
         if value.number is not None and not is_year(value):
             recent.pop(value.key, None)
-            recent[value.key] = (value.number, prov.origin[value.key])
+            recent[value.key] = (value.number, prov.origin[value.key], value.unit)
             if len(recent) > 4 * POOL_RECENT:
                 for stale in list(recent)[: len(recent) - POOL_RECENT]:
                     del recent[stale]
@@ -278,7 +315,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         values = extract(graph.outputs[span_id])
         prov.values_out[span_id] = values
         own_numbers = [
-            (value.number, prov.origin.get(value.key, span_id))
+            (value.number, prov.origin.get(value.key, span_id), value.unit)
             for value in prov.values_in.get(span_id, ())
             if value.number is not None and not is_year(value)
         ][:POOL_OWN]
@@ -300,7 +337,11 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                 continue
             if _is_claim(value) and value.kind == NUMBER and not is_small_count(value) and not is_year(value) and budget[0] > 0:
                 budget[0] -= 1
-                derivation = derive(value, own_numbers, list(recent.values())[-POOL_RECENT:]) or _aggregate(value, listings)
+                pool = list(recent.values())
+                derivation = derive(value, own_numbers, pool[-POOL_RECENT:]) or _aggregate(value, listings)
+                if derivation is None and subset_budget[0] > 0 and _decimals(value.raw):
+                    subset_budget[0] -= 1
+                    derivation = subset_sum(value, own_numbers + pool[-SUBSET_OPERANDS:])
                 if derivation is not None:
                     how, sources, operands = derivation
                     keys = tuple(number_key(number) for number in operands)
@@ -314,6 +355,6 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
             listings[span_id] = numbers_here[:200]
             if len(listings) > 16:
                 del listings[next(iter(listings))]
-        for value in values:
-            known.add(value.key)
+        if span is not root:  # the root's answer ends the run: nothing follows it to be given
+            known.update(value.key for value in values if value.key in prov.origin)
     return prov

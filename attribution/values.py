@@ -65,10 +65,10 @@ _WORD_DATE = re.compile(
 _TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,3}[.)]|\(\d{1,3}\))\s")
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<cur>[$€£¥])?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
+    r"(?<![\w.])(?P<cur>[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD)\s)?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
     r"(?P<unit>\s?%|\s?(?:percent|usd|eur|gbp|jpy|dollars?|euros?|cents?|pounds?|kg|g|mg|lbs?|oz|km|m|cm|mm|mi|miles?|ft|feet|"
     r"in(?:ches)?|l|ml|gal(?:lons?)?|h|hrs?|hours?|min(?:utes?)?|s|sec(?:onds?)?|ms|days?|weeks?|months?|years?|gb|mb|kb|tb|"
-    r"°c|°f|c|f|items?|units?|pcs|people|nights?)\b)?",
+    r"°c|°f|c|f|btu(?:/h)?|cfm|psi|gpm|items?|units?|pcs|people|nights?)\b)?",
     re.I,
 )
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{3,60})[\"”']")
@@ -95,7 +95,7 @@ _NOT_NAMES = frozenset(
 ) | frozenset(_MONTHS) | frozenset(m[:3] for m in _MONTHS)
 
 _UNIT_ALIASES = {
-    "$": "usd", "usd": "usd", "dollar": "usd", "dollars": "usd", "€": "eur", "eur": "eur", "euro": "eur", "euros": "eur",
+    "$": "usd", "usd": "usd", "chf": "chf", "cad": "cad", "aud": "aud", "dollar": "usd", "dollars": "usd", "€": "eur", "eur": "eur", "euro": "eur", "euros": "eur",
     "£": "gbp", "gbp": "gbp", "pound": "gbp", "pounds": "gbp", "¥": "jpy", "jpy": "jpy", "cent": "cents", "cents": "cents",
     "%": "%", "percent": "%", "lb": "lb", "lbs": "lb", "mile": "mi", "miles": "mi", "feet": "ft", "inches": "in",
     "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "minute": "min", "minutes": "min", "sec": "s", "second": "s",
@@ -190,6 +190,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
             continue
         found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, match.start()))
         taken.append(match.span())
+    number_spans: list[tuple[int, int]] = []
     for match in _NUMBER.finditer(text):
         start = match.start("num")
         if _inside(start, taken):
@@ -204,7 +205,9 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         if not math.isfinite(number):
             continue
         unit = _unit(match, text)
-        found.append(Value(NUMBER, number_key(number), match.group(0), start, number=number, unit=unit))
+        begin = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
+        found.append(Value(NUMBER, number_key(number), match.group(0).strip(), begin, number=number, unit=unit))
+        number_spans.append(match.span())
         if len(found) >= limit:
             break
     if "'" in text or '"' in text or "“" in text:
@@ -212,7 +215,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
             phrase = " ".join(match.group(1).lower().split())
             if text[match.end() : match.end() + 2].lstrip().startswith(":"):
                 continue  # a JSON key is structure, not a value
-            if any(ch.isalpha() for ch in phrase):
+            if any(ch.isalpha() for ch in phrase) and len(phrase.split()) <= 4:  # a sentence is prose, not a value
                 found.append(Value(QUOTED, "q:" + phrase, match.group(1), match.start()))
     for match in _CODE.finditer(text):
         symbol = match.group(1) or match.group(2)
@@ -220,7 +223,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
     for match in _DECISION.finditer(text):
         word = match.group("word").lower()
         found.append(Value(DECISION, "y:" + _DECISION_SIGN.get(word, word), match.group("word"), match.start()))
-    found.extend(name for name in names(text) if not _inside(name.start, taken))
+    found.extend(name for name in names(text) if not _inside(name.start, taken) and not _inside(name.start, number_spans))
     found.sort(key=lambda value: value.start)
     return found[:limit]
 
@@ -254,6 +257,22 @@ def claims(values: list[Value]) -> list[Value]:
 def is_small_count(value: Value) -> bool:
     """0..10 without a unit: counts and ordinals that every text is full of."""
     return value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number) and 0 <= value.number <= 10
+
+
+def specificity(value: Value) -> float:
+    """How much a value identifies a claim: 1 for a quantity with a unit or three digits or a date,
+    less for a name or a phrase, least for a small count. A wrong answer is told apart by its
+    specific values; "2" or "Done" appear in right and wrong answers alike."""
+    if value.kind == NUMBER:
+        if is_small_count(value):
+            return 0.3
+        digits = len(value.key[2:].lstrip("-").replace(".", "").strip("0"))
+        return 1.0 if value.unit is not None or digits >= 3 else 0.7
+    if value.kind == DATE:
+        return 1.0
+    if value.kind in (NAME, QUOTED):
+        return 0.6
+    return 0.4
 
 
 def is_year(value: Value) -> bool:

@@ -1,0 +1,130 @@
+"""Provenance: where each value entered, which values were computed, and where a wrong answer came from.
+
+Traces are hand-built with the tracer's span shapes (attr_builders); the app-level cases run real
+instrumented programs through rootspan.tracer into a run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from attr_builders import span, trace
+
+from rootspan.attribution import attribute_trace
+from rootspan.attribution.calibration import expected_calibration_error, fit_platt, platt
+from rootspan.attribution.constraints import task_constraints
+from rootspan.attribution.graph import build_graph
+from rootspan.attribution.provenance import DERIVED, GIVEN, NOVEL, UNIT_CHANGED, build_provenance
+from rootspan.rundir import load_run
+
+
+def _claims(tr, name):
+    graph = build_graph(tr)
+    prov = build_provenance(graph)
+    target = next(s for s in graph.order if s.name == name)
+    return {claim.value.key: claim for claim in prov.claims.get(target.span_id, [])}
+
+
+def _team(*steps):
+    root = span("root", 0, 100, op="invoke_workflow", input="What do 4 boxes of pens cost?", rootspan__outcome="failure")
+    return trace(root, *steps)
+
+
+def test_a_product_of_known_values_is_derived_not_claimed() -> None:
+    tool = span("price", 10, 20, "root", op="execute_tool", tool="price", result='{"unit_price": 7}')
+    writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="4 x 7 = 28, so $28.")
+    claims = _claims(_team(tool, writer), "invoke_agent writer")
+    assert claims["n:28"].status == DERIVED
+    assert claims["n:7"].status == GIVEN
+
+
+def test_percentages_and_conversions_with_units_are_derived() -> None:
+    tool = span("quote", 10, 20, "root", op="execute_tool", tool="quote", result='{"net_usd": 240, "tax_pct": 8.5}')
+    writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="Tax is $20.40, total $260.40.")
+    claims = _claims(_team(tool, writer), "invoke_agent writer")
+    assert claims["n:20.4"].status == DERIVED and claims["n:260.4"].status == DERIVED
+
+
+def test_the_same_number_in_another_unit_is_a_unit_change() -> None:
+    tool = span("ledger", 10, 20, "root", op="execute_tool", tool="ledger", result='{"refund_cents": 183908}')
+    writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="Refund of $183,908 approved.")
+    assert _claims(_team(tool, writer), "invoke_agent writer")["n:183908"].status == UNIT_CHANGED
+
+
+def test_a_number_with_no_source_is_novel() -> None:
+    writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="The total is $913.")
+    assert _claims(_team(writer), "invoke_agent writer")["n:913"].status == NOVEL
+
+
+def test_a_wrong_value_carried_faithfully_blames_where_it_entered() -> None:
+    """A planner states a price nobody gave; the coder and the tester only carry it on."""
+    planner = span("planner", 10, 20, "root", op="invoke_agent", agent="planner", output="The unit price is $1,839.08.")
+    coder = span("coder", 30, 40, "root", op="invoke_agent", agent="coder", output="price = 1839.08  # from the plan")
+    tester = span("tester", 50, 60, "root", op="invoke_agent", agent="tester", output="Checked: the price is 1839.08.")
+    verdict = attribute_trace(_team(planner, coder, tester))
+    assert verdict.culprit is not None and verdict.culprit.agent == "planner"
+    assert [link.role for link in verdict.lineage] == ["failing", "carried", "introduced"]
+    assert verdict.lineage[-1].agent == "planner"
+
+
+def test_no_evidence_is_undetermined_with_ranked_candidates() -> None:
+    quiet = span("a", 10, 20, "root", op="invoke_agent", agent="helper", output="Working on it.")
+    verdict = attribute_trace(_team(quiet))
+    assert not verdict.determined and verdict.culprit is None
+    assert verdict.alternatives and verdict.alternatives[0].evidence
+
+
+def test_task_constraints_are_read_from_the_request() -> None:
+    found = task_constraints("Book it under $500, for 2023, in kg, and return the result as JSON.")
+    assert [bound.value.key for bound in found.bounds] == ["n:500"] and found.bounds[0].upper
+    assert found.years == {2023} and found.unit == "kg" and found.format == "json"
+
+
+def test_calibration_fit_moves_toward_the_observed_accuracy() -> None:
+    shares = [0.9] * 20 + [0.2] * 20
+    correct = [True] * 18 + [False] * 2 + [True] * 4 + [False] * 16
+    a, b = fit_platt(shares, correct)
+    assert platt(0.9, a, b) > 0.75 and platt(0.2, a, b) < 0.35
+    assert expected_calibration_error([platt(s, a, b) for s in shares], correct) < expected_calibration_error(shares, correct) + 0.05
+
+
+APP = textwrap.dedent(
+    '''
+    import sys
+    import rootspan.tracer as rs
+
+    rs.setup(service="shop", run_dir=sys.argv[1], capture_content=True, profile="off")
+
+    @rs.tool("price_lookup")
+    def price_lookup(item):
+        return {"item": item, "unit_price": 7}   # the price list says 3: the tool is stale
+
+    @rs.agent("writer")
+    def writer(price):
+        with rs.llm_call(model="m", provider="p") as call:
+            call.messages(input=f"price {price}; 4 boxes", output=f"4 x {price['unit_price']} = 28. The total is $28.")
+        return "The total is $28."
+
+    with rs.workflow("order", task="What do 4 boxes of pens cost?"):
+        answer = writer(price_lookup("pen"))
+        rs.outcome(success=False, reason="total is wrong", expected="$12", answer=answer)
+    rs.shutdown()
+    '''
+)
+
+
+def test_a_tool_returning_a_wrong_price_is_blamed_not_the_writer_who_computed_from_it(tmp_path: Path) -> None:
+    """The issue's two-agent app: the writer's 28 is 4 x 7 from its own inputs."""
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    subprocess.run([sys.executable, str(app), str(tmp_path / "run")], check=True)
+    run = load_run(tmp_path / "run")
+    verdict = attribute_trace(run.trace_list()[0])
+    culprit = verdict.culprit or verdict.alternatives[0]
+    assert culprit.name == "execute_tool price_lookup"
+    assert any("28" in line and "7" in line for line in verdict.evidence)
+    assert json.loads(verdict.model_dump_json())["lineage"][-1]["role"] == "introduced"
