@@ -248,7 +248,10 @@ def rule_handoff_fit(graph: AttributionGraph, weights: Weights) -> list[Evidence
     for span, target in handoffs:
         context = request | _words(str(span.attributes.get(sc.ROOTSPAN_HANDOFF_REASON, "")))
         fits = _name_words(target) & context
-        better = sorted(agent for agent in team if agent not in (target, graph.agent(span)) and _name_words(agent) & request)
+        # an agent that fits better but took part after the handoff got the work anyway: the
+        # request was routed through, not lost
+        after = {graph.agent(later) for later in graph.order[graph.position[span.span_id] + 1 :]}
+        better = sorted(agent for agent in team if agent not in (target, graph.agent(span)) and agent not in after and _name_words(agent) & request)
         if not fits and better:
             step = turn_of(graph, span)
             found.append(Evidence(step.span_id, "handoff_fit", "wrong_handoff", weights.direct,

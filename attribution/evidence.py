@@ -75,6 +75,11 @@ _CALLER_FAULT = re.compile(
     re.I,
 )
 _CODE_RUN = re.compile(r"Traceback \(most recent call last\)")
+def reports_failure(text: str) -> bool:
+    """A tool's result that reports an error (a traceback, an exception line, an HTTP 4xx/5xx)."""
+    return bool(_TOOL_FAILURE.search(text))
+
+
 _EMPTY_RESULT = re.compile(r"^(?:\s*(?:\[\]|\{\}|null|none|\"\"|''|no results?(?: found)?\.?)\s*)$", re.I)
 _INABILITY = re.compile(
     r"\b(?:I (?:cannot|can't|am unable to|am not able to)|unable to (?:access|find|retrieve|locate|browse|determine)|"
@@ -523,8 +528,8 @@ def rule_repetition(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
         else:
             continue
         earlier = first_seen.get(key)
-        if earlier is None:
-            first_seen[key] = span
+        if earlier is None or earlier.is_error:
+            first_seen[key] = span  # calling again after a failure is a retry, not a loop
             continue
         if key in reported_loops:
             continue  # the loop starts at its first repeat; later repeats are the same finding
@@ -647,7 +652,8 @@ def rule_premature_stop(graph: AttributionGraph, weights: Weights) -> Iterable[E
         return
     last = previous[0]
     last_text = graph.outputs[last.span_id]
-    unresolved = last.is_error or (is_tool(last) and (not last_text.strip() or _TOOL_FAILURE.search(last_text)))
+    exit_code, _ = _code_result(last)
+    unresolved = last.is_error or (is_tool(last) and (not last_text.strip() or bool(exit_code) or _TOOL_FAILURE.search(last_text)))
     if unresolved:
         yield Evidence(
             final.span_id,

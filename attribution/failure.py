@@ -18,7 +18,7 @@ from rootspan.attribution.constraints import rule_constraints, rule_handoff_fit
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
-from rootspan.attribution.origin import Origin, lineage, rule_unsupported, rule_value_origin, turn_of
+from rootspan.attribution.origin import Origin, lineage, rule_never_retrieved, rule_unsupported, rule_value_origin, turn_of
 from rootspan.attribution.process import ProcessModel
 from rootspan.attribution.provenance import build_provenance
 from rootspan.model import Alternative, Culprit, LineageLink, Span, SpanKind
@@ -178,6 +178,7 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     findings.extend(rule_unsupported(graph, provenance, weights))
     findings.extend(rule_constraints(graph, provenance, weights))
     findings.extend(rule_handoff_fit(graph, weights))
+    findings.extend(rule_never_retrieved(graph, provenance, findings, weights))
     return findings, origins, sink
 
 

@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 
 from rootspan.attribution.content import quote
-from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool
+from rootspan.attribution.expected import closeness, disagreeing_fields, leaf_values, parse_structured, scalar_expected
+from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool, reports_failure
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.provenance import DERIVED, NOVEL, UNIT_CHANGED, Claim, Provenance
 from rootspan.attribution.values import CLAIM_KINDS, DECISION, NUMBER, Value, extract, is_small_count, is_year, specificity
@@ -34,6 +35,13 @@ SHORT_ANSWER = 120  # characters: in an answer this short every value is decisiv
 # A value a tool returned came from the world; one stated with no source came from nowhere. Of
 # two origins otherwise alike, the unsourced statement is the likelier to be wrong.
 TOOL_SOURCE_PRIOR = 0.75
+# A tool whose result reports an error (a failing test, a 500) saw the failure, it did not make it:
+# the value it returned is the symptom and weighs a third, leaving the blame to what came before.
+REPORTED_FAILURE_SHARE = 0.3
+# With no expected answer nothing says which of the answer's values is wrong; every one is traced.
+# A value with a source in a tool result is then far likelier right than one stated with none, so
+# sourced origins weigh this much less. With the expected answer the traced values are known wrong.
+SOURCED_WHEN_UNKNOWN = 0.4
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Origin:
     how: str
     chain: list[str]  # span ids from the failing output back to the origin
     decisive: Value | None = None  # the answer's value this origin explains (``value`` may be an operand of it)
+    sourced: bool = False  # the value came from a tool result (returned, or picked out of one)
 
 
 def turn_of(graph: AttributionGraph, span: Span) -> Span:
@@ -89,17 +98,34 @@ def _holds(text: str, expected: str) -> bool:
     return bool(want) and want in _folded(text)
 
 
+def _in_expected(value: Value, expected: str) -> bool:
+    """The expected answer states this value as a whole word ("4" is not in "42")."""
+    return re.search(r"(?<![\w.])" + re.escape(value.shown) + r"(?![\w.])", expected, re.I) is not None
+
+
 def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> list[Value]:
-    """Claims of the answer that the task did not give and the expected answer does not hold."""
+    """Claims of the answer that the task did not give and the expected answer does not hold.
+
+    With a structured expected answer, the answer's values in the disagreeing fields come first
+    (in the expected answer's order); with a one-number expected answer, the answer's numbers
+    closest to it in size. The rest of the answer follows, ranked as answers are read.
+    """
     expected = graph.trace.expected
     expected_keys = {value.key for value in extract(expected)} if expected else set()
     short = len(text) <= SHORT_ANSWER
-    chosen: list[Value] = []
+    aligned: list[Value] = []
     seen: set[str] = set()
+    for _, _, leaf in disagreeing_fields(expected, text) or ():
+        for value in leaf_values(leaf):
+            if value.key in seen or value.key in expected_keys or value.kind == DECISION or value.key in prov.task_keys:
+                continue
+            seen.add(value.key)
+            aligned.append(value)
+    chosen: list[Value] = []
     for value in extract(text):
         if value.kind not in CLAIM_KINDS or value.key in seen or value.key in expected_keys:
             continue
-        if value.key in prov.task_keys or (expected and value.shown.lower() in expected.lower()):
+        if value.key in prov.task_keys or (expected and _in_expected(value, expected)):
             continue
         if value.kind == DECISION:
             continue  # a yes/no judges another value; wrong verdicts are the verification rules' to find
@@ -107,10 +133,15 @@ def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> lis
             continue
         seen.add(value.key)
         chosen.append(value)
+    target = scalar_expected(expected)
     # what the answer asserts comes first (a value right after "total is", "answer:", "="), then
     # numbers and dates with units, which decide answers more often than the names around them
-    chosen.sort(key=lambda value: (not _ANSWER_CUE.search(text[max(0, value.start - 30) : value.start]),
-                                   value.kind not in (NUMBER, "date"), value.unit is None, is_small_count(value), value.start))
+    chosen.sort(key=lambda value: (target is not None and closeness(value, target) > 1.0,
+                                   not _ANSWER_CUE.search(text[max(0, value.start - 30) : value.start]),
+                                   value.kind not in (NUMBER, "date"), value.unit is None, is_small_count(value),
+                                   closeness(value, target) if target is not None else 0.0, value.start))
+    if aligned:
+        return aligned[:8]  # the fields that disagree are the failure; the others are context
     return chosen[:8]
 
 
@@ -175,6 +206,10 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         ]
         origins: list[Origin] = []
         for source, operand in operands:
+            if not operand and source in graph.by_id:
+                # a sum or mean of a whole listing: the listing's source holds the error
+                origins.append(_listing_origin(graph, source, value, share / len(operands), chain, claim.how))
+                continue
             if not operand or operand in prov.task_keys:
                 continue
             operand_value = next((v for v in prov.values_out.get(source, ()) + prov.values_in.get(source, ()) if v.key == operand), None)
@@ -200,15 +235,27 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
             # sat in the same listing, mostly otherwise (the listing itself may be wrong)
             picker_share = share if right_one_there else share * 0.6
             picked_chain = _carriers(graph, prov, key, picker, sink) + [picker]
-            found = [Origin(picker, value, picker_share, "tool_output_misread", f"picked {value.shown} out of {quote(span.name, 40)}'s listing", picked_chain)]
+            found = [Origin(picker, value, picker_share, "tool_output_misread", f"picked {value.shown} out of {quote(span.name, 40)}'s listing", picked_chain, sourced=True)]
             if not right_one_there:
-                found.append(Origin(span.span_id, value, share - picker_share, "tool_wrong_result", "returned by the tool", chain))
+                found.append(Origin(span.span_id, value, share - picker_share, "tool_wrong_result", "returned by the tool", chain, sourced=True))
             return found
-        return [Origin(span.span_id, value, share * TOOL_SOURCE_PRIOR, "tool_wrong_result", "returned by the tool", chain)]
+        if reports_failure(graph.outputs[span.span_id]):
+            # a check that reports a failure observed it; the value it returned is the symptom
+            return [Origin(span.span_id, value, share * REPORTED_FAILURE_SHARE, "tool_error", "the tool's report of a failure", chain, sourced=True)]
+        return [Origin(span.span_id, value, share * TOOL_SOURCE_PRIOR, "tool_wrong_result", "returned by the tool", chain, sourced=True)]
     if claim.status == NOVEL and claim.span_id in prov.claims and span is not graph.root:
         authored = prov.authored.get(key) == claim.span_id and not is_actor(span)
         return [Origin(step, value, share, "tool_misuse" if authored else "hallucination", "stated with no source", chain)]
     return [Origin(step, value, share, "hallucination", "stated with no source", chain)]
+
+
+def _listing_origin(graph: AttributionGraph, source: str, value: Value, share: float, chain: list[str], how: str) -> Origin:
+    span = graph.span(source)
+    step = turn_of(graph, span).span_id
+    full = chain + [step] if step not in chain else chain
+    if is_tool(span):
+        return Origin(span.span_id, value, share * TOOL_SOURCE_PRIOR, "tool_wrong_result", f"{value.shown} = {how}, which the tool returned", full, sourced=True)
+    return Origin(step, value, share, "hallucination", f"{value.shown} = {how}, which this step stated", full)
 
 
 def _excerpt(graph: AttributionGraph, span_id: str, value: Value | None) -> str:
@@ -265,7 +312,7 @@ def rule_value_origin(graph: AttributionGraph, prov: Provenance, weights: Weight
     if not text:
         return [], [], sink
     expected = graph.trace.expected
-    if expected and _holds(text, expected):
+    if expected and (_holds(text, expected) or disagreeing_fields(expected, text) == []):
         return [], [], sink  # the answer holds the expected value: what failed lies elsewhere
     values = decisive_values(graph, prov, text)
     if not values and sink is not None:
@@ -283,6 +330,8 @@ def rule_value_origin(graph: AttributionGraph, prov: Provenance, weights: Weight
         # the first decisive value weighs most: answers lead with what they claim
         for origin in trace_value(graph, prov, value, sink, share=specificity(value) / (1 + 0.5 * rank)):
             origin.decisive = value
+            if origin.sourced and not expected:
+                origin.share *= SOURCED_WHEN_UNKNOWN
             origins.append(origin)
     evidence: list[Evidence] = []
     versus = f"; expected '{quote(expected, 40)}'" if expected else " and the run failed"
@@ -307,6 +356,41 @@ def _origin_sentence(graph: AttributionGraph, origin: Origin, span: Span) -> str
         return f"'{quote(decisive.shown, 30)}' in the answer entered the run at {where}: {quote(origin.how, 80)}"
     return (f"'{quote(decisive.shown, 30)}' in the answer is computed from '{quote(origin.value.shown, 30)}', which entered "
             f"the run at {where}: {quote(origin.how, 100)}")
+
+
+def _expected_values(expected: str) -> list[Value]:
+    structured = parse_structured(expected)
+    if isinstance(structured, (dict, list)):
+        leaves = [value for _, leaf, _ in disagreeing_fields(expected, "{}") or () for value in leaf_values(leaf)]
+        return [value for value in leaves if specificity(value) >= 0.6 or value.kind == "quoted"]
+    return [value for value in extract(expected) if specificity(value) >= 0.6]
+
+
+def rule_never_retrieved(graph: AttributionGraph, prov: Provenance, evidence: list[Evidence], weights: Weights) -> list[Evidence]:
+    """The expected answer's values appear nowhere in the run: the information never came in.
+
+    Then no step misread or miscomputed it; the retrieval that came back empty or failed is where
+    the run lost it, and its finding weighs like a value's origin. Needs the expected answer.
+    """
+    expected = graph.trace.expected
+    if not expected or graph.trace.outcome in (None, "success"):
+        return []
+    root = graph.root
+    task = graph.inputs[root.span_id].lower() if root is not None else ""
+    wanted = [value for value in _expected_values(expected) if value.key not in prov.task_keys and value.shown.lower() not in task]
+    if not wanted or any(value.key in prov.origin for value in wanted):
+        return []
+    held = [graph.outputs[span.span_id].lower() + graph.inputs[span.span_id].lower() for span in graph.order if span is not root]
+    if any(value.shown.lower() in text for value in wanted for text in held):
+        return []  # held verbatim somewhere, in a form the extractor does not read as that value
+    empty = [item for item in evidence if item.rule in ("tool_empty", "tool_failed") and item.blames is None]
+    if not empty:
+        return []
+    first = min(empty, key=lambda item: graph.position[item.span_id])
+    span = graph.span(first.span_id)
+    return [Evidence(first.span_id, "never_retrieved", first.category, weights.value_origin * 0.5,
+                     f"no step ever held the expected '{quote(expected, 40)}'; step {span.step} ({quote(span.name, 30)}) "
+                     "is the first retrieval that came back with nothing")]
 
 
 def rule_unsupported(graph: AttributionGraph, prov: Provenance, weights: Weights) -> list[Evidence]:

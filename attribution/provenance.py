@@ -23,6 +23,7 @@ values not found verbatim and is bounded per value and per trace.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -66,8 +67,8 @@ class Claim:
     value: Value
     status: str
     sources: tuple[str, ...] = ()  # span ids: the origin (given) or the operands' origins (derived)
-    how: str = ""
-    operands: tuple[str, ...] = ()  # value keys of a derivation's operands  # the derivation, in words ("4 x 7", "8.5% of 240", "183908 / 100")
+    how: str = ""  # the derivation, in words ("4 x 7", "8.5% of 240", "183908 / 100")
+    operands: tuple[str, ...] = ()  # value keys of a derivation's operands
 
 
 @dataclass
@@ -118,6 +119,23 @@ def _matches(target: float, decimals: int, candidate: float, exact_only: bool) -
     return round(candidate * scale) / scale == target
 
 
+def _significant(raw: str) -> int:
+    return len("".join(ch for ch in raw if ch.isdigit()).lstrip("0"))
+
+
+def _rounds_to(target: float, decimals: int, candidate: float) -> bool:
+    """One value shown with fewer decimals: rounded, truncated or rounded up (544.5 -> 544 or 545).
+
+    Unlike results of arithmetic, a single value is safe to round even to an integer: one number
+    within a unit of another is rarely a coincidence, while the ratio of some two numbers is.
+    """
+    if not math.isfinite(candidate) or candidate == target:
+        return candidate == target
+    if _decimals(repr(candidate)) <= decimals:
+        return False
+    return abs(candidate - target) < 10.0 ** -decimals
+
+
 def _pair_forms(a: float, b: float) -> Iterable[tuple[float, str, bool]]:
     """(result, how, exact_only) of one operation over two operands."""
     yield a + b, f"{_fmt(a)} + {_fmt(b)}", True
@@ -131,6 +149,7 @@ def _pair_forms(a: float, b: float) -> Iterable[tuple[float, str, bool]]:
         yield a * (1 - b / 100), f"{_fmt(a)} - {_fmt(b)}%", False
     if a and b:
         yield 100 * a / b, f"{_fmt(a)} as a % of {_fmt(b)}", False
+        yield 100 * (a - b) / b, f"{_fmt(a)} vs {_fmt(b)} as a % change", False
 
 
 def _fmt(number: float) -> str:
@@ -163,17 +182,22 @@ def derive(value: Value, own: list[Operand], recent: list[Operand]) -> Derivatio
             for result, how in ((number * factor, f"{_fmt(number)} x {_fmt(factor)}"), (number / factor, f"{_fmt(number)} / {_fmt(factor)}")):
                 if _matches(target, decimals, result, factor == int(factor) and number == int(number) and how.count("x")):
                     return how, (source,), (number,)
-        if _matches(target, decimals, number, False):
+        if _rounds_to(target, decimals, number):
             return f"{_fmt(number)} rounded", (source,), (number,)
     # rounding only over the step's own inputs: across the whole run's recent values, some
     # ratio rounds to almost anything; there only exact results count
     # (and only when the inputs are few: a step reading a dump of numbers matches by chance)
-    focused = len(own) <= TRIPLE_OPERANDS
+    # (a target of four or more significant digits is rarely hit by chance, so it may round anyway)
+    focused = len(own) <= TRIPLE_OPERANDS or _significant(value.raw) >= 4
     candidates = [(number, source, focused) for number, source, _ in own]
     candidates += [(number, source, False) for number, source, _ in recent if (number, source) not in {(n, s) for n, s, _ in own}]
+    # a percentage is stated whole ("a 26% gain" for 26.3%) far more often than other results
+    whole_percent = value.unit == "%" and decimals == 0
     for (a, source_a, own_a), (b, source_b, own_b) in itertools.permutations(candidates, 2):
         for result, how, exact_only in _pair_forms(a, b):
-            if _matches(target, decimals, result, exact_only or not (own_a and own_b)):
+            if _matches(target, decimals, result, exact_only or not (own_a and own_b)) or (
+                whole_percent and own_a and own_b and "%" in how and abs(result - target) < 0.5
+            ):
                 return how, (source_a, source_b), (a, b)
     small = [(number, source) for number, source, _ in own[:TRIPLE_OPERANDS]]
     for (a, sa), (b, sb), (c, sc_) in itertools.permutations(small, 3):
@@ -190,12 +214,19 @@ def derive(value: Value, own: list[Operand], recent: list[Operand]) -> Derivatio
     return None
 
 
-def _aggregate(value: Value, listings: dict[str, list[float]]) -> Derivation | None:
-    """The value is the sum, mean, minimum or maximum of one earlier span's listing of numbers."""
+def _aggregate(value: Value, listings: dict[str, list[float]], grouped: dict[str, dict[str, tuple[str, tuple[str, ...]]]] | None = None) -> Derivation | None:
+    """The value is the sum or mean of one earlier span's listing of numbers, or of one group of its rows."""
     target = value.number
     if target is None:
         return None
     decimals = _decimals(value.raw)
+    for source, totals in (grouped or {}).items():
+        found = totals.get(value.key) or totals.get(number_key(round(target, 6)))
+        if found is None and decimals < 2:  # a group's total shown rounded
+            found = next((item for key, item in totals.items() if _rounds_to(target, decimals, float(key[2:]))), None)
+        if found is not None:
+            how, members = found
+            return how, (source,) * len(members), tuple(float(key[2:]) for key in members)
     for source, numbers in listings.items():
         if len(numbers) < 3:
             continue
@@ -204,6 +235,50 @@ def _aggregate(value: Value, listings: dict[str, list[float]]) -> Derivation | N
             if _matches(target, decimals, result, how == "sum" and all(n == int(n) for n in numbers)):
                 return f"the {how} of {len(numbers)} values in step output", (source,), ()
     return None
+
+
+MAX_GROUP_ROWS = 500  # rows of a table whose per-group totals are computed
+
+
+def group_totals(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Per-group sums and means of a table a step returned (rows of one JSON list of objects).
+
+    "transport: 82.5" is the sum of the usd of the rows whose category is transport: a group-by,
+    the commonest thing agents do with a table, and not a sum of a few arbitrary values (which
+    among thousands of subsets would match anything). Keys are number keys; values say how, and
+    the member values summed.
+    """
+    stripped = text.lstrip()
+    if not stripped.startswith("[") or len(text) > 2_000_000:
+        return {}
+    try:
+        rows = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    rows = [row for row in rows[:MAX_GROUP_ROWS] if isinstance(row, dict)] if isinstance(rows, list) else []
+    if len(rows) < 3:
+        return {}
+    labels = {key for row in rows for key, item in row.items() if isinstance(item, str)}
+    amounts = {key for row in rows for key, item in row.items() if isinstance(item, (int, float)) and not isinstance(item, bool)}
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for label in sorted(labels)[:12]:
+        groups: dict[str, list[tuple[str, float]]] = {}
+        for row in rows:
+            if isinstance(row.get(label), str):
+                groups.setdefault(row[label], []).extend(
+                    (amount, float(row[amount])) for amount in amounts if isinstance(row.get(amount), (int, float)) and not isinstance(row.get(amount), bool)
+                )
+        if not 1 < len(groups) < len(rows):
+            continue  # one group is the whole table; one row per group is no grouping
+        for group, cells in groups.items():
+            for amount in amounts:
+                numbers = [number for name, number in cells if name == amount]
+                if len(numbers) >= 2:
+                    total = math.fsum(numbers)
+                    summed = tuple(number_key(number) for number in numbers)
+                    found.setdefault(number_key(round(total, 6)), (f"the sum of {amount} where {label} is {group}", summed))
+                    found.setdefault(number_key(round(total / len(numbers), 6)), (f"the mean of {amount} where {label} is {group}", summed))
+    return found
 
 
 SUBSET_OPERANDS = 14  # recent values a sum of several may be drawn from (2^14 sums)
@@ -276,6 +351,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
     known: set[str] = set()
     recent: dict[str, Operand] = {}  # number key -> (number, origin span, unit), oldest first
     listings: dict[str, list[float]] = {}  # span -> the numbers of its output, for sums and means
+    grouped: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {}  # span -> per-group totals of its table
     budget = [MAX_DERIVATIONS]
     subset_budget = [MAX_SUBSET_SEARCHES]
     root = graph.root
@@ -291,6 +367,44 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
             if len(recent) > 4 * POOL_RECENT:
                 for stale in list(recent)[: len(recent) - POOL_RECENT]:
                     del recent[stale]
+
+    def own_numbers_of(span_id: str) -> list[Operand]:
+        return [
+            (value.number, prov.origin.get(value.key, span_id), value.unit)
+            for value in prov.values_in.get(span_id, ())
+            if value.number is not None and not is_year(value)
+        ][:POOL_OWN]
+
+    def received_numbers(span: Span) -> list[Operand]:
+        """What a turn had besides its input: its calls' results and the outputs it declared as
+        inputs. An agent that multiplies a tool's rate by an amount it was handed computes from them."""
+        sources = [child.span_id for child in graph.children(span.span_id) if child.span_id in prov.values_out]
+        sources += [producer for producer in graph.data_parents.get(span.span_id, {}) if producer in graph.by_id]
+        found: list[Operand] = []
+        for source in dict.fromkeys(sources):
+            for value in prov.values_out.get(source, ()):
+                if value.number is not None and not is_year(value):
+                    found.append((value.number, prov.origin.get(value.key, source), value.unit))
+        return found[:POOL_OWN]
+
+    def try_derive(value: Value, own: list[Operand], tool: bool = False) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+        """(sources, how, operand keys) when the number follows from what was there."""
+        if not (_is_claim(value) and value.kind == NUMBER and not is_small_count(value) and not is_year(value) and budget[0] > 0):
+            return None
+        budget[0] -= 1
+        pool = list(recent.values())
+        if tool:
+            # a tool computes from its arguments; a match with other values of the run is chance
+            derivation = derive(value, own, [])
+            return None if derivation is None else (derivation[1], derivation[0], tuple(number_key(n) for n in derivation[2]))
+        derivation = derive(value, own, pool[-POOL_RECENT:]) or _aggregate(value, listings, grouped)
+        if derivation is None and subset_budget[0] > 0 and _decimals(value.raw):
+            subset_budget[0] -= 1
+            derivation = subset_sum(value, own + pool[-SUBSET_OPERANDS:])
+        if derivation is None:
+            return None
+        how, sources, operands = derivation
+        return sources, how, tuple(number_key(number) for number in operands)
 
     for _, is_start, signed in events:
         span = graph.order[signed if is_start else -signed]
@@ -309,16 +423,19 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                     # a value first seen in an input was put there by whoever built the input
                     writer = author.span_id if author is not None else span_id
                     prov.authored[value.key] = writer
-                    prov.claims.setdefault(writer, []).append(Claim(writer, value, NOVEL))
+                    # a total the caller computed in code and put into a prompt or a tool's
+                    # arguments is as derived as one it wrote in its answer
+                    # (from what its author had: its own inputs and the rest of this input)
+                    beside = [operand for operand in own_numbers_of(span_id) if number_key(operand[0]) != value.key]
+                    had = own_numbers_of(writer) + received_numbers(author) if author is not None else []
+                    derived = try_derive(value, (had + beside)[: 2 * POOL_OWN])
+                    status = (DERIVED, *derived) if derived is not None else (NOVEL,)
+                    prov.claims.setdefault(writer, []).append(Claim(writer, value, *status))
                     register(value, writer)
             continue
         values = extract(graph.outputs[span_id])
         prov.values_out[span_id] = values
-        own_numbers = [
-            (value.number, prov.origin.get(value.key, span_id), value.unit)
-            for value in prov.values_in.get(span_id, ())
-            if value.number is not None and not is_year(value)
-        ][:POOL_OWN]
+        own_numbers = own_numbers_of(span_id) + received_numbers(span)
         claims: list[Claim] = prov.claims.setdefault(span_id, [])
         seen_here: set[str] = set()
         for value in values:
@@ -335,19 +452,11 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                 else:
                     claims.append(Claim(span_id, value, GIVEN, (origin,)))
                 continue
-            if _is_claim(value) and value.kind == NUMBER and not is_small_count(value) and not is_year(value) and budget[0] > 0:
-                budget[0] -= 1
-                pool = list(recent.values())
-                derivation = derive(value, own_numbers, pool[-POOL_RECENT:]) or _aggregate(value, listings)
-                if derivation is None and subset_budget[0] > 0 and _decimals(value.raw):
-                    subset_budget[0] -= 1
-                    derivation = subset_sum(value, own_numbers + pool[-SUBSET_OPERANDS:])
-                if derivation is not None:
-                    how, sources, operands = derivation
-                    keys = tuple(number_key(number) for number in operands)
-                    claims.append(Claim(span_id, value, DERIVED, sources, how, keys))
-                    register(value, span_id)
-                    continue
+            derived = try_derive(value, own_numbers, tool=span.kind is SpanKind.TOOL)
+            if derived is not None:
+                claims.append(Claim(span_id, value, DERIVED, *derived))
+                register(value, span_id)
+                continue
             claims.append(Claim(span_id, value, NOVEL if value.kind != DECISION else DECISION))
             register(value, span_id)
         numbers_here = [value.number for value in values if value.number is not None and not is_year(value)]
@@ -355,6 +464,11 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
             listings[span_id] = numbers_here[:200]
             if len(listings) > 16:
                 del listings[next(iter(listings))]
+            totals = group_totals(graph.outputs[span_id])
+            if totals:
+                grouped[span_id] = totals
+                if len(grouped) > 16:
+                    del grouped[next(iter(grouped))]
         if span is not root:  # the root's answer ends the run: nothing follows it to be given
             known.update(value.key for value in values if value.key in prov.origin)
     return prov

@@ -91,7 +91,8 @@ _NOT_NAMES = frozenset(
     for of in on at to by with from as is are was were be been note step final answer total result yes no
     ok okay sure thanks thank hello hi please let now next first second third also however therefore based
     json csv sql api id url http https true false none null error warning info debug task plan summary
-    monday tuesday wednesday thursday friday saturday sunday""".split()
+    monday tuesday wednesday thursday friday saturday sunday my your our their his her its me us them
+    done dear great good welcome sorry unfortunately""".split()
 ) | frozenset(_MONTHS) | frozenset(m[:3] for m in _MONTHS)
 
 _UNIT_ALIASES = {
@@ -239,8 +240,10 @@ def names(text: str, limit: int = 200) -> list[Value]:
             if not words:
                 continue
             raw = " ".join(words)
+        if text[match.end() : match.end() + 1] in ("-", "_") or text[max(0, match.start() - 1) : match.start()] in ("-", "_"):
+            continue  # part of an identifier or a code ("PLANT-A", "EMEA-South", "ERR_TIMEOUT")
         before = text[: match.start()].rstrip()
-        sentence_start = not before or before[-1] in ".!?:\n-*#>|" or before.endswith("**")
+        sentence_start = not before or before[-1] in ".!?:\n-*#>|\"'“([{" or before.endswith("**")
         if len(words) == 1 and (sentence_start or len(raw) < 3 or raw.lower() in _NOT_NAMES):
             continue
         found.append(Value(NAME, "p:" + raw.lower(), raw, match.start()))
@@ -276,4 +279,6 @@ def specificity(value: Value) -> float:
 
 
 def is_year(value: Value) -> bool:
-    return value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number) and 1900 <= value.number <= 2100
+    """1900..2100 written as a bare integer: "2024" is a year, "1945.00" and "1,999" are amounts."""
+    return (value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number)
+            and 1900 <= value.number <= 2100 and value.raw.strip().lstrip("+-").isdigit())

@@ -356,10 +356,14 @@ def trivial_baselines(logs: Iterable[Log], split: str = "all") -> dict[str, dict
             talkers = [agent for agent in agents if agent not in TERMINAL_AGENTS]
             busiest = max(set(talkers), key=lambda agent: (talkers.count(agent), -talkers.index(agent))) if talkers else None
             add("agent with the most turns", log.subset, busiest == log.mistake_agent)
+            first = agents.index(busiest) if busiest in agents else None
+            add("its first step", log.subset, first is not None and first == log.mistake_step)
             add("always step 0", log.subset, log.mistake_step == 0)
             add("always step 1", log.subset, log.mistake_step == 1)
         else:
             add("always WebSurfer", log.subset, log.mistake_agent == "WebSurfer")
+            surfer = agents.index("WebSurfer") if "WebSurfer" in agents else None
+            add("WebSurfer's first step", log.subset, surfer is not None and surfer == log.mistake_step)
             add("always Orchestrator", log.subset, log.mistake_agent == "Orchestrator")
             add("always step 1", log.subset, log.mistake_step == 1)
     return {

@@ -164,15 +164,7 @@ def test_ignored_input_fires_when_declared_inputs_are_dropped() -> None:
     "printed",
     [
         "Traceback (most recent call last):\nNameError: name 'x' is not defined",
-        pytest.param(
-            "segmentation fault",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug: rule_premature_stop decides 'failed' from the error status or the result text "
-                "(_TOOL_FAILURE) only and ignores rootspan.code.exit_code, which rule_tool_output treats as a "
-                "failure; 'exitcode: [1-9]' left _TOOL_FAILURE when the AutoGen strings moved to the importer",
-            ),
-        ),
+        "segmentation fault",
     ],
 )
 def test_premature_stop_after_a_failed_step(printed: str) -> None:

@@ -103,14 +103,7 @@ def test_scoring_knobs_change_the_choice_deterministically() -> None:
     [
         None,
         "99",
-        pytest.param(
-            "42",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug: origin.decisive_values drops an answer value whose text is a substring of the "
-                "expected answer ('4' in '42'), so the verifier's wrong 4 is never traced when 42 is expected",
-            ),
-        ),
+        "42",
     ],
 )
 def test_what_follows_a_hard_failure_is_its_consequence(expected: str | None) -> None:
