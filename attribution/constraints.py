@@ -49,10 +49,14 @@ _MONTH_YEAR = re.compile(r"\b(january|february|march|april|may|june|july|august|
 _MONTHS = "january february march april may june july august september october november december".split()
 
 
+_LENGTH_UNIT = re.compile(r"\s*(characters?|chars?|words?)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Bound:
     value: Value
     upper: bool
+    length: str | None = None  # "characters" or "words": a limit on a text's length, not on a value
 
 
 @dataclass
@@ -78,10 +82,12 @@ def task_constraints(task: str) -> Constraints:
         if value.kind == NUMBER and is_year(value) and _YEAR_CONTEXT.search(before):
             years.add(int(value.number or 0))
         elif value.kind == NUMBER and not is_year(value):
+            after = _LENGTH_UNIT.match(task, value.start + len(value.raw))
+            length = ("words" if after.group(1).lower().startswith("w") else "characters") if after else None
             if _UPPER.search(before):
-                bounds.append(Bound(value, True))
+                bounds.append(Bound(value, True, length))
             elif _LOWER.search(before):
-                bounds.append(Bound(value, False))
+                bounds.append(Bound(value, False, length))
         elif value.kind == DATE:
             years.add(int(value.key[2:6]))
     months = {(int(match.group(2)), _MONTHS.index(match.group(1).lower()) + 1) for match in _MONTH_YEAR.finditer(task)}
@@ -122,6 +128,21 @@ def _breaks(bound: Bound, value: Value) -> bool:
     return value.number > bound.value.number if bound.upper else value.number < bound.value.number
 
 
+def _in_answer(text: str, answer: str) -> bool:
+    """The step's text reached the answer whole (as written, or escaped inside a JSON answer)."""
+    body = text.strip()
+    return bool(body) and (body in answer or json.dumps(body)[1:-1] in answer or json.dumps(body, ensure_ascii=False)[1:-1] in answer)
+
+
+def _length(text: str, unit: str) -> int:
+    return len(text.split()) if unit == "words" else len(text.strip())
+
+
+def _past(bound: Bound, size: int) -> bool:
+    limit = bound.value.number or 0
+    return size > limit if bound.upper else size < limit
+
+
 def _reaches(key: str, reached: set[str]) -> bool:
     return key in reached
 
@@ -154,7 +175,14 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
     for step, text, where in _acting_texts(graph):
         values = extract(text)
         for bound in constraints.bounds:
-            broken = next((v for v in values if _breaks(bound, v) and _reaches(v.key, reached)), None)
+            if bound.length is not None:
+                size = _length(text, bound.length)
+                if "call" not in where and _in_answer(text, answer) and _past(bound, size):
+                    add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) writes {size} {bound.length} that reach the "
+                        f"answer; the task asks for {'at most' if bound.upper else 'at least'} {quote(bound.value.shown, 20)}")
+                continue
+            # a number the task itself gave (an opt-out code, an order number) breaks no limit
+            broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v) and _reaches(v.key, reached)), None)
             if broken is not None:
                 limit = "at most" if bound.upper else "at least"
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) puts {quote(broken.shown, 20)} in {where}; "

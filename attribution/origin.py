@@ -180,8 +180,13 @@ def _carriers(graph: AttributionGraph, prov: Provenance, key: str, origin: str, 
     return list(reversed(found))
 
 
-def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: Span | None, share: float = 1.0, depth: int = 0) -> list[Origin]:
-    """Origins of one decisive value, each with its share of the blame."""
+def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: Span | None, share: float = 1.0, depth: int = 0,
+                whole_listing: bool = False) -> list[Origin]:
+    """Origins of one decisive value, each with its share of the blame.
+
+    ``whole_listing``: the value is one member of a total over a whole column or group, so
+    nobody picked it out of its listing; the listing's source answers for it.
+    """
     key = value.key
     changed = _first_unit_change(graph, prov, key)
     if changed is not None:
@@ -215,12 +220,13 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
             operand_value = next((v for v in prov.values_out.get(source, ()) + prov.values_in.get(source, ()) if v.key == operand), None)
             if operand_value is None:
                 continue
-            for found in trace_value(graph, prov, operand_value, graph.span(step), share / max(1, len(operands)), depth + 1):
+            aggregate = claim.how.startswith(("the sum of", "the mean of"))
+            for found in trace_value(graph, prov, operand_value, graph.span(step), share / max(1, len(operands)), depth + 1, aggregate):
                 found.chain = chain[:-1] + [step] + found.chain if step not in found.chain else found.chain
                 found.how = f"{value.shown} = {claim.how}; {found.how}"
                 origins.append(found)
         if origins or operands == []:
-            return origins
+            return _merged(origins)
         # operands only from sources we cannot read back: the deriving step is all we have
         return [Origin(step, value, share * 0.5, "hallucination", f"{value.shown} = {claim.how}", chain)]
     if is_tool(span):
@@ -229,7 +235,7 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         right_one_there = bool(expected) and any(
             v.key in prov.origin and prov.origin[v.key] == span.span_id for v in extract(expected or "") if v.kind in CLAIM_KINDS
         )
-        picker = _picker(graph, prov, key, span.span_id) if listing else None
+        picker = _picker(graph, prov, key, span.span_id) if listing and not whole_listing else None
         if picker is not None:
             # picking from a listing is a reading: the picker's, for certain when the right value
             # sat in the same listing, mostly otherwise (the listing itself may be wrong)
@@ -247,6 +253,19 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         authored = prov.authored.get(key) == claim.span_id and not is_actor(span)
         return [Origin(step, value, share, "tool_misuse" if authored else "hallucination", "stated with no source", chain)]
     return [Origin(step, value, share, "hallucination", "stated with no source", chain)]
+
+
+def _merged(origins: list[Origin]) -> list[Origin]:
+    """One origin per step and category, shares summed: the 25 invoices of one fetch that make up
+    a wrong total are one finding on the fetch, as strong as the total, not 25 weak ones."""
+    merged: dict[tuple[str, str], Origin] = {}
+    for origin in origins:
+        kept = merged.get((origin.span_id, origin.category))
+        if kept is None:
+            merged[(origin.span_id, origin.category)] = origin
+        else:
+            kept.share += origin.share
+    return list(merged.values())
 
 
 def _listing_origin(graph: AttributionGraph, source: str, value: Value, share: float, chain: list[str], how: str) -> Origin:

@@ -261,6 +261,12 @@ def group_totals(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     labels = {key for row in rows for key, item in row.items() if isinstance(item, str)}
     amounts = {key for row in rows for key, item in row.items() if isinstance(item, (int, float)) and not isinstance(item, bool)}
     found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for amount in sorted(amounts)[:12]:  # a column's total and mean over the whole table
+        column = [float(row[amount]) for row in rows if isinstance(row.get(amount), (int, float)) and not isinstance(row.get(amount), bool)]
+        if len(column) >= 2:
+            summed = tuple(number_key(number) for number in column)
+            found.setdefault(number_key(round(math.fsum(column), 6)), (f"the sum of {amount}", summed))
+            found.setdefault(number_key(round(math.fsum(column) / len(column), 6)), (f"the mean of {amount}", summed))
     for label in sorted(labels)[:12]:
         groups: dict[str, list[tuple[str, float]]] = {}
         for row in rows:
