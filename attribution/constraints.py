@@ -166,6 +166,15 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
     found: list[Evidence] = []
     blamed: set[str] = set()
 
+    def introducer(step: Span, value: Value) -> Span:
+        """Who first stated the breaking value: a step that passes a query or a plan on to a tool
+        carries the choice, the step that wrote it made it."""
+        origin = prov.origin.get(value.key)
+        if origin is None or origin == root.span_id or origin not in graph.by_id:
+            return step
+        first = turn_of(graph, graph.span(origin))
+        return first if is_actor(first) and first is not graph.root and graph.position[first.span_id] <= graph.position[step.span_id] else step
+
     def add(step: Span, category: str, sentence: str) -> None:
         if step.span_id in blamed:
             return
@@ -185,17 +194,20 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
             broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v) and _reaches(v.key, reached)), None)
             if broken is not None:
                 limit = "at most" if bound.upper else "at least"
+                step = introducer(step, broken)
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) puts {quote(broken.shown, 20)} in {where}; "
                     f"the task asks for {limit} {quote(bound.value.shown, 20)}")
         if constraints.years and "call" in where:
             wrong = next((v for v in values if _year_of(v) is not None and _year_of(v) not in constraints.years), None)
             if wrong is not None:
-                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) uses {quote(wrong.shown, 20)} in {where}; "
+                step = introducer(step, wrong)
+                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) chose {quote(wrong.shown, 20)}, used in {where}; "
                     f"the task is about {', '.join(str(y) for y in sorted(constraints.years))}")
         if constraints.month and "call" in where:
             outside = next((v for v in values if v.kind == DATE and (int(v.key[2:6]), int(v.key[7:9])) != constraints.month), None)
             if outside is not None:
-                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) uses {quote(outside.shown, 20)} in {where}; "
+                step = introducer(step, outside)
+                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) chose {quote(outside.shown, 20)}, used in {where}; "
                     f"the task is about {_MONTHS[constraints.month[1] - 1].title()} {constraints.month[0]}")
         if found:
             break  # the first step that broke a constraint is the divergence; later ones follow it

@@ -71,7 +71,9 @@ _TOOL_FAILURE = re.compile(
 _CALLER_FAULT = re.compile(
     r"\b(?:SyntaxError|NameError|TypeError|AttributeError|IndentationError|ModuleNotFoundError|ImportError|"
     r"KeyError|IndexError|ValueError|ValidationError|validation error|invalid arguments?|"
-    r"missing (?:required )?argument|unexpected keyword|cannot (?:evaluate|parse)|not a valid)\b",
+    r"missing (?:required )?argument|unexpected keyword|cannot (?:evaluate|parse)|not a valid|"
+    # a query the caller wrote that the database rejects
+    r"no such (?:column|table)|ambiguous column|unknown column|syntax error at or near|: syntax error)\b",
     re.I,
 )
 _CODE_RUN = re.compile(r"Traceback \(most recent call last\)")
@@ -175,11 +177,20 @@ def _recorded_category(span: Span) -> str | None:
 
 
 def recovered_by(graph: AttributionGraph, span: Span) -> Span | None:
-    """A later call of the same name under the same parent that succeeded: the error was recovered."""
+    """A later call of the same name by the same agent that succeeded: the error was recovered.
+
+    Under the same parent (a retry loop) or in a later turn of the agent (a fixed query run again).
+    """
     parent = graph.parent(span)
     siblings = graph.children(parent.span_id) if parent is not None else []
     for later in siblings:
         if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and later is not span:
+            return later
+    agent = graph.agent(span)
+    if agent is None:
+        return None
+    for later in graph.order[graph.position[span.span_id] + 1 :]:
+        if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and graph.agent(later) == agent:
             return later
     return None
 

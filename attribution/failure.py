@@ -18,7 +18,7 @@ from rootspan.attribution.constraints import rule_constraints, rule_handoff_fit
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
-from rootspan.attribution.origin import Origin, lineage, rule_never_retrieved, rule_unsupported, rule_value_origin, turn_of
+from rootspan.attribution.origin import Origin, lineage, rule_never_retrieved, rule_swallowed_error, rule_unsupported, rule_value_origin, turn_of
 from rootspan.attribution.process import ProcessModel
 from rootspan.attribution.provenance import build_provenance
 from rootspan.model import Alternative, Culprit, LineageLink, Span, SpanKind
@@ -160,6 +160,8 @@ def _discount_consequences(
         frontier = following
     # a step is exempt only when it failed itself; a caller blamed for a call's failure is not
     failed_itself = {span_id for span_id in hard if any(item.rule in HARD_RULES and item.span_id == span_id for item in reasons[span_id])}
+    # an agent that swallowed the failure and filled the gap is not its consequence but its author
+    failed_itself |= {span_id for span_id, items in reasons.items() if any(item.rule == "swallowed_error" for item in items)}
     for span_id in list(scores):
         if span_id in affected and span_id not in failed_itself:
             scores[span_id] *= factor
@@ -176,6 +178,7 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     origin_findings, origins, sink = rule_value_origin(graph, provenance, weights)
     findings.extend(origin_findings)
     findings.extend(rule_unsupported(graph, provenance, weights))
+    findings.extend(rule_swallowed_error(graph, provenance, weights))
     findings.extend(rule_constraints(graph, provenance, weights))
     findings.extend(rule_handoff_fit(graph, weights))
     findings.extend(rule_never_retrieved(graph, provenance, findings, weights))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rootspan.attribution.content import quote
 from rootspan.attribution.expected import closeness, disagreeing_fields, leaf_values, parse_structured, scalar_expected
-from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool, reports_failure
+from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool, recovered_by, reports_failure
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.provenance import DERIVED, NOVEL, UNIT_CHANGED, Claim, Provenance
 from rootspan.attribution.values import CLAIM_KINDS, DECISION, NUMBER, Value, extract, is_small_count, is_year, specificity
@@ -410,6 +410,50 @@ def rule_never_retrieved(graph: AttributionGraph, prov: Provenance, evidence: li
     return [Evidence(first.span_id, "never_retrieved", first.category, weights.value_origin * 0.5,
                      f"no step ever held the expected '{quote(expected, 40)}'; step {span.step} ({quote(span.name, 30)}) "
                      "is the first retrieval that came back with nothing")]
+
+
+_REPORTS_TROUBLE = re.compile(
+    r"\b(?:fail(?:ed|s|ure)?|error|exception|blocked|denied|unavailable|timed? ?out|could not|couldn't|cannot|can't|unable|"
+    r"retry|rolled back|not (?:available|reachable|found))\b",
+    re.I,
+)
+
+
+def rule_swallowed_error(graph: AttributionGraph, prov: Provenance, weights: Weights) -> list[Evidence]:
+    """A call failed and nothing retried it, yet its agent went on stating values no call returned.
+
+    The failure was the tool's, but the wrong answer is the agent's: it swallowed the error and
+    filled the gap. Counts only values that reach the answer, so an agent that reports the failure
+    (or says nothing specific) is not blamed.
+    """
+    if graph.trace.outcome in (None, "success"):
+        return []
+    _, answer = answer_text(graph)
+    answer_keys = {value.key for value in extract(answer) if value.kind in CLAIM_KINDS}
+    found: list[Evidence] = []
+    seen: set[str] = set()
+    for span in graph.order:
+        if not (is_tool(span) and span.is_error) or recovered_by(graph, span) is not None:
+            continue
+        turn = turn_of(graph, graph.parent(span) or span)
+        if turn is span or turn is graph.root or turn.span_id in seen or turn.kind is not SpanKind.AGENT:
+            continue
+        stated = [turn.span_id] + [child.span_id for child in graph.children(turn.span_id) if child.kind is SpanKind.LLM and child.start_ns >= span.end_ns]
+        if any(_REPORTS_TROUBLE.search(graph.outputs[holder]) for holder in stated):
+            continue  # it told of the failure: nothing was swallowed
+        invented = [
+            claim.value for holder in stated for claim in prov.claims.get(holder, ())
+            if claim.status == NOVEL and claim.value.key in answer_keys and specificity(claim.value) >= 0.6
+            and not is_small_count(claim.value)
+        ]
+        if not invented:
+            continue
+        seen.add(turn.span_id)
+        shown = ", ".join(dict.fromkeys(quote(value.shown, 20) for value in invented[:3]))
+        found.append(Evidence(turn.span_id, "swallowed_error", "hallucination", weights.direct,
+                              f"step {turn.step} ({graph.agent(turn)}) went on after step {span.step} failed, stating {shown} "
+                              "that no call returned"))
+    return found
 
 
 def rule_unsupported(graph: AttributionGraph, prov: Provenance, weights: Weights) -> list[Evidence]:

@@ -51,7 +51,7 @@ class Value:
 
 # identifiers: letters joined to digits by - _ # / or directly ("A-17", "KB-12", "SKU4411", "#8812")
 _IDENTIFIER = re.compile(
-    r"(?<![\w-])(?:[A-Za-z]{1,12}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Za-z][\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
+    r"(?<![\w-])(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Za-z][\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
 )
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
@@ -65,7 +65,7 @@ _WORD_DATE = re.compile(
 _TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,3}[.)]|\(\d{1,3}\))\s")
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<cur>[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD)\s)?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
+    r"(?<![\w.])(?<![A-Za-z]-)(?P<cur>[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD)\s)?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
     r"(?P<unit>\s?%|\s?(?:percent|usd|eur|gbp|jpy|dollars?|euros?|cents?|pounds?|kg|g|mg|lbs?|oz|km|m|cm|mm|mi|miles?|ft|feet|"
     r"in(?:ches)?|l|ml|gal(?:lons?)?|h|hrs?|hours?|min(?:utes?)?|s|sec(?:onds?)?|ms|days?|weeks?|months?|years?|gb|mb|kb|tb|"
     r"°c|°f|c|f|btu(?:/h)?|cfm|psi|gpm|items?|units?|pcs|people|nights?)\b)?",
