@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Iterable
 
 from rootspan import semconv as sc
@@ -45,6 +46,8 @@ _UNIT_WORDS = {
 }
 _METRIC = {"kg", "g", "km", "m", "cm", "mm", "l", "ml", "°c", "c"}
 _IMPERIAL = {"lb", "oz", "mi", "ft", "in", "gal", "°f", "f", "btu", "btu/h", "cfm", "psi", "gpm"}
+OPTIONS = 5  # an output with this many dates lists options someone else picks from
+_WEEKDAYS_ONLY = re.compile(r"\b(?:weekdays? only|only (?:on )?weekdays|on a weekday|no weekends?|not (?:on )?(?:a |the )?weekends?|business days? only|monday(?: to|-| through) friday)\b", re.I)
 _MONTH_YEAR = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b", re.I)
 _MONTHS = "january february march april may june july august september october november december".split()
 
@@ -68,10 +71,11 @@ class Constraints:
     unit: str | None
     format: str | None
     month: tuple[int, int] | None = None  # (year, month) when the task is about one month
+    weekdays_only: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.bounds or self.years or self.unit or self.format or self.month)
+        return not (self.bounds or self.years or self.unit or self.format or self.month or self.weekdays_only)
 
 
 def task_constraints(task: str) -> Constraints:
@@ -99,6 +103,7 @@ def task_constraints(task: str) -> Constraints:
         unit=_UNIT_WORDS.get(unit_match.group(1).lower()) if unit_match else None,
         format=format_match.group(1).lower() if format_match else None,
         month=next(iter(months)) if len(months) == 1 else None,
+        weekdays_only=bool(_WEEKDAYS_ONLY.search(task)),
     )
 
 
@@ -209,6 +214,14 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                 step = introducer(step, outside)
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) chose {quote(outside.shown, 20)}, used in {where}; "
                     f"the task is about {_MONTHS[constraints.month[1] - 1].title()} {constraints.month[0]}")
+        options = "call" not in where and sum(1 for v in values if v.kind == DATE) >= OPTIONS
+        if constraints.weekdays_only and not options:  # a list of dates passed on is options, not a choice
+            # only a date that reaches the answer: the end of a searched range may well be a Sunday
+            weekend = next((v for v in values if v.kind == DATE and _weekday(v) in (5, 6) and v.key in answer_keys), None)
+            if weekend is not None:
+                step = introducer(step, weekend)
+                add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) chose {quote(weekend.shown, 20)}, a "
+                    f"{('Saturday', 'Sunday')[_weekday(weekend) - 5]}, used in {where}; the task asks for weekdays only")
         if found:
             break  # the first step that broke a constraint is the divergence; later ones follow it
     if not found and constraints.unit and answer:
@@ -218,6 +231,13 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
         found.append(Evidence(step.span_id, "constraint", "disobey_task_spec", weights.direct,
                               f"step {step.step} ({graph.agent(step)}) answers in another format; the task asks for {constraints.format}"))
     return found
+
+
+def _weekday(value: Value) -> int:
+    try:
+        return date.fromisoformat(value.key[2:12]).weekday()
+    except ValueError:
+        return -1
 
 
 def _year_of(value: Value) -> int | None:

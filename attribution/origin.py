@@ -24,7 +24,7 @@ from rootspan.attribution.expected import closeness, disagreeing_fields, leaf_va
 from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool, recovered_by, reports_failure
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.provenance import DERIVED, NOVEL, UNIT_CHANGED, Claim, Provenance
-from rootspan.attribution.values import CLAIM_KINDS, DECISION, NUMBER, Value, extract, is_small_count, is_year, specificity
+from rootspan.attribution.values import CLAIM_KINDS, DECISION, IDENTIFIER, NUMBER, Value, extract, is_small_count, is_year, specificity
 from rootspan.model import LineageLink, Span, SpanKind
 
 LISTING_SIZE = 5  # a tool output with this many values of one kind is a listing someone picks from
@@ -112,6 +112,7 @@ def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> lis
     """
     expected = graph.trace.expected
     expected_keys = {value.key for value in extract(expected)} if expected else set()
+    task = graph.inputs[graph.root.span_id] if graph.root is not None else ""
     short = len(text) <= SHORT_ANSWER
     aligned: list[Value] = []
     seen: set[str] = set()
@@ -123,10 +124,11 @@ def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> lis
             aligned.append(value)
     chosen: list[Value] = []
     for value in extract(text):
-        if value.kind not in CLAIM_KINDS or value.key in seen or value.key in expected_keys:
+        # an id in the answer is a choice (which flight, which dish): traced like a claim
+        if (value.kind not in CLAIM_KINDS and value.kind != IDENTIFIER) or value.key in seen or value.key in expected_keys:
             continue
-        if value.key in prov.task_keys or (expected and _in_expected(value, expected)):
-            continue
+        if value.key in prov.task_keys or (expected and _in_expected(value, expected)) or (value.kind != NUMBER and _in_expected(value, task)):
+            continue  # the task gave it (a title, a name), in whatever form the extractor read it there
         if value.kind == DECISION:
             continue  # a yes/no judges another value; wrong verdicts are the verification rules' to find
         if not short and (is_small_count(value) or is_year(value)):
@@ -145,8 +147,18 @@ def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> lis
     return chosen[:8]
 
 
-def _listing_size(prov: Provenance, span_id: str, kind: str) -> int:
-    return sum(1 for value in prov.values_out.get(span_id, ()) if value.kind == kind)
+def _id_prefix(value: Value) -> str:
+    return re.sub(r"[\d_#-]+.*$", "", value.key[2:]) if value.kind == IDENTIFIER else ""
+
+
+def _is_listing(prov: Provenance, span_id: str, value: Value) -> bool:
+    """The tool's output offers alternatives to this value: five or more values of its kind, or,
+    for an id, another id of the same type (SUB-3301 beside SUB-3317: two subscriptions to choose from)."""
+    values = prov.values_out.get(span_id, ())
+    if value.kind == IDENTIFIER:
+        prefix = _id_prefix(value)
+        return len({other.key for other in values if other.kind == IDENTIFIER and _id_prefix(other) == prefix}) >= 2
+    return sum(1 for other in values if other.kind == value.kind) >= LISTING_SIZE
 
 
 def _picker(graph: AttributionGraph, prov: Provenance, key: str, tool_id: str) -> str | None:
@@ -231,7 +243,7 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         return [Origin(step, value, share * 0.5, "hallucination", f"{value.shown} = {claim.how}", chain)]
     if is_tool(span):
         expected = graph.trace.expected
-        listing = _listing_size(prov, span.span_id, value.kind) >= LISTING_SIZE
+        listing = _is_listing(prov, span.span_id, value)
         right_one_there = bool(expected) and any(
             v.key in prov.origin and prov.origin[v.key] == span.span_id for v in extract(expected or "") if v.kind in CLAIM_KINDS
         )

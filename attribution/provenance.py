@@ -25,12 +25,14 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.values import (
     CLAIM_KINDS,
+    DATE,
     DECISION,
     NUMBER,
     Value,
@@ -287,6 +289,36 @@ def group_totals(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     return found
 
 
+def _moment(key: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(key[2:])
+    except ValueError:
+        return None
+
+
+MAX_DATE_OPERANDS = 16  # recent dates a date may be offset from
+
+
+def date_offset(value: Value, dates: list[tuple[str, str]], numbers: list[float]) -> Derivation | None:
+    """A date or time that is a known one plus a known duration (the end of a 60-minute meeting,
+    the due date 30 days after an invoice): computed, not invented. Durations are numbers already
+    in the run, read as minutes, hours, days or weeks."""
+    moment = _moment(value.key)
+    if moment is None:
+        return None
+    durations = {number for number in numbers if 0 < number <= 100_000 and number == int(number)}
+    for key, source in dates[-MAX_DATE_OPERANDS:]:
+        other = _moment(key)
+        if other is None or other == moment:
+            continue
+        minutes = abs((moment - other).total_seconds()) / 60
+        for scale, unit in ((1, "minutes"), (60, "hours"), (1440, "days"), (10080, "weeks")):
+            if minutes % scale == 0 and minutes / scale in durations:
+                sign = "+" if moment > other else "-"
+                return f"{key[2:]} {sign} {int(minutes / scale)} {unit}", (source,), ()
+    return None
+
+
 SUBSET_OPERANDS = 14  # recent values a sum of several may be drawn from (2^14 sums)
 MAX_SUBSET_SEARCHES = 200  # per trace: each search is ~16k additions
 
@@ -362,11 +394,19 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
     subset_budget = [MAX_SUBSET_SEARCHES]
     root = graph.root
 
+    dates: dict[str, str] = {}  # date key -> origin span, oldest first
+    numbers_seen: dict[str, float] = {}  # every number key the run has held, for durations
+
     def register(value: Value, source: str) -> None:
         if value.key not in prov.origin:
             prov.origin[value.key] = source
             prov.origin_unit[value.key] = value.unit
         known.add(value.key)
+        if value.kind == DATE:
+            dates.pop(value.key, None)
+            dates[value.key] = prov.origin[value.key]
+        elif value.number is not None and len(numbers_seen) < 10_000:
+            numbers_seen[value.key] = value.number
         if value.number is not None and not is_year(value):
             recent.pop(value.key, None)
             recent[value.key] = (value.number, prov.origin[value.key], value.unit)
@@ -392,6 +432,12 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                 if value.number is not None and not is_year(value):
                     found.append((value.number, prov.origin.get(value.key, source), value.unit))
         return found[:POOL_OWN]
+
+    def offset_of(value: Value) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+        if value.kind != DATE:
+            return None
+        offset = date_offset(value, list(dates.items()), list(numbers_seen.values()))
+        return None if offset is None else (offset[1], offset[0], ())
 
     def try_derive(value: Value, own: list[Operand], tool: bool = False) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
         """(sources, how, operand keys) when the number follows from what was there."""
@@ -434,7 +480,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                     # (from what its author had: its own inputs and the rest of this input)
                     beside = [operand for operand in own_numbers_of(span_id) if number_key(operand[0]) != value.key]
                     had = own_numbers_of(writer) + received_numbers(author) if author is not None else []
-                    derived = try_derive(value, (had + beside)[: 2 * POOL_OWN])
+                    derived = try_derive(value, (had + beside)[: 2 * POOL_OWN]) or offset_of(value)
                     status = (DERIVED, *derived) if derived is not None else (NOVEL,)
                     prov.claims.setdefault(writer, []).append(Claim(writer, value, *status))
                     register(value, writer)
@@ -459,6 +505,8 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                     claims.append(Claim(span_id, value, GIVEN, (origin,)))
                 continue
             derived = try_derive(value, own_numbers, tool=span.kind is SpanKind.TOOL)
+            if derived is None and span.kind is not SpanKind.TOOL:
+                derived = offset_of(value)
             if derived is not None:
                 claims.append(Claim(span_id, value, DERIVED, *derived))
                 register(value, span_id)

@@ -51,7 +51,7 @@ class Value:
 
 # identifiers: letters joined to digits by - _ # / or directly ("A-17", "KB-12", "SKU4411", "#8812")
 _IDENTIFIER = re.compile(
-    r"(?<![\w-])(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Za-z][\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
+    r"(?<![\w-])(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Z][\w-]*|\d+[-_][a-z]+\d[\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
 )
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
@@ -62,11 +62,12 @@ _WORD_DATE = re.compile(
     rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})|({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}))\b",
     re.I,
 )
+_CLOCK = re.compile(r"\d{2}:\d{2}")
 _TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,3}[.)]|\(\d{1,3}\))\s")
 _NUMBER = re.compile(
     r"(?<![\w.])(?<![A-Za-z]-)(?P<cur>[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD)\s)?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
-    r"(?P<unit>\s?%|\s?(?:percent|usd|eur|gbp|jpy|dollars?|euros?|cents?|pounds?|kg|g|mg|lbs?|oz|km|m|cm|mm|mi|miles?|ft|feet|"
+    r"(?P<unit>\s?%|[\s-]?(?:percent|usd|eur|gbp|jpy|dollars?|euros?|cents?|pounds?|kg|g|mg|lbs?|oz|km|m|cm|mm|mi|miles?|ft|feet|"
     r"in(?:ches)?|l|ml|gal(?:lons?)?|h|hrs?|hours?|min(?:utes?)?|s|sec(?:onds?)?|ms|days?|weeks?|months?|years?|gb|mb|kb|tb|"
     r"°c|°f|c|f|btu(?:/h)?|cfm|psi|gpm|items?|units?|pcs|people|nights?)\b)?",
     re.I,
@@ -117,7 +118,7 @@ def number_key(value: float) -> str:
 
 
 def _unit(match: re.Match[str], text: str) -> str | None:
-    raw = (match.group("cur") or match.group("unit") or "").strip().lower()
+    raw = (match.group("cur") or match.group("unit") or "").strip().lstrip("-").lower()
     if raw:
         return _UNIT_ALIASES.get(raw, raw)
     before = text[max(0, match.start() - 40) : match.start()]
@@ -142,6 +143,9 @@ def _date_values(text: str, taken: list[tuple[int, int]]) -> list[Value]:
     found: list[Value] = []
     for match in _ISO_DATE.finditer(text):
         key = _iso(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        clock = _CLOCK.search(match.group(0), 10)
+        if key and clock and clock.group(0) != "00:00":
+            key += "T" + clock.group(0)  # a meeting at 15:00 is another claim than one at 10:00 that day
         if key:
             found.append(Value(DATE, key, match.group(0), match.start()))
             taken.append(match.span())
@@ -216,6 +220,8 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
             phrase = " ".join(match.group(1).lower().split())
             if text[match.end() : match.end() + 2].lstrip().startswith(":"):
                 continue  # a JSON key is structure, not a value
+            if _inside(match.start(1), taken):
+                continue  # a quoted date, id or path is that value, not a phrase beside it
             if any(ch.isalpha() for ch in phrase) and len(phrase.split()) <= 4:  # a sentence is prose, not a value
                 found.append(Value(QUOTED, "q:" + phrase, match.group(1), match.start()))
     for match in _CODE.finditer(text):
