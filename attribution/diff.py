@@ -10,6 +10,8 @@ the share of the slowdown, and which profile numbers changed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rootspan.attribution.align import align_traces
 from rootspan.attribution.bound_by import Profile, span_profile
 from rootspan.attribution.slowdown import CriticalPath, own_time_ns
@@ -86,6 +88,68 @@ def _growth(
     return found
 
 
+def _children_cause(candidate: Trace, path: CriticalPath, parent: Span) -> Any:
+    """The cause of a reshaped step: what its children on the critical path were bound by, the
+    one with the most time."""
+    totals: dict[str, int] = {}
+    best: dict[str, object] = {}
+    for kid in candidate.children(parent.span_id):
+        cause = path.dominant_cause(kid.span_id)
+        if cause is not None:
+            totals[cause.bound_by] = totals.get(cause.bound_by, 0) + path.time.get(kid.span_id, 0)
+            best.setdefault(cause.bound_by, cause)
+    if not totals:
+        return path.dominant_cause(parent.span_id)
+    return best[max(totals, key=lambda name: totals[name])]
+
+
+def _union_ns(spans: list[Span]) -> int:
+    """Wall time covered by the spans together (parallel ones count once)."""
+    total, end = 0, None
+    for span in sorted(spans, key=lambda s: s.start_ns):
+        start, stop = span.start_ns, max(span.start_ns, span.end_ns)
+        if end is None or start >= end:
+            total += stop - start
+            end = stop
+        elif stop > end:
+            total += stop - end
+            end = stop
+    return total
+
+
+def _structural_growth(baseline: Trace, candidate: Trace, path: CriticalPath, min_delta_ns: float) -> list[tuple[int, Span, Span, str]]:
+    """(delta, candidate parent, baseline parent, why) for steps whose *shape* changed.
+
+    Two slowdowns live in a step's children, not in any one child: more calls than the baseline
+    made (extra model turns, a retry loop), and calls that overlapped in the baseline now running
+    one after another. Each child alone grew little or is "new"; the step that made the calls is
+    what changed, and it is what a user has to fix.
+    """
+    partner: dict[str, Span | None] = {cand.span_id: base for base, cand in align_traces(baseline, candidate) if cand is not None}
+    found: list[tuple[int, Span, Span, str]] = []
+    for cand in candidate.spans:
+        base = partner.get(cand.span_id)
+        if base is None or cand.span_id not in path.time:
+            continue
+        kids = candidate.children(cand.span_id)
+        if len(kids) < 2:
+            continue
+        base_kids = baseline.children(base.span_id)
+        added = [kid for kid in kids if partner.get(kid.span_id) is None]
+        added_ns = sum(path.time.get(kid.span_id, 0) for kid in added)
+        if len(added) >= 2 and added_ns >= min_delta_ns:
+            names = sorted({kid.name for kid in added})
+            found.append((added_ns, cand, base, f"{len(added)} more calls than the baseline ({', '.join(printable(shorten(n, 30)) for n in names[:3])})"))
+            continue
+        if len(base_kids) < 2 or len(added) > 0:
+            continue
+        summed_growth = sum(k.duration_ns for k in kids) - sum(k.duration_ns for k in base_kids)
+        lost_overlap = (_union_ns(kids) - _union_ns(base_kids)) - max(0, summed_growth)
+        if lost_overlap >= min_delta_ns and _union_ns(base_kids) < 0.8 * sum(k.duration_ns for k in base_kids):
+            found.append((lost_overlap, cand, base, f"its {len(kids)} calls ran one after another; they overlapped in the baseline"))
+    return found
+
+
 def growth_by_cause(baseline: Trace, candidate: Trace, path: CriticalPath | None = None) -> dict[str, int]:
     """Nanoseconds of critical-path growth per candidate bound_by, biggest first (every step, no cut-off)."""
     if path is None:
@@ -111,11 +175,20 @@ def diff_bottlenecks(baseline: Trace, candidate: Trace, path: CriticalPath | Non
         path = CriticalPath(candidate)
     base_path = CriticalPath(baseline)
     found = _growth(baseline, candidate, path, MIN_DELTA_FRACTION * slowdown)
+    reshaped = _structural_growth(baseline, candidate, path, MIN_DELTA_FRACTION * slowdown)
+    why: dict[str, str] = {}
+    for delta, cand, base, reason in reshaped:
+        # the parent replaces the children it explains
+        inside = {kid.span_id for kid in candidate.children(cand.span_id)}
+        found = [item for item in found if item[1].span_id not in inside and item[1].span_id != cand.span_id]
+        found.append((delta, cand, base))
+        why[cand.span_id] = reason
+    found.sort(key=lambda item: -item[0])
 
     bottlenecks: list[Bottleneck] = []
     for delta, cand, base in found[:MAX_BOTTLENECKS]:
         label = printable(shorten(cand.name, 60))
-        cause = path.dominant_cause(cand.span_id)
+        cause = _children_cause(candidate, path, cand) if cand.span_id in why else path.dominant_cause(cand.span_id)
         assert cause is not None  # every span in found is on the candidate's critical path
         bound_by = cause.bound_by
         if delta <= slowdown:
@@ -135,6 +208,8 @@ def diff_bottlenecks(baseline: Trace, candidate: Trace, path: CriticalPath | Non
             changes = _profile_changes(span_profile(base), span_profile(cand))
             if changes:
                 sentences.append("changed: " + ", ".join(changes))
+            if cand.span_id in why:
+                sentences.append(why[cand.span_id])
         sentences.extend(cause.evidence)
         bottlenecks.append(
             Bottleneck(

@@ -85,6 +85,7 @@ def answer_text(graph: AttributionGraph) -> tuple[Span | None, str]:
     return final, graph.outputs[final.span_id]
 
 
+_JUDGES = re.compile(r"\b(?:yes|no|approved?|rejected?|accept(?:ed)?|declined?|pass(?:ed)?|fail(?:ed)?|true|false|valid|invalid|correct|incorrect|lgtm|ok)\b", re.I)
 _ANSWER_CUE = re.compile(r"(?:total|sum|answer|result|final|amount|price|cost|balance|comes to|equals|\bis|\bare|\bwas|=|:)\W{0,3}[$€£]?\s*$", re.I)
 
 
@@ -346,7 +347,9 @@ def rule_value_origin(graph: AttributionGraph, prov: Provenance, weights: Weight
     if expected and (_holds(text, expected) or disagreeing_fields(expected, text) == []):
         return [], [], sink  # the answer holds the expected value: what failed lies elsewhere
     values = decisive_values(graph, prov, text)
-    if not values and sink is not None:
+    # a verdict with no value ("no", "rejected") judged an earlier statement; an empty or null
+    # answer judged nothing: the run produced no value, which the process rules explain
+    if not values and sink is not None and _JUDGES.search(text):
         # the last word holds no value ("no", "approved"): the answer is what it judged, the
         # latest earlier statement that holds one
         for earlier in graph.before(sink):

@@ -91,7 +91,7 @@ class Scenario:
             self.variant = args.variant
         out = Path(args.out)
         # neutral names: the scenario's name says what goes wrong, and the engine must not read it
-        rs.setup(service="agent-app", run_dir=out, capture_content=True, profile="off")
+        rs.setup(service="agent-app", run_dir=out, capture_content=True)  # default profiling, as a user runs it
         answer: Any = None
         ok, reason = False, "the app did not finish"
         with rs.workflow("handle-request", task=self.task):
