@@ -55,11 +55,21 @@ _MONTHS = "january february march april may june july august september october n
 _LENGTH_UNIT = re.compile(r"\s*(characters?|chars?|words?)\b", re.I)
 
 
+_NOUN_AFTER = re.compile(r"[\s-]*([A-Za-z]{3,})")
+
+
+def noun_after(text: str, value: Value) -> str | None:
+    """The word right after a number, folded to a stem ("5 review rounds" -> "revie"): what it counts."""
+    match = _NOUN_AFTER.match(text, value.start + len(value.raw))
+    return match.group(1).lower()[:5] if match else None
+
+
 @dataclass(frozen=True)
 class Bound:
     value: Value
     upper: bool
     length: str | None = None  # "characters" or "words": a limit on a text's length, not on a value
+    noun: str | None = None  # what a unitless limit counts ("rounds", "items"): only counts of it break it
 
 
 @dataclass
@@ -88,10 +98,11 @@ def task_constraints(task: str) -> Constraints:
         elif value.kind == NUMBER and not is_year(value):
             after = _LENGTH_UNIT.match(task, value.start + len(value.raw))
             length = ("words" if after.group(1).lower().startswith("w") else "characters") if after else None
+            noun = noun_after(task, value) if value.unit is None else None
             if _UPPER.search(before):
-                bounds.append(Bound(value, True, length))
+                bounds.append(Bound(value, True, length, noun))
             elif _LOWER.search(before):
-                bounds.append(Bound(value, False, length))
+                bounds.append(Bound(value, False, length, noun))
         elif value.kind == DATE:
             years.add(int(value.key[2:6]))
     months = {(int(match.group(2)), _MONTHS.index(match.group(1).lower()) + 1) for match in _MONTH_YEAR.finditer(task)}
@@ -196,7 +207,8 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                         f"answer; the task asks for {'at most' if bound.upper else 'at least'} {quote(bound.value.shown, 20)}")
                 continue
             # a number the task itself gave (an opt-out code, an order number) breaks no limit
-            broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v) and _reaches(v.key, reached)), None)
+            broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v) and _reaches(v.key, reached)
+                           and (bound.noun is None or v.unit is not None or noun_after(text, v) in (None, bound.noun))), None)
             if broken is not None:
                 limit = "at most" if bound.upper else "at least"
                 step = introducer(step, broken)

@@ -397,8 +397,14 @@ def _is_exact_answer(text: str, expected: str) -> bool:
 
 
 def _expected_keys(expected: str) -> set[str]:
-    """The expected answer's distinctive values (numbers that are not small counts, names, dates)."""
-    return {value.key for value in claims(extract(expected)) if not is_small_count(value) and value.kind != "decision"}
+    """The expected answer's distinctive values (numbers that are not small counts, names, dates).
+
+    In an expected answer written as prose ("approved notes with a Migration section") the
+    capitalised words are words, not values: a step that mentions them has not stated the answer.
+    """
+    prose = len(expected.split()) > 4 and expected.strip()[:1] not in "[{"
+    return {value.key for value in claims(extract(expected))
+            if not is_small_count(value) and value.kind != "decision" and not (prose and value.kind == "name")}
 
 
 def rule_answer_dropped(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]:
@@ -688,6 +694,8 @@ def rule_unverified(graph: AttributionGraph, weights: Weights) -> Iterable[Evide
         match = _VERIFY_CLAIM.search(text)
         if not match or _CODE_BLOCK.search(text):
             continue
+        if span.kind is SpanKind.AGENT and any(is_tool(child) and not child.is_error for child in graph.children(span.span_id)):
+            continue  # its own turn ran the tools it speaks from
         previous_actor = next((s for s in graph.before(span) if is_actor(s) and s is not graph.root), None)
         if previous_actor is None or graph.position[previous_actor.span_id] < last_tool_position:
             continue
