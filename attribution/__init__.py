@@ -69,6 +69,7 @@ def attribute_trace(
         determined=finding.determined,
         lineage=finding.lineage,
         evidence_share=finding.evidence_share,
+        direct_evidence=finding.direct,
     )
 
 

@@ -143,8 +143,9 @@ def bench_attribution_command(
 
         if corpus is None:
             raise UserError("--fit-calibration needs the scenario corpus (--scenarios DIR)")
-        a, b = fit(run_corpus(corpus))
-        print_json({"platt_a": round(a, 4), "platt_b": round(b, 4), "fitted_on": "tune half of the scenario corpus"})
+        a, b, c = fit(run_corpus(corpus))
+        print_json({"platt_a": round(a, 4), "platt_b": round(b, 4), "platt_c": round(c, 4),
+                    "fitted_on": "tune part of the scenario corpus"})
         return
     try:
         size_list = [int(item) for item in sizes.split(",") if item.strip()]

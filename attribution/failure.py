@@ -54,6 +54,7 @@ class FailureFinding:
     determined: bool = True
     lineage: list[LineageLink] = field(default_factory=list)
     evidence_share: float = 0.0
+    direct: bool = False  # a direct finding backs the culprit (a calibration feature)
 
 
 def _culprit(graph: AttributionGraph, span: Span) -> Culprit:
@@ -272,7 +273,8 @@ def analyze_failure(
     chosen_id = min((span_id for span_id, score in ranked if score >= threshold), key=lambda s: graph.position[s])
     chosen = graph.span(chosen_id)
     total = sum(score for _, score in ranked)
-    confidence = calibrated(scores[chosen_id], total, len(ranked))
+    direct = is_directly_backed(reasons[chosen_id], scoring.weights)
+    confidence = calibrated(scores[chosen_id], total, direct)
     ordered = [chosen_id] + [span_id for span_id, _ in ranked if span_id != chosen_id]
     candidates = [
         Alternative(
@@ -303,7 +305,14 @@ def analyze_failure(
         determined=determined,
         lineage=links,
         evidence_share=round(raw_share(scores[chosen_id], total), 4),
+        direct=direct,
     )
+
+
+def is_directly_backed(reasons: list[Evidence], weights: Weights) -> bool:
+    """A full-weight finding other than a value's origin backs the step: an error on it, a broken
+    constraint, a swallowed failure. Observed facts, more often right than an inference."""
+    return any(item.rule != "value_origin" and item.weight >= weights.direct * 0.99 for item in reasons)
 
 
 def _no_evidence(graph: AttributionGraph, sink: Span | None) -> FailureFinding:

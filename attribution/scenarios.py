@@ -109,6 +109,7 @@ def score_failure(run_dir: Path) -> dict[str, Any]:
         "confidence": verdict.confidence,
         "determined": verdict.determined,
         "raw_share": verdict.evidence_share,
+        "direct": verdict.direct_evidence,
     }
 
 
@@ -201,7 +202,9 @@ def summarize_corpus(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def fit_calibration(rows: list[dict[str, Any]]) -> tuple[float, float]:
-    """Platt parameters from the tune half's failure scenarios (raw shares, step correctness)."""
+def fit_calibration(rows: list[dict[str, Any]]) -> tuple[float, float, float]:
+    """Calibration parameters from the tune part's failure scenarios (raw shares, direct backing,
+    step correctness)."""
     members = [row for row in rows if row["class"] != SLOWDOWN_CLASS and "error" not in row and row["split"] == "tune"]
-    return fit_platt([row["raw_share"] for row in members], [bool(row["step"]) for row in members])
+    return fit_platt([row["raw_share"] for row in members], [bool(row["step"]) for row in members],
+                     [bool(row.get("direct")) for row in members])

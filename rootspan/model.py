@@ -421,6 +421,7 @@ class Verdict(BaseModel):
     determined: bool = True
     lineage: list[LineageLink] = Field(default_factory=list)
     evidence_share: float = 0.0  # the culprit's raw share of the evidence, before calibration
+    direct_evidence: bool = False  # a direct finding (an error, a broken constraint) backs the culprit
 
 
 class MetricPoint(BaseModel):

@@ -87,9 +87,19 @@ def test_task_constraints_are_read_from_the_request() -> None:
 def test_calibration_fit_moves_toward_the_observed_accuracy() -> None:
     shares = [0.9] * 20 + [0.2] * 20
     correct = [True] * 18 + [False] * 2 + [True] * 4 + [False] * 16
-    a, b = fit_platt(shares, correct)
-    assert platt(0.9, a, b) > 0.75 and platt(0.2, a, b) < 0.35
-    assert expected_calibration_error([platt(s, a, b) for s in shares], correct) < expected_calibration_error(shares, correct) + 0.05
+    a, b, c = fit_platt(shares, correct)
+    assert platt(0.9, a, b, c=c) > 0.75 and platt(0.2, a, b, c=c) < 0.35
+    assert expected_calibration_error([platt(s, a, b, c=c) for s in shares], correct) < expected_calibration_error(shares, correct) + 0.05
+
+
+def test_calibration_learns_that_direct_backing_is_more_often_right() -> None:
+    # the same share, but verdicts backed by a direct finding are right 9 times in 10, others 4 in 10
+    shares = [0.5] * 40
+    direct = [True] * 20 + [False] * 20
+    correct = [True] * 18 + [False] * 2 + [True] * 8 + [False] * 12
+    a, b, c = fit_platt(shares, correct, direct)
+    assert c > 0.5
+    assert platt(0.5, a, b, direct=True, c=c) > 0.7 > platt(0.5, a, b, direct=False, c=c)
 
 
 APP = textwrap.dedent(
