@@ -6,9 +6,10 @@ truth in labels.json (the span where the failure entered; the engine never reads
 scenarios run twice, ``--variant baseline`` and ``--variant candidate``, and the candidate is
 attributed against the baseline.
 
-The corpus is split deterministically by a hash of ``<class>/<file>``: the *tune* half is the only
-part calibration is fitted on (and the only part a developer may look at while changing rules);
-the *holdout* half is reported beside it. Accuracy counts the top candidate of undetermined
+The corpus is split by ``benchmarks/scenarios/holdout.txt``: the scenarios it lists (written by
+authors who never saw the engine, and never opened while changing rules) are the *holdout*; all
+others are *tune*, the only part calibration is fitted on and a developer may look at. A corpus
+folder without the file is split by a hash of ``<class>/<file>`` instead. Accuracy counts the top candidate of undetermined
 verdicts too, so abstaining never inflates it; confidence and calibration are reported on all.
 """
 
@@ -38,7 +39,21 @@ def default_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "benchmarks" / "scenarios"
 
 
-def split_of(key: str) -> str:
+HOLDOUT_FILE = "holdout.txt"
+
+
+def holdout_keys(root: Path) -> set[str] | None:
+    """``<class>/<file>`` keys listed in the corpus' holdout file (comments after #), or None."""
+    path = root / HOLDOUT_FILE
+    if not path.is_file():
+        return None
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return {line for line in lines if line}
+
+
+def split_of(key: str, holdout: set[str] | None = None) -> str:
+    if holdout is not None:
+        return "holdout" if key in holdout else "tune"
     digest = int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16)
     return "tune" if digest % 2 == 0 else "holdout"
 
@@ -139,7 +154,7 @@ def score_slowdown(baseline_dir: Path, candidate_dir: Path) -> dict[str, Any]:
 
 def _run_one(klass: str, path: Path, root: Path, tmp: Path) -> dict[str, Any]:
     key = f"{klass}/{path.name}"
-    row: dict[str, Any] = {"scenario": key, "class": klass, "split": split_of(key)}
+    row: dict[str, Any] = {"scenario": key, "class": klass, "split": split_of(key, holdout_keys(root))}
     out = tmp / key.replace("/", "__").removesuffix(".py")
     if klass == SLOWDOWN_CLASS:
         problems = [_run_program(path, out / variant, variant) for variant in ("baseline", "candidate")]

@@ -51,7 +51,7 @@ class Value:
 
 # identifiers: letters joined to digits by - _ # / or directly ("A-17", "KB-12", "SKU4411", "#8812")
 _IDENTIFIER = re.compile(
-    r"(?<![\w-])(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Z][\w-]*|\d+[-_][a-z]+\d[\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
+    r"(?<![\w-])(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Z][\w-]*|\d+[A-Z]+\d[A-Z\d]*|\d+[-_][a-z]+\d[\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
 )
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
