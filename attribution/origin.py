@@ -182,14 +182,18 @@ def _first_unit_change(graph: AttributionGraph, prov: Provenance, key: str) -> C
 def _carriers(graph: AttributionGraph, prov: Provenance, key: str, origin: str, sink: Span | None) -> list[str]:
     """Steps that held the value between its origin and the failing output, latest first."""
     limit = graph.position[sink.span_id] if sink is not None else len(graph.order)
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered and O(1) to test: a value carried through 30k steps
+    start = graph.position[origin]
     for holder in prov.holders.get(key, ()):
+        position = graph.position[holder]
+        if position <= start or position > limit:
+            continue
         span = graph.span(holder)
-        if span is graph.root or graph.position[holder] <= graph.position[origin] or graph.position[holder] > limit:
+        if span is graph.root:
             continue
         step = turn_of(graph, span).span_id
-        if step not in found and step != origin:
-            found.append(step)
+        if step != origin:
+            found.setdefault(step, None)
     return list(reversed(found))
 
 

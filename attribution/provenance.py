@@ -27,7 +27,7 @@ import json
 import math
 from datetime import datetime
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.values import (
@@ -51,7 +51,7 @@ UNIT_CHANGED = "unit_changed"
 POOL_RECENT = 16  # recent run values tried as operands beside the step's own inputs (more finds coincidences)
 POOL_OWN = 24  # the step's own input numbers tried as operands
 TRIPLE_OPERANDS = 8  # three-operand forms only over this many of the step's own inputs
-MAX_DERIVATIONS = 20_000  # derivation searches per trace: a bound for huge traces, not a tuning knob
+MAX_DERIVATIONS = 5_000  # derivation searches per trace: a bound for huge traces (the corpus needs < 500), not a tuning knob
 
 # Factors that turn one quantity into the same quantity in another unit or scale (cents/dollars,
 # thousands, minutes/hours/days, inches/cm, feet/m, miles/km, lb/kg, gallons/litres, ounces/grams).
@@ -139,19 +139,59 @@ def _rounds_to(target: float, decimals: int, candidate: float) -> bool:
 
 
 def _pair_forms(a: float, b: float) -> Iterable[tuple[float, str, bool]]:
-    """(result, how, exact_only) of one operation over two operands."""
-    yield a + b, f"{_fmt(a)} + {_fmt(b)}", True
-    yield a - b, f"{_fmt(a)} - {_fmt(b)}", True
-    yield a * b, f"{_fmt(a)} x {_fmt(b)}", not (a != int(a) or b != int(b))
+    """(result, how template, exact_only) of one operation over two operands.
+
+    The template ({a}, {b}) is formatted only for the one form that matches: formatting every
+    candidate was most of the derivation search's time on long traces.
+    """
+    yield a + b, "{a} + {b}", True
+    yield a - b, "{a} - {b}", True
+    yield a * b, "{a} x {b}", not (a != int(a) or b != int(b))
     if b:
-        yield a / b, f"{_fmt(a)} / {_fmt(b)}", False
+        yield a / b, "{a} / {b}", False
     if 0 < b <= 100:
-        yield a * b / 100, f"{_fmt(b)}% of {_fmt(a)}", False
-        yield a * (1 + b / 100), f"{_fmt(a)} + {_fmt(b)}%", False
-        yield a * (1 - b / 100), f"{_fmt(a)} - {_fmt(b)}%", False
+        yield a * b / 100, "{b}% of {a}", False
+        yield a * (1 + b / 100), "{a} + {b}%", False
+        yield a * (1 - b / 100), "{a} - {b}%", False
     if a and b:
-        yield 100 * a / b, f"{_fmt(a)} as a % of {_fmt(b)}", False
-        yield 100 * (a - b) / b, f"{_fmt(a)} vs {_fmt(b)} as a % change", False
+        yield 100 * a / b, "{a} as a % of {b}", False
+        yield 100 * (a - b) / b, "{a} vs {b} as a % change", False
+
+
+def _exact_key(number: float) -> str:
+    return f"{number:.9g}"
+
+
+def _exact_pair(target: float, candidates: list[tuple[float, str, bool]]) -> Derivation | None:
+    """One operation over two candidates that gives the target exactly, by lookup, not search.
+
+    For each first operand, each form says which second operand it would need; a dictionary of
+    the candidates answers whether it is there. Linear in the candidates where trying every pair
+    was quadratic: on a 100k-span trace that was most of the analysis time.
+    """
+    index: dict[str, list[int]] = {}
+    for position, (number, _, _) in enumerate(candidates):
+        index.setdefault(_exact_key(number), []).append(position)
+    for position, (a, source_a, _) in enumerate(candidates):
+        needed = [(target - a, "{a} + {b}"), (a - target, "{a} - {b}")]
+        if a:
+            needed += [(target / a, "{a} x {b}"), (100 * target / a, "{b}% of {a}"), (100 * (target / a - 1), "{a} + {b}%"),
+                       (100 * (1 - target / a), "{a} - {b}%")]
+        if target:
+            needed += [(a / target, "{a} / {b}"), (100 * a / target, "{a} as a % of {b}")]
+        if target != -100:
+            needed.append((100 * a / (target + 100), "{a} vs {b} as a % change"))
+        for b_needed, how in needed:
+            if not math.isfinite(b_needed) or ("%" in how and "as a %" not in how and not 0 < b_needed <= 100):
+                continue
+            for other in index.get(_exact_key(b_needed), ()):
+                if other == position:
+                    continue
+                b, source_b, _ = candidates[other]
+                result = next((r for r, form, _ in _pair_forms(a, b) if form == how), math.nan)
+                if _matches(target, 0, result, True):
+                    return how.format(a=_fmt(a), b=_fmt(b)), (source_a, source_b), (a, b)
+    return None
 
 
 def _fmt(number: float) -> str:
@@ -191,28 +231,32 @@ def derive(value: Value, own: list[Operand], recent: list[Operand]) -> Derivatio
     # (and only when the inputs are few: a step reading a dump of numbers matches by chance)
     # (a target of four or more significant digits is rarely hit by chance, so it may round anyway)
     focused = len(own) <= TRIPLE_OPERANDS or _significant(value.raw) >= 4
+    own_pairs = {(number, source) for number, source, _ in own}
     candidates = [(number, source, focused) for number, source, _ in own]
-    candidates += [(number, source, False) for number, source, _ in recent if (number, source) not in {(n, s) for n, s, _ in own}]
-    # a percentage is stated whole ("a 26% gain" for 26.3%) far more often than other results
-    whole_percent = value.unit == "%" and decimals == 0
-    for (a, source_a, own_a), (b, source_b, own_b) in itertools.permutations(candidates, 2):
-        for result, how, exact_only in _pair_forms(a, b):
-            if _matches(target, decimals, result, exact_only or not (own_a and own_b)) or (
-                whole_percent and own_a and own_b and "%" in how and abs(result - target) < 0.5
-            ):
-                return how, (source_a, source_b), (a, b)
+    candidates += [(number, source, False) for number, source, _ in recent if (number, source) not in own_pairs]
+    exact = _exact_pair(target, candidates)
+    if exact is not None:
+        return exact
+    if focused and len(own) >= 2:
+        # rounded results only over the step's own inputs (a percentage is stated whole, "a 26%
+        # gain" for 26.3%, far more often than other results)
+        whole_percent = value.unit == "%" and decimals == 0
+        for (a, source_a, _), (b, source_b, _) in itertools.permutations(candidates[: len(own)], 2):
+            for result, how, exact_only in _pair_forms(a, b):
+                if _matches(target, decimals, result, exact_only) or (whole_percent and "%" in how and abs(result - target) < 0.5):
+                    return how.format(a=_fmt(a), b=_fmt(b)), (source_a, source_b), (a, b)
     small = [(number, source) for number, source, _ in own[:TRIPLE_OPERANDS]]
     for (a, sa), (b, sb), (c, sc_) in itertools.permutations(small, 3):
         for result, how, exact_only in (
-            (a * b + c, f"{_fmt(a)} x {_fmt(b)} + {_fmt(c)}", True),
-            (a * b - c, f"{_fmt(a)} x {_fmt(b)} - {_fmt(c)}", True),
-            (a + b + c, f"{_fmt(a)} + {_fmt(b)} + {_fmt(c)}", True),
-            (a * b * c, f"{_fmt(a)} x {_fmt(b)} x {_fmt(c)}", True),
-            ((a + b) * c, f"({_fmt(a)} + {_fmt(b)}) x {_fmt(c)}", True),
-            (a * b / c if c else math.nan, f"{_fmt(a)} x {_fmt(b)} / {_fmt(c)}", False),
+            (a * b + c, "{a} x {b} + {c}", True),
+            (a * b - c, "{a} x {b} - {c}", True),
+            (a + b + c, "{a} + {b} + {c}", True),
+            (a * b * c, "{a} x {b} x {c}", True),
+            ((a + b) * c, "({a} + {b}) x {c}", True),
+            (a * b / c if c else math.nan, "{a} x {b} / {c}", False),
         ):
             if _matches(target, decimals, result, exact_only and a == int(a) and b == int(b) and c == int(c)):
-                return how, (sa, sb, sc_), (a, b, c)
+                return how.format(a=_fmt(a), b=_fmt(b), c=_fmt(c)), (sa, sb, sc_), (a, b, c)
     return None
 
 
@@ -414,6 +458,18 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                 for stale in list(recent)[: len(recent) - POOL_RECENT]:
                     del recent[stale]
 
+    seen_texts: dict[str, list[Value]] = {}
+
+    def extracted(text: str) -> list[Value]:
+        """Values of a text, once per distinct text: an agent's output is often its model call's,
+        a prompt often the previous result, and extraction is most of this pass's time."""
+        found = seen_texts.get(text)
+        if found is None:
+            found = extract(text)
+            if len(seen_texts) < 200_000:
+                seen_texts[text] = found
+        return found
+
     def own_numbers_of(span_id: str) -> list[Operand]:
         return [
             (value.number, prov.origin.get(value.key, span_id), value.unit)
@@ -439,11 +495,16 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         offset = date_offset(value, list(dates.items()), list(numbers_seen.values()))
         return None if offset is None else (offset[1], offset[0], ())
 
-    def try_derive(value: Value, own: list[Operand], tool: bool = False) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
-        """(sources, how, operand keys) when the number follows from what was there."""
+    def try_derive(value: Value, operands: list[Operand] | Callable[[], list[Operand]], tool: bool = False) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+        """(sources, how, operand keys) when the number follows from what was there.
+
+        ``operands`` may be a function: a step's operands are gathered only when one of its
+        values needs a derivation, which most spans of a long trace never do.
+        """
         if not (_is_claim(value) and value.kind == NUMBER and not is_small_count(value) and not is_year(value) and budget[0] > 0):
             return None
         budget[0] -= 1
+        own = operands() if callable(operands) else operands
         pool = list(recent.values())
         if tool:
             # a tool computes from its arguments; a match with other values of the run is chance
@@ -462,7 +523,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         span = graph.order[signed if is_start else -signed]
         span_id = span.span_id
         if is_start:
-            values = extract(graph.inputs[span_id])
+            values = extracted(graph.inputs[span_id])
             prov.values_in[span_id] = values
             author = author_of_input(graph, span)
             for value in values:
@@ -485,9 +546,14 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
                     prov.claims.setdefault(writer, []).append(Claim(writer, value, *status))
                     register(value, writer)
             continue
-        values = extract(graph.outputs[span_id])
+        values = extracted(graph.outputs[span_id])
         prov.values_out[span_id] = values
-        own_numbers = own_numbers_of(span_id) + received_numbers(span)
+        gathered: list[list[Operand]] = []
+
+        def own_numbers(span: Span = span, span_id: str = span_id) -> list[Operand]:
+            if not gathered:
+                gathered.append(own_numbers_of(span_id) + received_numbers(span))
+            return gathered[0]
         claims: list[Claim] = prov.claims.setdefault(span_id, [])
         seen_here: set[str] = set()
         for value in values:

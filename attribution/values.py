@@ -51,8 +51,12 @@ class Value:
 
 # identifiers: letters joined to digits by - _ # / or directly ("A-17", "KB-12", "SKU4411", "#8812")
 _IDENTIFIER = re.compile(
-    r"(?<![\w-])(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Z][\w-]*|\d+[A-Z]+\d[A-Z\d]*|\d+[-_][a-z]+\d[\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)(?![\w-])"
+    r"(?:[A-Za-z]{1,12}(?:[-_][A-Za-z]{1,12}){0,3}[-_#]?\d[\w-]*|#\d[\w-]*|\d+[-_][A-Z][\w-]*|\d+[A-Z]+\d[A-Z\d]*|\d+[-_][a-z]+\d[\w-]*|[A-Za-z]+\d+[A-Za-z][\w-]*)"
 )
+# an identifier is a whole token (a run of word characters, '-' and '#') holding a digit: cutting
+# the text into such tokens first and matching each whole is several times faster than scanning
+# every position with look-arounds
+_DIGIT_TOKEN = re.compile(r"[\w#-]*\d[\w#-]*")
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
 _SLASH_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
@@ -65,12 +69,17 @@ _WORD_DATE = re.compile(
 _CLOCK = re.compile(r"\d{2}:\d{2}")
 _TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])")
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,3}[.)]|\(\d{1,3}\))\s")
+# A number, its currency, and the word right after it (checked against the units in Python: an
+# alternation of sixty unit words tried after every number was the extractor's slowest part).
 _NUMBER = re.compile(
-    r"(?<![\w.])(?<![A-Za-z]-)(?P<cur>[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD)\s)?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<mult>\s?(?:k|m|bn|million|billion|thousand)\b)?"
-    r"(?P<unit>\s?%|[\s-]?(?:percent|usd|eur|gbp|jpy|dollars?|euros?|cents?|pounds?|kg|g|mg|lbs?|oz|km|m|cm|mm|mi|miles?|ft|feet|"
-    r"in(?:ches)?|l|ml|gal(?:lons?)?|h|hrs?|hours?|min(?:utes?)?|s|sec(?:onds?)?|ms|days?|weeks?|months?|years?|gb|mb|kb|tb|"
-    r"°c|°f|c|f|btu(?:/h)?|cfm|psi|gpm|items?|units?|pcs|people|nights?)\b)?",
+    r"(?<![\w.])(?<![A-Za-z]-)(?P<cur>[$€£¥]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD)\s)?\s?(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)"
+    r"(?P<tail>\s?%|[\s-]?[A-Za-z°][A-Za-z°/]*)?",
     re.I,
+)
+_UNIT_WORDS = frozenset(
+    """percent usd eur gbp jpy dollar dollars euro euros cent cents pound pounds kg g mg lb lbs oz km m cm mm mi mile miles ft
+    feet in inch inches l ml gal gallon gallons h hr hrs hour hours min minute minutes s sec second seconds ms day days week weeks
+    month months year years gb mb kb tb °c °f c f btu btu/h cfm psi gpm item items unit units pcs people night nights""".split()
 )
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{3,60})[\"”']")
 _PATH = re.compile(r"(?<![\w/])(?:/[\w.\-]+){2,}|\b[\w\-]+\.(?:csv|json|jsonl|py|txt|xlsx|xls|pdf|docx|md|png|jpg|yaml|yml|sql|log|html|xml|zip)\b", re.I)
@@ -105,7 +114,7 @@ _UNIT_ALIASES = {
     "month": "month", "months": "month", "year": "year", "years": "year", "item": "item", "items": "item",
     "unit": "item", "units": "item", "pcs": "item", "night": "night", "nights": "night",
 }
-_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}  # "m" only after a currency: $5m
 # JSON keys and snake_case names that carry a unit ("price_cents", "weight_kg", "duration_ms")
 _KEY_UNIT = re.compile(r"[\"']?\w*?_(cents|usd|eur|gbp|kg|g|lb|lbs|km|m|mi|ms|s|sec|min|h|hours|days|pct|percent)[\"']?\s*[:=]\s*$", re.I)
 
@@ -117,12 +126,12 @@ def number_key(value: float) -> str:
     return "n:" + f"{value:.6g}"
 
 
-def _unit(match: re.Match[str], text: str) -> str | None:
-    raw = (match.group("cur") or match.group("unit") or "").strip().lstrip("-").lower()
+def _unit(match: re.Match[str], text: str, tail_unit: str | None) -> str | None:
+    raw = (match.group("cur") or "").strip().lower() or tail_unit
     if raw:
         return _UNIT_ALIASES.get(raw, raw)
     before = text[max(0, match.start() - 40) : match.start()]
-    keyed = _KEY_UNIT.search(before)
+    keyed = _KEY_UNIT.search(before) if "_" in before else None  # only "price_cents: 1999" has a key unit
     if keyed:
         unit = keyed.group(1).lower()
         return {"pct": "%", "percent": "%", "sec": "s", "hours": "h", "lbs": "lb"}.get(unit, unit)
@@ -139,9 +148,14 @@ def _month(name: str) -> int:
     return next(index for index, month in enumerate(_MONTHS, 1) if name.lower().startswith(month[:3]))
 
 
+_MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
 def _date_values(text: str, taken: list[tuple[int, int]]) -> list[Value]:
     found: list[Value] = []
-    for match in _ISO_DATE.finditer(text):
+    # each pattern runs only when the text holds the character it needs: most span texts hold
+    # no date at all, and extraction runs twice per span
+    for match in _ISO_DATE.finditer(text) if "-" in text else ():
         key = _iso(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         clock = _CLOCK.search(match.group(0), 10)
         if key and clock and clock.group(0) != "00:00":
@@ -149,13 +163,14 @@ def _date_values(text: str, taken: list[tuple[int, int]]) -> list[Value]:
         if key:
             found.append(Value(DATE, key, match.group(0), match.start()))
             taken.append(match.span())
-    for match in _SLASH_DATE.finditer(text):
+    for match in _SLASH_DATE.finditer(text) if "/" in text else ():
         first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
         key = _iso(year, first, second) if first <= 12 else _iso(year, second, first)
         if key:
             found.append(Value(DATE, key, match.group(0), match.start()))
             taken.append(match.span())
-    for match in _WORD_DATE.finditer(text):
+    lower = text.lower()
+    for match in _WORD_DATE.finditer(text) if any(month in lower for month in _MONTH_STEMS) else ():
         if match.group(1):
             key = _iso(int(match.group(3)), _month(match.group(2)), int(match.group(1)))
         else:
@@ -180,21 +195,25 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         for match in _URL.finditer(text):
             found.append(Value(URL, "u:" + match.group(0).rstrip(".,;").lower(), match.group(0), match.start()))
             taken.append(match.span())
-    for match in _PATH.finditer(text):
+    for match in _PATH.finditer(text) if ("/" in text or "." in text) else ():
         if not _inside(match.start(), taken):
             found.append(Value(PATH, "f:" + match.group(0).lower(), match.group(0), match.start()))
             taken.append(match.span())
     found.extend(_date_values(text, taken))
-    for pattern in (_VERSION, _TIME, _LIST_MARKER):
-        taken.extend(match.span() for match in pattern.finditer(text))
-    for match in _IDENTIFIER.finditer(text):
-        if _inside(match.start(), taken):
-            continue
+    for pattern, needs in ((_VERSION, "."), (_TIME, ":"), (_LIST_MARKER, ".")):
+        if needs in text or (pattern is _VERSION and "v" in text) or (pattern is _LIST_MARKER and ")" in text):
+            taken.extend(match.span() for match in pattern.finditer(text))
+    for match in _DIGIT_TOKEN.finditer(text):
         raw = match.group(0)
-        if not any(ch.isdigit() for ch in raw):
+        if raw.isdigit() or _inside(match.start(), taken):
             continue
-        found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, match.start()))
-        taken.append(match.span())
+        start = match.start()
+        if raw.startswith("#") and not _IDENTIFIER.fullmatch(raw):
+            raw, start = raw[1:], start + 1
+        if not _IDENTIFIER.fullmatch(raw):
+            continue
+        found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, start))
+        taken.append((start, start + len(raw)))
     number_spans: list[tuple[int, int]] = []
     for match in _NUMBER.finditer(text):
         start = match.start("num")
@@ -204,15 +223,25 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
             number = float(match.group("num").replace(",", ""))
         except ValueError:
             continue
-        multiplier = (match.group("mult") or "").strip().lower()
-        if multiplier:
-            number *= _MULTIPLIERS.get(multiplier, 1.0)
+        tail = match.group("tail") or ""
+        word = tail.strip().lower()
+        end = match.end()
+        tail_unit = None
+        if word in _MULTIPLIERS and not tail.startswith("-") and (word != "m" or match.group("cur")):
+            number *= _MULTIPLIERS[word]
+        elif word == "%":
+            tail_unit = "%"
+        elif word.lstrip("-") in _UNIT_WORDS:
+            tail_unit = word.lstrip("-")
+        else:
+            end = match.end("num")  # the next word is not part of the value
         if not math.isfinite(number):
             continue
-        unit = _unit(match, text)
-        begin = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
-        found.append(Value(NUMBER, number_key(number), match.group(0).strip(), begin, number=number, unit=unit))
-        number_spans.append(match.span())
+        unit = _unit(match, text, tail_unit)
+        raw = text[match.start() : end]
+        begin = match.start() + len(raw) - len(raw.lstrip())
+        found.append(Value(NUMBER, number_key(number), raw.strip(), begin, number=number, unit=unit))
+        number_spans.append((match.start(), end))
         if len(found) >= limit:
             break
     if "'" in text or '"' in text or "“" in text:
@@ -224,7 +253,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
                 continue  # a quoted date, id or path is that value, not a phrase beside it
             if any(ch.isalpha() for ch in phrase) and len(phrase.split()) <= 4:  # a sentence is prose, not a value
                 found.append(Value(QUOTED, "q:" + phrase, match.group(1), match.start()))
-    for match in _CODE.finditer(text):
+    for match in _CODE.finditer(text) if ("`" in text or "(" in text) else ():
         symbol = match.group(1) or match.group(2)
         found.append(Value(CODE, "c:" + symbol.lower(), symbol, match.start()))
     for match in _DECISION.finditer(text):
