@@ -129,11 +129,11 @@ def _structural_growth(baseline: Trace, candidate: Trace, path: CriticalPath, mi
     found: list[tuple[int, Span, Span, str]] = []
     for cand in candidate.spans:
         base = partner.get(cand.span_id)
-        if base is None or cand.span_id not in path.time:
+        if base is None:
             continue
         kids = candidate.children(cand.span_id)
-        if len(kids) < 2:
-            continue
+        if len(kids) < 2 or not any(kid.span_id in path.time for kid in kids):
+            continue  # off the critical path: its shape did not slow the run
         base_kids = baseline.children(base.span_id)
         added = [kid for kid in kids if partner.get(kid.span_id) is None]
         added_ns = sum(path.time.get(kid.span_id, 0) for kid in added)

@@ -149,3 +149,35 @@ def test_growth_by_cause_sums_every_step_that_grew() -> None:
     assert growth == {"tool_io": (2190 + 300) * MS}
     summary = slowdown_summary(candidate, baseline_trace=baseline)
     assert summary["delta_ns"] == (2190 + 300) * MS and summary["growth_by_bound_by_ns"] == growth
+
+
+def _searches(parallel: bool, count: int = 3, extra_turns: int = 0):
+    """researcher: `count` searches of 400 ms (all at once or one after another), then chats."""
+    spans, t0 = [], 0.0
+    for index in range(count):
+        start = 0.0 if parallel else t0
+        spans.append(tool(f"q{index}", start, start + 400, "a", "web_search", rootspan__cpu__utilization=0.02))
+        t0 = max(t0, start + 400)
+    for index in range(1 + extra_turns):
+        spans.append(llm(f"c{index}", t0, t0 + 200, "a", gen_ai__usage__input_tokens=100, gen_ai__usage__output_tokens=20))
+        t0 += 200
+    return trace(workflow("w", 0, t0 + 10), agent("a", 0, t0, "w", "researcher"), *spans)
+
+
+def test_calls_that_stopped_overlapping_blame_the_step_that_made_them() -> None:
+    # each search takes as long as before; the researcher now waits for them one by one
+    bottlenecks = diff_bottlenecks(_searches(parallel=True), _searches(parallel=False))
+    top = bottlenecks[0]
+    assert top.span_id == "a" and top.bound_by == "tool_io"
+    assert any("one after another" in line for line in top.evidence)
+    assert top.share == pytest.approx(800 / 1410, rel=0.05)
+
+
+def test_extra_model_turns_blame_the_agent_that_took_them() -> None:
+    bottlenecks = diff_bottlenecks(_searches(parallel=True), _searches(parallel=True, extra_turns=3))
+    top = bottlenecks[0]
+    assert top.span_id == "a"
+    assert any("3 more calls than the baseline" in line for line in top.evidence)
+    # one extra turn is that turn's own slowdown, not a change of the agent's shape
+    single = diff_bottlenecks(_searches(parallel=True), _searches(parallel=True, extra_turns=1))
+    assert single[0].span_id == "c1"
