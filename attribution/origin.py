@@ -96,7 +96,8 @@ def _folded(text: str) -> str:
 def _holds(text: str, expected: str) -> bool:
     """The answer contains the expected answer, however spaced, cased or comma-grouped."""
     want = _folded(expected)
-    return bool(want) and want in _folded(text)
+    # as a whole value: "1566" is not held by "156600"
+    return bool(want) and re.search(r"(?<![\w.])" + re.escape(want) + r"(?![\w.])", _folded(text)) is not None
 
 
 def _in_expected(value: Value, expected: str) -> bool:

@@ -173,6 +173,8 @@ def _exact_pair(target: float, candidates: list[tuple[float, str, bool]]) -> Der
     for position, (number, _, _) in enumerate(candidates):
         index.setdefault(_exact_key(number), []).append(position)
     for position, (a, source_a, _) in enumerate(candidates):
+        if a in (0.0, 1.0):
+            continue  # x 1, / 1, % of 1: an identity, or a rescaling that only looks like arithmetic
         needed = [(target - a, "{a} + {b}"), (a - target, "{a} - {b}")]
         if a:
             needed += [(target / a, "{a} x {b}"), (100 * target / a, "{b}% of {a}"), (100 * (target / a - 1), "{a} + {b}%"),
@@ -185,7 +187,7 @@ def _exact_pair(target: float, candidates: list[tuple[float, str, bool]]) -> Der
             if not math.isfinite(b_needed) or ("%" in how and "as a %" not in how and not 0 < b_needed <= 100):
                 continue
             for other in index.get(_exact_key(b_needed), ()):
-                if other == position:
+                if other == position or candidates[other][0] in (0.0, 1.0):
                     continue
                 b, source_b, _ = candidates[other]
                 result = next((r for r, form, _ in _pair_forms(a, b) if form == how), math.nan)
@@ -204,7 +206,7 @@ Derivation = tuple[str, tuple[str, ...], tuple[float, ...]]  # how, operand orig
 Operand = tuple[float, str, "str | None"]  # number, origin span, unit
 
 
-def derive(value: Value, own: list[Operand], recent: list[Operand]) -> Derivation | None:
+def derive(value: Value, own: list[Operand], recent: list[Operand], rescales: bool = False) -> Derivation | None:
     """How ``value`` follows from available numbers (operand, source span), or None.
 
     Own operands (the step's inputs) are tried first and in three-operand forms; recent run
@@ -219,7 +221,8 @@ def derive(value: Value, own: list[Operand], recent: list[Operand]) -> Derivatio
     for number, source, unit in own + recent:
         if number == 0:
             continue
-        converts = value.unit is not None and unit is not None and unit != value.unit
+        # (a tool that rescales its argument, to_minor_units(15.66) -> 1566, converts by its job)
+        converts = (value.unit is not None and unit is not None and unit != value.unit) or rescales
         for factor in CONVERSIONS if converts else ():
             for result, how in ((number * factor, f"{_fmt(number)} x {_fmt(factor)}"), (number / factor, f"{_fmt(number)} / {_fmt(factor)}")):
                 if _matches(target, decimals, result, factor == int(factor) and number == int(number) and how.count("x")):
@@ -508,7 +511,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         pool = list(recent.values())
         if tool:
             # a tool computes from its arguments; a match with other values of the run is chance
-            derivation = derive(value, own, [])
+            derivation = derive(value, own, [], rescales=True)
             return None if derivation is None else (derivation[1], derivation[0], tuple(number_key(n) for n in derivation[2]))
         derivation = derive(value, own, pool[-POOL_RECENT:]) or _aggregate(value, listings, grouped)
         if derivation is None and subset_budget[0] > 0 and _decimals(value.raw):

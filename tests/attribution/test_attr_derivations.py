@@ -140,3 +140,17 @@ def test_values_that_are_not_claims_stay_whole() -> None:
     assert ("date", "d:2024-03-14T15:00", None) in keys
     assert {"n:5", "n:10"} <= {key for _, key, _ in keys}  # a range is two numbers
     assert not any(key == "n:340" or key == "n:-340" for _, key, _ in keys)
+
+
+def test_an_answer_holds_the_expected_value_only_as_a_whole_value() -> None:
+    from rootspan.attribution.origin import _holds
+
+    assert _holds("Refund: 1,566", "1566") and _holds("total 42.", "42")
+    assert not _holds("156600", "1566") and not _holds("4200", "42")
+
+
+def test_a_tool_that_rescales_its_argument_computes_its_result() -> None:
+    planner = span("planner", 10, 20, "root", op="invoke_agent", agent="planner", output='{"refund_usd": 1566.0}')
+    tool = span("minor", 30, 40, "root", op="execute_tool", tool="to_minor_units", arguments='{"amount": 1566.0}', result="156600")
+    claims = _claims(trace(_root("Refund one mug."), planner, tool), "execute_tool to_minor_units")
+    assert claims["n:156600"].status == DERIVED and claims["n:156600"].how == "1566 x 100"
