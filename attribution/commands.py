@@ -125,7 +125,7 @@ def bench_attribution_command(
     skip_scenarios: bool = typer.Option(False, "--skip-scenarios", help="Do not run the scenario corpus."),
     whowhen: Optional[Path] = typer.Option(None, "--whowhen", metavar="DIR", help="Also evaluate on these Who&When logs."),
     fit_calibration: bool = typer.Option(
-        False, "--fit-calibration", help="Only run the corpus and print Platt parameters fitted on its tune half."
+        False, "--fit-calibration", help="Only run the corpus and print the calibration parameters fitted on its tune part."
     ),
 ) -> None:
     """Top-1 accuracy on the scenario corpus and injected demo faults, calibration, and analysis time."""
