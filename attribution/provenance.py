@@ -196,6 +196,28 @@ def _exact_pair(target: float, candidates: list[tuple[float, str, bool]]) -> Der
     return None
 
 
+def _slack(target: float, decimals: int) -> float:
+    """How far a result may lie from the target and still match it: a cheap test before ``_matches``."""
+    return max(1e-9 * max(1.0, abs(target)), 10.0 ** -decimals)
+
+
+def _conversion(target: float, decimals: int, number: float) -> str | None:
+    """How ``number`` times or divided by one conversion factor gives the target, or None.
+
+    The how string is formatted only for the factor that matches: every tool result of a long
+    trace is tried against every factor, and formatting each was most of the search's time.
+    """
+    integral = number == int(number)
+    slack = _slack(target, decimals)
+    for factor in CONVERSIONS:
+        product, quotient = number * factor, number / factor
+        if abs(product - target) <= slack and _matches(target, decimals, product, integral and factor == int(factor)):
+            return f"{_fmt(number)} x {_fmt(factor)}"
+        if abs(quotient - target) <= slack and _matches(target, decimals, quotient, False):
+            return f"{_fmt(number)} / {_fmt(factor)}"
+    return None
+
+
 def _fmt(number: float) -> str:
     return str(int(number)) if number == int(number) and abs(number) < 1e15 else f"{number:.6g}"
 
@@ -223,10 +245,10 @@ def derive(value: Value, own: list[Operand], recent: list[Operand], rescales: bo
             continue
         # (a tool that rescales its argument, to_minor_units(15.66) -> 1566, converts by its job)
         converts = (value.unit is not None and unit is not None and unit != value.unit) or rescales
-        for factor in CONVERSIONS if converts else ():
-            for result, how in ((number * factor, f"{_fmt(number)} x {_fmt(factor)}"), (number / factor, f"{_fmt(number)} / {_fmt(factor)}")):
-                if _matches(target, decimals, result, factor == int(factor) and number == int(number) and how.count("x")):
-                    return how, (source,), (number,)
+        if converts:
+            found = _conversion(target, decimals, number)
+            if found is not None:
+                return found, (source,), (number,)
         if _rounds_to(target, decimals, number):
             return f"{_fmt(number)} rounded", (source,), (number,)
     # rounding only over the step's own inputs: across the whole run's recent values, some
@@ -234,6 +256,7 @@ def derive(value: Value, own: list[Operand], recent: list[Operand], rescales: bo
     # (and only when the inputs are few: a step reading a dump of numbers matches by chance)
     # (a target of four or more significant digits is rarely hit by chance, so it may round anyway)
     focused = len(own) <= TRIPLE_OPERANDS or _significant(value.raw) >= 4
+    slack = _slack(target, decimals)
     own_pairs = {(number, source) for number, source, _ in own}
     candidates = [(number, source, focused) for number, source, _ in own]
     candidates += [(number, source, False) for number, source, _ in recent if (number, source) not in own_pairs]
@@ -246,6 +269,8 @@ def derive(value: Value, own: list[Operand], recent: list[Operand], rescales: bo
         whole_percent = value.unit == "%" and decimals == 0
         for (a, source_a, _), (b, source_b, _) in itertools.permutations(candidates[: len(own)], 2):
             for result, how, exact_only in _pair_forms(a, b):
+                if not abs(result - target) <= slack:
+                    continue  # (NaN fails too) the cheap test that rules out nearly every form
                 if _matches(target, decimals, result, exact_only) or (whole_percent and "%" in how and abs(result - target) < 0.5):
                     return how.format(a=_fmt(a), b=_fmt(b)), (source_a, source_b), (a, b)
     small = [(number, source) for number, source, _ in own[:TRIPLE_OPERANDS]]
@@ -258,7 +283,7 @@ def derive(value: Value, own: list[Operand], recent: list[Operand], rescales: bo
             ((a + b) * c, "({a} + {b}) x {c}", True),
             (a * b / c if c else math.nan, "{a} x {b} / {c}", False),
         ):
-            if _matches(target, decimals, result, exact_only and a == int(a) and b == int(b) and c == int(c)):
+            if abs(result - target) <= slack and _matches(target, decimals, result, exact_only and a == int(a) and b == int(b) and c == int(c)):
                 return how.format(a=_fmt(a), b=_fmt(b), c=_fmt(c)), (sa, sb, sc_), (a, b, c)
     return None
 

@@ -58,6 +58,7 @@ _IDENTIFIER = re.compile(
 # every position with look-arounds
 _DIGIT_TOKEN = re.compile(r"[\w#-]*\d[\w#-]*")
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
+_V_DIGIT = re.compile(r"v\d")  # "v2": the only version form without a dot; most prose holds a "v"
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
 _SLASH_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _MONTHS = "january february march april may june july august september october november december".split()
@@ -82,6 +83,7 @@ _UNIT_WORDS = frozenset(
     month months year years gb mb kb tb °c °f c f btu btu/h cfm psi gpm item items unit units pcs people night nights""".split()
 )
 _QUOTED = re.compile(r"[\"“']([^\"”'\n]{3,60})[\"”']")
+_PATH_EXTENSION = re.compile(r"\.(?:csv|json|jsonl|py|txt|xlsx|xls|pdf|docx|md|png|jpg|yaml|yml|sql|log|html|xml|zip)\b", re.I)
 _PATH = re.compile(r"(?<![\w/])(?:/[\w.\-]+){2,}|\b[\w\-]+\.(?:csv|json|jsonl|py|txt|xlsx|xls|pdf|docx|md|png|jpg|yaml|yml|sql|log|html|xml|zip)\b", re.I)
 _URL = re.compile(r"https?://[^\s)\]\"'<>]+")
 _CODE = re.compile(r"`([A-Za-z_][\w.]*(?:\(\))?)`|\b([a-z]+_[a-z_]+\w*)\(")
@@ -195,13 +197,14 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         for match in _URL.finditer(text):
             found.append(Value(URL, "u:" + match.group(0).rstrip(".,;").lower(), match.group(0), match.start()))
             taken.append(match.span())
-    for match in _PATH.finditer(text) if ("/" in text or "." in text) else ():
+    # (the file-name form tries every word: run it only when a file extension is there at all)
+    for match in _PATH.finditer(text) if ("/" in text or ("." in text and _PATH_EXTENSION.search(text))) else ():
         if not _inside(match.start(), taken):
             found.append(Value(PATH, "f:" + match.group(0).lower(), match.group(0), match.start()))
             taken.append(match.span())
     found.extend(_date_values(text, taken))
     for pattern, needs in ((_VERSION, "."), (_TIME, ":"), (_LIST_MARKER, ".")):
-        if needs in text or (pattern is _VERSION and "v" in text) or (pattern is _LIST_MARKER and ")" in text):
+        if needs in text or (pattern is _VERSION and _V_DIGIT.search(text)) or (pattern is _LIST_MARKER and ")" in text):
             taken.extend(match.span() for match in pattern.finditer(text))
     for match in _DIGIT_TOKEN.finditer(text):
         raw = match.group(0)
