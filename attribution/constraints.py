@@ -306,6 +306,34 @@ def _words(text: str) -> set[str]:
     return {word.lower()[:5] for word in re.findall(r"[A-Za-z]{3,}", text)}
 
 
+# "billing (charges, invoices, refunds)" or "- billing: charges and refunds" in a router's prompt:
+# the options it chose from, each with the words of its role
+_OPTION_FORMS = (
+    re.compile(r"(?:^|[\s,;])([A-Za-z][A-Za-z_-]{2,40})\s*\(([^()\n]{3,200})\)"),
+    re.compile(r"(?m)^\W*([A-Za-z][A-Za-z_-]{2,40}):\s+([^\n]{3,200})"),
+)
+MIN_ROLE_OVERLAP = 2  # request words an option's role must share to count as the better fit
+
+
+def _listed_options(graph: AttributionGraph, turn: Span, target: str) -> dict[str, set[str]]:
+    """Options the handing-off turn was offered (name -> role words), when the target is one of them.
+
+    A router usually names its queues in its own prompt; the ones it did not pick never run, so
+    only the prompt shows what a better choice would have been.
+    """
+    request = graph.inputs[graph.root.span_id] if graph.root is not None else ""
+    texts = [graph.inputs.get(turn.span_id, "")] + [graph.inputs.get(child.span_id, "") for child in graph.children(turn.span_id)]
+    texts = [text.replace(request, " ") if request else text for text in texts]  # the request's own "(...)" lists no options
+    for form in _OPTION_FORMS:
+        options: dict[str, set[str]] = {}
+        for text in texts:
+            for match in form.finditer(text):
+                options.setdefault(match.group(1), set()).update(_name_words(match.group(1)) | _words(match.group(2)))
+        if target in options and len(options) >= 2:
+            return options
+    return {}
+
+
 def rule_handoff_fit(graph: AttributionGraph, weights: Weights) -> list[Evidence]:
     """A handoff to an agent whose role matches nothing in the request while another agent's does."""
     root = graph.root
@@ -324,10 +352,31 @@ def rule_handoff_fit(graph: AttributionGraph, weights: Weights) -> list[Evidence
         # request was routed through, not lost
         after = {graph.agent(later) for later in graph.order[graph.position[span.span_id] + 1 :]}
         better = sorted(agent for agent in team if agent not in (target, graph.agent(span)) and agent not in after and _name_words(agent) & request)
+        step = turn_of(graph, span)
         if not fits and better:
-            step = turn_of(graph, span)
             found.append(Evidence(step.span_id, "handoff_fit", "wrong_handoff", weights.direct,
                                   f"step {step.step} ({graph.agent(step)}) hands off to {quote(target, 30)}, whose role matches "
                                   f"nothing in the request; {quote(better[0], 30)} does"))
             break
+        listed = _better_listed(_listed_options(graph, step, target), target, request, after)
+        if listed is not None:
+            found.append(Evidence(step.span_id, "handoff_fit", "wrong_handoff", weights.direct,
+                                  f"step {step.step} ({graph.agent(step)}) hands off to {quote(target, 30)}; the request matches "
+                                  f"the role it gave {quote(listed, 30)} better"))
+            break
     return found
+
+
+def _better_listed(options: dict[str, set[str]], target: str, request: set[str], after: set[str]) -> str | None:
+    """The listed option whose role shares clearly more of the request's words than the target's.
+
+    Only the request counts here (not the router's reason, which argues for its own pick), and
+    only an option that never took part afterwards (one that did got the work anyway).
+    """
+    if not options:
+        return None
+    chosen = len(options[target] & request)
+    scored = sorted(((len(words & request), name) for name, words in options.items() if name != target and name not in after), reverse=True)
+    if scored and scored[0][0] >= MIN_ROLE_OVERLAP and scored[0][0] > chosen:
+        return scored[0][1]
+    return None

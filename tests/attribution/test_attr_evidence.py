@@ -354,3 +354,32 @@ def test_a_dropped_correct_answer_is_ignored_input() -> None:
 def test_answer_dropped_needs_the_exact_answer_and_does_not_fire_when_it_was_carried_on() -> None:
     assert _evidence(_verification_trace("yes 2"), "answer_dropped") == []
     assert _evidence(_verification_trace("no", solver_says="12 and then 2"), "answer_dropped") == []
+
+
+def _routed(queue: str, also_ran: str | None = None, prompt: str | None = None):
+    """A clinic's intake router that picks one queue from the ones its prompt lists."""
+    request = "Patient P-4410 asks to refill her lisinopril prescription before Friday; the pharmacy has no refill on file."
+    prompt = prompt or ("Pick one team for the message: scheduling (appointments, rebooking, cancellations), "
+                        "pharmacy (prescription refills, medication questions), records (lab results, forms).")
+    spans = [
+        span("run", 0, 100, op="invoke_workflow", step=0, input=request, **{"rootspan.outcome": "failure"}),
+        span("intake", 1, 10, "run", op="invoke_agent", agent="intake", step=1, **{"rootspan.handoff.to": queue}),
+        span("intake-llm", 2, 9, "intake", op="chat", step=2, input=f"{prompt}\n{request}", output=queue),
+        span(queue, 11, 40, "run", op="invoke_agent", agent=queue, step=3, output="Booked a visit for Friday 10:00."),
+    ]
+    if also_ran:
+        spans.append(span(also_ran, 41, 60, "run", op="invoke_agent", agent=also_ran, step=4, output="Refill sent."))
+    return trace(*spans)
+
+
+def test_handoff_to_a_listed_option_whose_role_fits_the_request_less() -> None:
+    from rootspan.attribution.constraints import rule_handoff_fit
+
+    (item,) = rule_handoff_fit(build_graph(_routed("scheduling")), Weights())
+    assert item.span_id == sid("intake") and item.category == "wrong_handoff" and "pharmacy" in item.sentence
+    assert rule_handoff_fit(build_graph(_routed("pharmacy")), Weights()) == []  # the fitting queue
+    # the better-fitting team took part afterwards: the work reached it anyway
+    assert rule_handoff_fit(build_graph(_routed("scheduling", also_ran="pharmacy")), Weights()) == []
+    # a prompt that names the queues without roles gives nothing to compare
+    bare = _routed("scheduling", prompt="Answer with one word: scheduling, pharmacy or records.")
+    assert rule_handoff_fit(build_graph(bare), Weights()) == []
