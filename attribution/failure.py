@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from rootspan.attribution.calibration import ABSTAIN_BELOW, calibrated, raw_share
 from rootspan.attribution.actions import rule_unperformed_action
 from rootspan.attribution.constraints import rule_constraints, rule_handoff_fit
+from rootspan.attribution.dropped import rule_dropped_requirement
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
@@ -184,6 +185,7 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     findings.extend(rule_constraints(graph, provenance, weights))
     findings.extend(rule_handoff_fit(graph, weights))
     findings.extend(rule_unperformed_action(graph, weights))
+    findings.extend(rule_dropped_requirement(graph, weights))
     findings.extend(rule_never_retrieved(graph, provenance, findings, weights))
     return findings, origins, sink
 
