@@ -191,13 +191,16 @@ def decode_attributes(raw: Any, problems: list[str] | None = None, strings: dict
                 raise OTLPDecodeError("attribute without a string key")
             problems.append(f"attribute without a string key ({_shown(item)}), skipped")
             continue
-        try:
-            value = decode_any_value(item.get("value") or {})
-        except (OTLPDecodeError, RecursionError) as exc:
-            if problems is None:
-                raise
-            problems.append(f"attribute {_shown(key)}: {exc}, skipped")
-            continue
+        raw_value = item.get("value")
+        value = raw_value.get("stringValue") if type(raw_value) is dict and len(raw_value) == 1 else None
+        if type(value) is not str:  # the common case above costs one lookup; the rest is decoded in full
+            try:
+                value = decode_any_value(raw_value or {})
+            except (OTLPDecodeError, RecursionError) as exc:
+                if problems is None:
+                    raise
+                problems.append(f"attribute {_shown(key)}: {exc}, skipped")
+                continue
         if strings is not None:
             key = strings.setdefault(key, key)
             if type(value) is str and len(value) <= 64:
@@ -213,11 +216,12 @@ def decode_id(raw: Any, n_bytes: int, what: str) -> str:
     """Hex id (the OTLP JSON rule) or base64 (protobuf's JSON printer) -> lowercase hex."""
     if not isinstance(raw, str) or not raw:
         raise OTLPDecodeError(f"{what} is missing" if raw is None or raw == "" else f"{what} is not a string: {_shown(raw)}")
-    lowered = raw.lower()
-    if len(lowered) == 2 * n_bytes and _HEX.issuperset(lowered):
-        if lowered.count("0") == len(lowered):
-            raise OTLPDecodeError(f"{what} is all zeros")
-        return lowered
+    if len(raw) == 2 * n_bytes:
+        lowered = raw.lower()
+        if _HEX.issuperset(lowered):
+            if lowered.count("0") == len(lowered):
+                raise OTLPDecodeError(f"{what} is all zeros")
+            return lowered
     try:
         decoded = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
@@ -323,18 +327,25 @@ def decode_span(
     scope_name: str,
     problems: list[str] | None = None,
     strings: dict[str, str] | None = None,
+    trace_ids: dict[str, str] | None = None,
 ) -> Span:
     """One OTLP JSON span -> Span, or OTLPDecodeError naming the field that makes it unusable.
 
     Fields a span cannot be placed without (ids, times, status code) raise; anything else that is
     malformed (one attribute, an event, a link, the kind) is left out and described in
-    ``problems``, so one odd value does not cost the span. ``strings`` interns repeated text.
+    ``problems``, so one odd value does not cost the span. ``strings`` interns repeated text;
+    ``trace_ids`` remembers each raw trace id already decoded (one per trace, seen on every span).
     """
     if problems is None:
         problems = []
     if type(raw) is not dict:
         raise OTLPDecodeError(f"span is not an object ({_shown(raw)})")
-    trace_id = decode_id(_field(raw, "traceId", "trace_id"), 16, "traceId")
+    raw_trace_id = _field(raw, "traceId", "trace_id")
+    trace_id = trace_ids.get(raw_trace_id) if trace_ids is not None and type(raw_trace_id) is str else None
+    if trace_id is None:
+        trace_id = decode_id(raw_trace_id, 16, "traceId")
+        if trace_ids is not None:
+            trace_id = trace_ids[raw_trace_id] = strings.setdefault(trace_id, trace_id) if strings is not None else trace_id
     span_id = decode_id(_field(raw, "spanId", "span_id"), 8, "spanId")
     parent_raw = _field(raw, "parentSpanId", "parent_span_id", "")
     parent = decode_id(parent_raw, 8, "parentSpanId") if parent_raw else None
@@ -346,7 +357,6 @@ def decode_span(
     status_code, status_message = _decode_status(raw.get("status"), problems)
     attributes = decode_attributes(raw.get("attributes"), problems, strings)
     if strings is not None:
-        trace_id = strings.setdefault(trace_id, trace_id)
         span_id = strings.setdefault(span_id, span_id)
         if parent is not None:
             parent = strings.setdefault(parent, parent)

@@ -77,6 +77,7 @@ def read_spans(traces_path: Path, warnings: _Warnings) -> list[Span]:
     bad_lines = 0
     problems: list[str] = []
     strings: dict[str, str] = {}
+    trace_ids: dict[str, str] = {}
     try:
         handle = traces_path.open("rb")
     except OSError as exc:
@@ -108,7 +109,7 @@ def read_spans(traces_path: Path, warnings: _Warnings) -> list[Span]:
                             name = raw_span.get("name") if type(raw_span) is dict else None
                             label = f"span {position}" + (f" {name!r}" if type(name) is str else "")
                             try:
-                                spans.append(decode_span(raw_span, resource, scope_name, problems, strings))
+                                spans.append(decode_span(raw_span, resource, scope_name, problems, strings, trace_ids))
                             except (OTLPDecodeError, RecursionError) as exc:
                                 warnings.add("span", f"{where}: {label} skipped: {exc}")
                                 problems.clear()
@@ -183,8 +184,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     with gc_paused():
         spans = read_spans(traces_path, warnings)
         traces = build_traces(spans, warnings)
+        run = Run(path=path, traces=traces)
     run_dir = path if path.is_dir() else None
-    run = Run(path=path, traces=traces)
     if run_dir is not None:
         kernels = run_dir / KERNELS_DIR
         if kernels.is_dir():
