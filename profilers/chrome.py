@@ -53,9 +53,15 @@ def read_chrome_trace(path: Any) -> tuple[list[dict[str, Any]], int, dict[str, A
         return [e for e in data if isinstance(e, dict)], 0, {}
     if not isinstance(data, dict) or not isinstance(data.get("traceEvents"), list):
         raise ValueError("not a Chrome trace (no traceEvents list)")
-    base = data.get("baseTimeNanoseconds", 0)
+    base = data.get("baseTimeNanoseconds") or 0
+    # an integer in the fixed64 range or nothing: every event's time is offset by it
+    if type(base) is float and base.is_integer():
+        base = int(base)
+    if type(base) is not int or not 0 <= base < 2**64:
+        shown = repr(base) if len(repr(base)) <= 40 else repr(base)[:37] + "..."
+        raise ValueError(f"baseTimeNanoseconds {shown} is not a time in nanoseconds")
     meta = {key: value for key, value in data.items() if key != "traceEvents"}
-    return [e for e in data["traceEvents"] if isinstance(e, dict)], int(base or 0), meta
+    return [e for e in data["traceEvents"] if isinstance(e, dict)], base, meta
 
 
 def annotation_span_id(event: dict[str, Any]) -> str | None:

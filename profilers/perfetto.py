@@ -113,6 +113,9 @@ def _span_events(trace: Trace, pid: int, base_ns: int, sort_index: int) -> list[
     return events
 
 
+_PID_TYPES = (int, str)  # what a Chrome trace's pid may be; anything else cannot key a process
+
+
 def _kernel_events(path: Path, trace_id: str, ids: _Ids, base_ns: int, file_index: int, sort_base: int,
                    warnings: list[str]) -> list[dict[str, Any]]:
     try:
@@ -122,9 +125,13 @@ def _kernel_events(path: Path, trace_id: str, ids: _Ids, base_ns: int, file_inde
         return []
     pids: dict[Any, int] = {}
     out: list[dict[str, Any]] = []
+    skipped: dict[str, int] = {}
     for raw in raw_events:
         event = dict(raw)
         original = event.get("pid")
+        if type(original) not in _PID_TYPES:
+            skipped["pid"] = skipped.get("pid", 0) + 1
+            continue
         if original not in pids:
             pids[original] = ids.pid()
             out.append({"ph": "M", "name": "process_sort_index", "pid": pids[original], "tid": 0,
@@ -132,7 +139,8 @@ def _kernel_events(path: Path, trace_id: str, ids: _Ids, base_ns: int, file_inde
         event["pid"] = pids[original]
         if event.get("ph") == "M":
             if event.get("name") == "process_name":
-                original_name = (event.get("args") or {}).get("name", original)
+                args = event.get("args")
+                original_name = args.get("name", original) if isinstance(args, dict) else original
                 event["args"] = {"name": f"trace {trace_id[:8]} kernels: {original_name}"}
             elif event.get("name") == "process_sort_index":
                 continue
@@ -140,15 +148,18 @@ def _kernel_events(path: Path, trace_id: str, ids: _Ids, base_ns: int, file_inde
             try:
                 # integer offset first: a double holding 1.8e18 ns is only 256 ns precise
                 event["ts"] = round(((file_base - base_ns) + float(event["ts"]) * 1000.0) / 1000.0, 3)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
+                skipped["ts"] = skipped.get("ts", 0) + 1
                 continue
-        if event.get("ph") in ("s", "f", "t") and isinstance(event.get("id"), int):
+        if event.get("ph") in ("s", "f", "t") and type(event.get("id")) is int:
             event["id"] = event["id"] + file_index * FLOW_ID_STRIDE
         out.append(event)
     for original, pid in pids.items():
         if not any(e.get("pid") == pid and e.get("name") == "process_name" for e in out):
             out.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
                         "args": {"name": f"trace {trace_id[:8]} kernels: {original}"}})
+    for field_name, count in skipped.items():
+        warnings.append(f"{path.name}: {count} events whose {field_name} is not usable skipped")
     return out
 
 

@@ -3,7 +3,7 @@
 Loaders build these once; the attribution engine, the terminal UI and the CI report all read the
 same objects instead of re-parsing files. Spans are pydantic models so they validate when built by
 hand, while the OTLP loader, which has already checked every field, builds them with
-``model_construct`` to load 100k spans in seconds.
+``trusted_span`` to load a million spans in seconds.
 """
 
 from __future__ import annotations
@@ -182,6 +182,26 @@ class Span(BaseModel):
     @property
     def exception_events(self) -> list[SpanEvent]:
         return [event for event in self.events if event.name == "exception"]
+
+
+_SPAN_FIELDS = set(Span.model_fields)  # shared by every loaded span: all its fields are always set
+_object_setattr = object.__setattr__
+
+
+def trusted_span(values: dict[str, Any]) -> Span:
+    """A Span from a complete dict of already checked field values, without pydantic's per-call work.
+
+    ``model_construct`` costs microseconds and a fresh fields-set per span; over a 1M-span run that
+    is seconds and hundreds of MB. ``values`` must hold every field of Span (the loader's decoder
+    does); the fields-set is shared because every field is set, so pydantic's own bookkeeping on
+    assignment (adding the name to it) never changes it.
+    """
+    span = Span.__new__(Span)
+    _object_setattr(span, "__dict__", values)
+    _object_setattr(span, "__pydantic_fields_set__", _SPAN_FIELDS)
+    _object_setattr(span, "__pydantic_extra__", None)
+    _object_setattr(span, "__pydantic_private__", None)
+    return span
 
 
 class Trace(BaseModel):

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from pydantic import ValidationError
 
 from rootspan.errors import UserError
+from rootspan.jsonl import parse_json_line
 from rootspan.model import Label, Run, Span, Trace, Verdict
 from rootspan.perf import gc_paused
 from rootspan.otlp import OTLPDecodeError, decode_span, is_traces_data, iter_traces_data, spans_to_traces_data
@@ -60,47 +61,64 @@ def resolve_traces_path(path: Path) -> Path:
     return path
 
 
+def _report_problems(warnings: _Warnings, where: str, problems: list[str]) -> None:
+    for problem in problems:
+        warnings.add("field", f"{where}: {problem}")
+    problems.clear()
+
+
 def read_spans(traces_path: Path, warnings: _Warnings) -> list[Span]:
-    """Decode every span of an OTLP JSON Lines file, skipping (and reporting) what is broken."""
-    try:
-        data = traces_path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{traces_path}: cannot read ({exc.strerror or exc})") from exc
-    lines = data.split(b"\n")
-    ends_with_newline = data.endswith(b"\n")
+    """Decode every span of an OTLP JSON Lines file, skipping (and reporting) what is broken.
+
+    The file is read line by line, not whole: a 1M-span run is half a gigabyte of text.
+    """
     spans: list[Span] = []
     otlp_lines = 0
     bad_lines = 0
-    last_index = len(lines) - 1
-    for index, raw_line in enumerate(lines):
-        line_no = index + 1
-        if not raw_line.strip():
-            continue
+    problems: list[str] = []
+    strings: dict[str, str] = {}
+    trace_ids: dict[str, str] = {}
+    try:
+        handle = traces_path.open("rb")
+    except OSError as exc:
+        raise UserError(f"{traces_path}: cannot read ({exc.strerror or exc})") from exc
+    with handle:
         try:
-            obj: Any = json.loads(raw_line)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-            bad_lines += 1
-            if index == last_index and not ends_with_newline:
-                warnings.add("truncated", f"{traces_path.name} line {line_no}: truncated last line skipped")
-            else:
-                warnings.add("invalid", f"{traces_path.name} line {line_no}: invalid JSON skipped ({exc})")
-            continue
-        if not is_traces_data(obj):
-            bad_lines += 1
-            warnings.add("invalid", f"{traces_path.name} line {line_no}: not an OTLP TracesData object, skipped")
-            continue
-        otlp_lines += 1
-        try:
-            for resource, scope_name, raw_spans in iter_traces_data(obj):
-                for position, raw_span in enumerate(raw_spans):
-                    try:
-                        spans.append(decode_span(raw_span, resource, scope_name))
-                    except (OTLPDecodeError, ValueError, RecursionError) as exc:
-                        name = raw_span.get("name") if isinstance(raw_span, dict) else None
-                        label = f"span {position}" + (f" {name!r}" if isinstance(name, str) else "")
-                        warnings.add("span", f"{traces_path.name} line {line_no}: {label} skipped: {exc}")
-        except OTLPDecodeError as exc:
-            warnings.add("invalid", f"{traces_path.name} line {line_no}: malformed TracesData skipped ({exc})")
+            for line_no, raw_line in enumerate(handle, start=1):
+                if not raw_line.strip():
+                    continue
+                try:
+                    obj: Any = parse_json_line(raw_line)
+                except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+                    bad_lines += 1
+                    if not raw_line.endswith(b"\n"):
+                        warnings.add("truncated", f"{traces_path.name} line {line_no}: truncated last line skipped")
+                    else:
+                        warnings.add("invalid", f"{traces_path.name} line {line_no}: invalid JSON skipped ({exc})")
+                    continue
+                if not is_traces_data(obj):
+                    bad_lines += 1
+                    warnings.add("invalid", f"{traces_path.name} line {line_no}: not an OTLP TracesData object, skipped")
+                    continue
+                otlp_lines += 1
+                where = f"{traces_path.name} line {line_no}"
+                try:
+                    for resource, scope_name, raw_spans in iter_traces_data(obj, problems):
+                        _report_problems(warnings, where, problems)
+                        for position, raw_span in enumerate(raw_spans):
+                            name = raw_span.get("name") if type(raw_span) is dict else None
+                            label = f"span {position}" + (f" {name!r}" if type(name) is str else "")
+                            try:
+                                spans.append(decode_span(raw_span, resource, scope_name, problems, strings, trace_ids))
+                            except (OTLPDecodeError, RecursionError) as exc:
+                                warnings.add("span", f"{where}: {label} skipped: {exc}")
+                                problems.clear()
+                            _report_problems(warnings, f"{where}: {label}", problems)
+                except OTLPDecodeError as exc:
+                    _report_problems(warnings, where, problems)
+                    warnings.add("invalid", f"{where}: malformed TracesData skipped ({exc})")
+        except OSError as exc:
+            raise UserError(f"{traces_path}: cannot read ({exc.strerror or exc})") from exc
     if otlp_lines == 0 and bad_lines > 0:
         raise UserError(f"{traces_path}: not an OTLP JSON Lines traces file (no line holds a TracesData object)")
     return spans
@@ -166,8 +184,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     with gc_paused():
         spans = read_spans(traces_path, warnings)
         traces = build_traces(spans, warnings)
+        run = Run(path=path, traces=traces)
     run_dir = path if path.is_dir() else None
-    run = Run(path=path, traces=traces)
     if run_dir is not None:
         kernels = run_dir / KERNELS_DIR
         if kernels.is_dir():

@@ -48,7 +48,7 @@ class CountingExporter(SpanExporter):
 class CountingBatchSpanProcessor(BatchSpanProcessor):
     """A BatchSpanProcessor whose losses can be read after shutdown (``lost``, ``failed``)."""
 
-    def __init__(self, exporter: SpanExporter, label: str, **kwargs: int) -> None:
+    def __init__(self, exporter: SpanExporter, label: str, **kwargs: float | None) -> None:
         self.counting_exporter = CountingExporter(exporter, label)
         super().__init__(self.counting_exporter, **kwargs)
         self._submitted = itertools.count()

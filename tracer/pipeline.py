@@ -133,6 +133,19 @@ def _default_run_dir() -> Path:
 DEFAULT_SERVICE = "rootspan-app"
 
 
+RUN_DIR_SCHEDULE_DELAY_MS = 1000
+
+
+def run_dir_schedule_delay_ms() -> float | None:
+    """How often the run directory's batch is written: every second, unless OTEL_BSP_SCHEDULE_DELAY says.
+
+    The SDK's 5 s default means a SIGKILL loses up to 5 s of ended spans; a local append every
+    second costs next to nothing (docs/benchmarks.md, "Export interval"). None lets the SDK read
+    the environment variable, which wins as for every other OTEL_BSP_* setting.
+    """
+    return None if os.environ.get("OTEL_BSP_SCHEDULE_DELAY") else RUN_DIR_SCHEDULE_DELAY_MS
+
+
 def setup(
     service: str | None = None,
     run_dir: str | os.PathLike[str] | None = None,
@@ -195,7 +208,9 @@ def _build(
     provider = TracerProvider(sampler=StepSampler(counters), resource=resource, shutdown_on_exit=False)
     deliveries: list[CountingBatchSpanProcessor] = []
     if resolved_dir is not None:
-        deliveries.append(CountingBatchSpanProcessor(RunDirSpanExporter(resolved_dir), label=str(resolved_dir / "traces.jsonl")))
+        deliveries.append(CountingBatchSpanProcessor(
+            RunDirSpanExporter(resolved_dir), label=str(resolved_dir / "traces.jsonl"),
+            schedule_delay_millis=run_dir_schedule_delay_ms()))
     if endpoint:
         # Imported only when asked for: the protobuf/requests stack costs ~100 ms of start-up.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -8,6 +8,7 @@ time includes its LLM calls'), so sums take only the topmost span that carries a
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -54,9 +55,14 @@ def is_success(trace: Trace) -> bool:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or None: an Infinity token count or cost is as unusable as a missing one."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _topmost_sum(trace: Trace, key: str) -> float | None:

@@ -101,6 +101,40 @@ def test_sigterm_flushes_and_dies_by_the_signal(tmp_path):
         assert by_name(trace, name).status_message == "terminated by SIGTERM"
 
 
+def test_sigkill_keeps_spans_that_ended_two_seconds_before(tmp_path, monkeypatch):
+    # SIGKILL cannot be caught: what is on disk is what the batch thread wrote before it. The run
+    # directory's batch goes out every second, so spans ended 2 s earlier are there (the SDK's
+    # 5 s default would lose them); the span still open at the kill is lost, as it must be.
+    monkeypatch.delenv("OTEL_BSP_SCHEDULE_DELAY", raising=False)
+    app = _script(
+        tmp_path,
+        f"""
+        import time
+        import rootspan.tracer as rs
+        rs.setup(run_dir={str(tmp_path / 'run')!r}, profile="off")
+        with rs.workflow("long-job"):
+            with rs.tool_span("ended-before-kill"):
+                pass
+            with rs.tool_span("ended-too"):
+                pass
+            time.sleep(2.0)
+            with rs.agent_span("open-at-kill"):
+                print("ready", flush=True)
+                time.sleep(60)
+        """,
+    )
+    child = subprocess.Popen([sys.executable, app], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        child.kill()
+    names = {span.name for span in load_run(tmp_path / "run").all_spans()}
+    assert {"execute_tool ended-before-kill", "execute_tool ended-too"} <= names
+    assert "invoke_agent open-at-kill" not in names
+
+
 def test_sigterm_chains_to_the_apps_own_handler(tmp_path):
     app = _script(
         tmp_path,
