@@ -17,6 +17,7 @@ from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, is_actor
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.origin import turn_of
+from rootspan.model import Span, SpanKind
 
 _SENTENCE = re.compile(r"[^.!?\n]+")
 # exclusions only: numeric limits ("at most 3", "under $500") are the constraint rule's, and a
@@ -76,6 +77,12 @@ def rule_dropped_requirement(graph: AttributionGraph, weights: Weights) -> Itera
         passed_on = stems_out[dropper.span_id] | _stems(graph.outputs.get(turn.span_id, ""))
         if not later or _holds(passed_on, stems):
             continue  # the requirement was passed on, or nothing came after
+        reset = _context_reset(graph, turn, later)
+        if reset is not None:
+            yield Evidence(reset.span_id, "dropped_requirement", "loss_of_history", weights.symptom,
+                           f"step {reset.step} ({graph.agent(reset)}) started {graph.agent(turn)}'s next turn without "
+                           f"{quote(sentence, 70)}, which its earlier turn (step {turn.step}) had")
+            return
         yield Evidence(
             turn.span_id,
             "dropped_requirement",
@@ -85,3 +92,20 @@ def rule_dropped_requirement(graph: AttributionGraph, weights: Weights) -> Itera
             f"no later step saw it",
         )
         return
+
+
+def _context_reset(graph: AttributionGraph, turn: Span, later: list[Span]) -> Span | None:
+    """The turn that fed the same agent's next turn, when that next turn had lost the requirement.
+
+    An agent that held the requirement and, in its next turn, no longer does did not drop it
+    itself: whoever assembled that turn's context (a session or memory manager, an orchestrator)
+    started it afresh. That is the turn just before, by another agent.
+    """
+    agent = graph.agent(turn)
+    by_id = {turn_of(graph, span).span_id: turn_of(graph, span) for span in later}
+    turns = list(by_id.values())
+    for index, candidate in enumerate(turns):
+        if candidate.kind is SpanKind.AGENT and graph.agent(candidate) == agent:
+            feeders = [previous for previous in turns[:index] if graph.agent(previous) != agent]
+            return feeders[-1] if feeders else None
+    return None
