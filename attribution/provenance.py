@@ -34,6 +34,7 @@ from rootspan.attribution.values import (
     CLAIM_KINDS,
     DATE,
     DECISION,
+    day_month_key,
     NUMBER,
     Value,
     extract,
@@ -477,6 +478,11 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         if value.kind == DATE:
             dates.pop(value.key, None)
             dates[value.key] = prov.origin[value.key]
+            alias = day_month_key(value.key)  # "16 Sep" later is this date, said without its year
+            if alias is not None and alias not in prov.origin:
+                prov.origin[alias] = prov.origin[value.key]
+                prov.origin_unit[alias] = None
+                known.add(alias)
         elif value.number is not None and len(numbers_seen) < 10_000:
             numbers_seen[value.key] = value.number
         if value.number is not None and not is_year(value):

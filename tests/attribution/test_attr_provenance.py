@@ -138,3 +138,11 @@ def test_a_tool_returning_a_wrong_price_is_blamed_not_the_writer_who_computed_fr
     assert culprit.name == "execute_tool price_lookup"
     assert any("28" in line and "7" in line for line in verdict.evidence)
     assert json.loads(verdict.model_dump_json())["lineage"][-1]["role"] == "introduced"
+
+
+def test_a_date_repeated_without_its_year_is_given_by_the_full_date() -> None:
+    root = span("root", 0, 100, op="invoke_workflow", input="Report spend from 2024-09-12 to 2024-09-18.",
+                rootspan__outcome="failure")
+    writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="Weekly (12-18 Sep): flat.")
+    claims = _claims(trace(root, writer), "invoke_agent writer")
+    assert claims["dm:09-12"].status == GIVEN and claims["dm:09-18"].status == GIVEN
