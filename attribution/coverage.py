@@ -5,13 +5,17 @@ series: the result is well formed, every record in it is right, and everything d
 computed faithfully from it; what is missing is the tail of the period the caller asked about
 (the spike, the latest invoices). Nothing in the result says so, but its dates do: a call whose
 arguments name a range and whose result is a series of dates within that range that ends days
-before the range does. A range that runs into the future is cut at the day the call was made,
-so data that cannot exist yet is not counted as missing.
+before the range does, or a call that asks about one day and gets a dated snapshot (its as-of,
+its rows) from days before. A range that runs into the future is cut at the day the call was
+made, so data that cannot exist yet is not counted as missing.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime, timedelta, timezone
+from collections import Counter
 from statistics import median
 from typing import Iterable
 
@@ -23,6 +27,8 @@ from rootspan.model import Span
 
 MIN_SERIES = 2  # dates in the result within the range: one date is a record, not a series
 SHORT_BY_DAYS = 2  # a series that ends a day early is a reporting lag, two or more is a gap
+MIN_DATED_RECORDS = 3  # a snapshot's dates (its as-of, its rows); one or two dates are a record's own history
+_BOUND_KEY = re.compile(r"before|until|till|upto|up_to|end|to$|max|latest|lt|cutoff", re.I)
 SERIES_STEPS = 2  # ...and more than two of the series' own steps: sparse events (a card's purchases) have gaps
 
 
@@ -37,22 +43,62 @@ def _days(text: str) -> list[date]:
     return [day for value in extract(text) if value.kind == DATE and (day := _day(value.key)) is not None]
 
 
+def _result_days(graph: AttributionGraph, span: Span, asked: list[date]) -> list[date]:
+    """The dates of a call's result, less one echo of each date it was asked for
+    ({"requested_day": "2024-06-10", "as_of": "2024-06-02", ...} holds the request, not data of it)."""
+    got = Counter(_days(graph.outputs.get(span.span_id, "")))
+    got.subtract(Counter(asked))
+    return list((+got).elements())
+
+
 def _called_on(span: Span) -> date | None:
     if span.start_ns <= 0:
         return None
     return datetime.fromtimestamp(span.start_ns / 1e9, tz=timezone.utc).date()
 
 
+def _asked_day(arguments: str) -> date | None:
+    """The one day a call asks about ({"day": "2024-06-10"}), when no key makes it a bound.
+
+    "invoices due before 2024-06-10" rightly returns earlier dates only; a day that is not a
+    bound (day, date, as_of, for) asks for that day's data.
+    """
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    dated = [(str(key), day) for key, item in parsed.items() if isinstance(item, str) for day in _days(item)]
+    if len(dated) != 1 or _BOUND_KEY.search(dated[0][0]):
+        return None
+    return dated[0][1]
+
+
+def _stale_snapshot(graph: AttributionGraph, span: Span) -> tuple[date, date] | None:
+    """(latest date of the result, day asked for) when a dated result is all from days before."""
+    day = _asked_day(graph.inputs.get(span.span_id, ""))
+    if day is None:
+        return None
+    got = _result_days(graph, span, [day])
+    if len(got) < MIN_DATED_RECORDS or max(got) >= day:
+        return None
+    latest = max(got)
+    return (latest, day) if (day - latest).days >= SHORT_BY_DAYS else None
+
+
 def short_of_request(graph: AttributionGraph, span: Span) -> tuple[date, date] | None:
     """(last date the result holds, last date asked for) when the result ends early."""
     asked = _days(graph.inputs.get(span.span_id, ""))
+    if len(asked) == 1:
+        return _stale_snapshot(graph, span)
     if len(asked) < 2:
-        return None  # a range has two ends
+        return None
     start, end = min(asked), max(asked)
     called = _called_on(span)
     if called is not None and called < end:
         end = called  # what cannot exist yet is not missing
-    within = [day for day in _days(graph.outputs.get(span.span_id, "")) if start <= day <= end]
+    within = [day for day in _result_days(graph, span, asked) if start <= day <= end]
     if len(set(within)) < MIN_SERIES:
         return None
     days = sorted(set(within))
@@ -80,7 +126,7 @@ def rule_result_short_of_request(graph: AttributionGraph, weights: Weights) -> I
             # direct, unlike an empty result: the arguments asked for the whole range, so the
             # caller did its part and the shortfall is this call's own
             weights.direct,
-            f"step {span.step} tool {quote(span.name, 40)} was asked for data through {end.isoformat()} and returned "
-            f"a series that ends on {last.isoformat()}: stale or cut short",
+            f"step {span.step} tool {quote(span.name, 40)} was asked for data through {end.isoformat()} and the "
+            f"dates of its result end on {last.isoformat()}: stale or cut short",
         )
         return

@@ -55,3 +55,34 @@ def test_complete_lagging_sparse_or_future_results_are_not_short() -> None:
     # asked through the end of the year on the day of the call (November 2023): nothing after it can exist
     assert _found(_cost_report(json.dumps([{"date": f"2023-11-{d:02d}"} for d in range(1, 14)]), end="2023-12-31")) == []
     assert _found(_cost_report(_daily(5, 14), outcome="success")) == []
+
+
+def _telemetry(arguments: dict, result: dict):
+    """A plant analyst asks for one day's telemetry; a planner schedules from the analyst's summary."""
+    return trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, input="Plan maintenance from yesterday's telemetry.",
+             **{"rootspan.outcome": "failure"}),
+        span("analyst", 1, 50, "run", op="invoke_agent", agent="telemetry_analyst", step=1),
+        span("historian", 2, 10, "analyst", op="execute_tool", tool="string_telemetry", step=2,
+             arguments=json.dumps(arguments), result=json.dumps(result)),
+        span("analyst-llm", 11, 49, "analyst", op="chat", step=3, inputs=["historian"],
+             input=f"Flag tripped strings: {json.dumps(result)}", output="All strings ok."),
+    )
+
+
+ROWS = [{"string": f"S{n}", "date": "2023-06-02", "kwh": 410.0} for n in range(1, 6)]
+
+
+def test_a_dated_snapshot_from_days_before_the_day_asked_for_is_stale() -> None:
+    (item,) = _found(_telemetry({"site": "SF-2", "day": "2023-06-10"},
+                                {"requested_day": "2023-06-10", "as_of": "2023-06-02", "rows": ROWS}))
+    assert item.span_id == sid("historian") and "2023-06-02" in item.sentence
+
+
+def test_a_bound_or_a_fresh_answer_is_not_a_stale_snapshot() -> None:
+    # invoices due before a day are all earlier: that is what was asked
+    assert _found(_telemetry({"due_before": "2023-06-10"}, {"rows": ROWS})) == []
+    fresh = [dict(row, date="2023-06-10") for row in ROWS]
+    assert _found(_telemetry({"day": "2023-06-10"}, {"requested_day": "2023-06-10", "rows": fresh})) == []
+    # a record with its own history (created, updated) is not a snapshot of a day
+    assert _found(_telemetry({"day": "2023-06-10"}, {"customer": "C-1", "since": "2019-03-01", "updated": "2021-01-04"})) == []
