@@ -16,7 +16,6 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from collections import Counter
-from statistics import median
 from typing import Iterable
 
 from rootspan.attribution.content import quote
@@ -25,7 +24,10 @@ from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.values import DATE, extract
 from rootspan.model import Span
 
-MIN_SERIES = 2  # dates in the result within the range: one date is a record, not a series
+MIN_SERIES = 3  # distinct dates in the result within the range: fewer are records, not a series
+# a series is regular (daily, weekly, monthly: steps within 3 days of each other); bookings,
+# purchases and releases fall on irregular days and their last one may well come early
+REGULAR_WITHIN_DAYS = 3
 SHORT_BY_DAYS = 2  # a series that ends a day early is a reporting lag, two or more is a gap
 MIN_DATED_RECORDS = 3  # a snapshot's dates (its as-of, its rows); one or two dates are a record's own history
 _BOUND_KEY = re.compile(r"before|until|till|upto|up_to|end|to$|max|latest|lt|cutoff", re.I)
@@ -103,7 +105,10 @@ def short_of_request(graph: AttributionGraph, span: Span) -> tuple[date, date] |
         return None
     days = sorted(set(within))
     last = days[-1]
-    spacing = median((later - earlier).days for earlier, later in zip(days, days[1:]))
+    steps = [(later - earlier).days for earlier, later in zip(days, days[1:])]
+    if max(steps) - min(steps) > REGULAR_WITHIN_DAYS:
+        return None
+    spacing = max(steps)
     gap = (end - last).days
     return (last, end) if gap >= SHORT_BY_DAYS and gap > SERIES_STEPS * spacing else None
 

@@ -52,6 +52,8 @@ def test_complete_lagging_sparse_or_future_results_are_not_short() -> None:
     assert _found(_cost_report(_daily(5, 17))) == []  # one day behind: a reporting lag
     sparse = json.dumps([{"date": d, "amount": 23.4} for d in ("2023-05-05", "2023-05-09", "2023-05-15")])
     assert _found(_cost_report(sparse)) == []  # purchases on three days: gaps are normal
+    releases = json.dumps([{"episode": n, "publishes": f"2023-05-{d:02d}"} for n, d in enumerate((5, 6, 9, 14), 1)])
+    assert _found(_cost_report(releases)) == []  # irregular release days: the last one may come early
     # asked through the end of the year on the day of the call (November 2023): nothing after it can exist
     assert _found(_cost_report(json.dumps([{"date": f"2023-11-{d:02d}"} for d in range(1, 14)]), end="2023-12-31")) == []
     assert _found(_cost_report(_daily(5, 14), outcome="success")) == []
