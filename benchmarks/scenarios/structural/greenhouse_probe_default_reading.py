@@ -88,6 +88,11 @@ def weather_forecast(site: str) -> dict:
             "tomorrow": {"max_c": 27, "rain_mm": 0.0, "uv": 7, "sunrise": "05:21", "sunset": "21:32"}}
 
 
+@rs.tool("line_pressure")
+def line_pressure(zone: str) -> dict:
+    return {"zone": zone, "bar": 1.6 if zone != "Z6" else 1.4, "filter_dp_bar": 0.2, "ok": True}
+
+
 @rs.tool("queue_valve")
 def queue_valve(zone: str, litres: float, start: str) -> dict:
     return {"zone": zone, "valve": f"V-{zone}", "litres": litres, "start": start, "status": "queued",
@@ -156,12 +161,14 @@ def irrigation_planner(readings: dict) -> dict:
 
 @rs.agent("valve_controller")
 def valve_controller(plan: dict) -> dict:
+    for zone in ZONE_AREA_M2:  # pre-run check of every drip line, watered tonight or not
+        line_pressure(zone)
     start_minutes = 22 * 60 + 30
     for zone, litres in plan.items():
         queue_valve(zone, litres, f"{start_minutes // 60:02d}:{start_minutes % 60:02d}")
         start_minutes += 20
     llm(f"Report the queued jobs to the grower: {json.dumps(plan)}",
-        f"Queued: Z3 {plan.get('Z3')} L at 22:30, Z7 {plan.get('Z7')} L at 22:50. Nothing else needs water tonight.")
+        f"All 8 drip lines hold pressure. Queued: Z3 {plan.get('Z3')} L at 22:30, Z7 {plan.get('Z7')} L at 22:50. Nothing else needs water tonight.")
     return plan
 
 
