@@ -23,6 +23,7 @@ from rootspan.attribution.evidence import Evidence, Weights, collect, final_answ
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.origin import Origin, lineage, rule_never_retrieved, rule_swallowed_error, rule_unsupported, rule_value_origin, turn_of
 from rootspan.attribution.process import ProcessModel
+from rootspan.attribution.required_calls import rule_required_call_skipped
 from rootspan.attribution.provenance import build_provenance
 from rootspan.model import Alternative, Culprit, LineageLink, Span, SpanKind
 from rootspan.text import printable
@@ -191,6 +192,7 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     findings.extend(rule_unperformed_action(graph, weights))
     findings.extend(rule_dropped_requirement(graph, weights))
     findings.extend(rule_result_short_of_request(graph, weights))
+    findings.extend(rule_required_call_skipped(graph, weights))
     findings.extend(rule_never_retrieved(graph, provenance, findings, weights))
     return findings, origins, sink
 
