@@ -249,9 +249,14 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         return [Origin(step, value, share * 0.5, "hallucination", f"{value.shown} = {claim.how}", chain)]
     if is_tool(span):
         expected = graph.trace.expected
-        listing = _is_listing(prov, span.span_id, value)
-        right_one_there = bool(expected) and any(
-            v.key in prov.origin and prov.origin[v.key] == span.span_id for v in extract(expected or "") if v.kind in CLAIM_KINDS
+        expected_values = extract(expected or "") if expected else []
+        right_one_there = any(
+            v.key in prov.origin and prov.origin[v.key] == span.span_id for v in expected_values if v.kind in CLAIM_KINDS
+        )
+        # the expected value of the same kind came back in the same result (LMS-204 beside
+        # LES-118): the tool offered both, whatever their types, and someone chose
+        listing = _is_listing(prov, span.span_id, value) or any(
+            v.kind == value.kind and v.key != value.key and prov.origin.get(v.key) == span.span_id for v in expected_values
         )
         picker = _picker(graph, prov, key, span.span_id) if listing and not whole_listing else None
         if picker is not None:

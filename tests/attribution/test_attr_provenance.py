@@ -146,3 +146,24 @@ def test_a_date_repeated_without_its_year_is_given_by_the_full_date() -> None:
     writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="Weekly (12-18 Sep): flat.")
     claims = _claims(trace(root, writer), "invoke_agent writer")
     assert claims["dm:09-12"].status == GIVEN and claims["dm:09-18"].status == GIVEN
+
+
+def test_picking_one_of_two_matches_blames_the_picker_when_the_right_one_was_listed() -> None:
+    """A directory search for "Lincoln" returns an elementary and a middle school (ids of different
+    types); the planner routes buses to the elementary one; the requester meant the middle school."""
+    from attr_builders import sid
+
+    matches = json.dumps({"query": "Lincoln", "matches": [{"id": "LES-118", "name": "Lincoln Elementary", "bell": "08:40"},
+                                                          {"id": "LMS-204", "name": "Lincoln Middle", "bell": "07:50"}]})
+    t = trace(
+        span("root", 0, 100, op="invoke_workflow", input="Plan morning bus routes for Lincoln.", rootspan__outcome="failure",
+             rootspan__expected='{"school_id": "LMS-204"}', rootspan__output='{"school_id": "LES-118", "routes": 4}'),
+        span("directory", 1, 20, "root", op="invoke_agent", agent="directory_agent"),
+        span("search", 2, 10, "directory", op="execute_tool", tool="school_directory_search", arguments='{"q": "Lincoln"}', result=matches),
+        span("planner", 21, 60, "root", op="invoke_agent", agent="route_planner", inputs=["directory"]),
+        span("planner-llm", 22, 59, "planner", op="chat", input=f"Plan routes for {matches}",
+             output="Routing for LES-118 (Lincoln Elementary), bell 08:40: 4 routes."),
+    )
+    verdict = attribute_trace(t)
+    top = verdict.culprit or verdict.alternatives[0]
+    assert top.span_id == sid("planner")
