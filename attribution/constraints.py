@@ -179,6 +179,20 @@ def _breaks(bound: Bound, value: Value, text: str = "") -> bool:
     return value.number > bound.value.number if bound.upper else value.number < bound.value.number
 
 
+_JSON_KEY_BEFORE = re.compile(r"[\"']?[\w.-]+[\"']?\s*[:=]\s*$")
+
+
+def _counts(text: str, value: Value, noun: str) -> bool:
+    """The number may be a count of what a limit counts ("at most 2 alerts"): it says so ("3
+    alerts"), or it is a whole number standing alone; a fraction or a number under another key
+    ("price": 139.0) counts something else."""
+    after = noun_after(text, value)
+    if after is not None:
+        return after == noun
+    whole = value.number is not None and value.number == int(value.number) and "." not in value.raw
+    return whole and not _JSON_KEY_BEFORE.search(text[max(0, value.start - 40) : value.start])
+
+
 def _in_answer(text: str, answer: str) -> bool:
     """The step's text reached the answer whole (as written, or escaped inside a JSON answer)."""
     body = text.strip()
@@ -250,7 +264,7 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                 continue
             # a number the task itself gave (an opt-out code, an order number) breaks no limit
             broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v, text) and _reaches(v.key, reached)
-                           and (bound.noun is None or v.unit is not None or noun_after(text, v) in (None, bound.noun))), None)
+                           and (bound.noun is None or v.unit is not None or _counts(text, v, bound.noun))), None)
             if broken is not None:
                 limit = "at most" if bound.upper else "at least"
                 step = introducer(step, broken)

@@ -21,7 +21,7 @@ from typing import Iterable
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, is_tool
 from rootspan.attribution.graph import AttributionGraph
-from rootspan.attribution.values import DATE, extract
+from rootspan.attribution.values import DATE, date_values
 from rootspan.model import Span
 
 MIN_SERIES = 3  # distinct dates in the result within the range: fewer are records, not a series
@@ -42,7 +42,10 @@ def _day(key: str) -> date | None:
 
 
 def _days(text: str) -> list[date]:
-    return [day for value in extract(text) if value.kind == DATE and (day := _day(value.key)) is not None]
+    """Full dates of a text (only the date scan: every tool call of a long trace is read here)."""
+    if not text:
+        return []
+    return [day for value in date_values(text) if value.kind == DATE and (day := _day(value.key)) is not None]
 
 
 def _result_days(graph: AttributionGraph, span: Span, asked: list[date]) -> list[date]:

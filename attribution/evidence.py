@@ -480,6 +480,9 @@ def _evaluate(expression: str) -> float | None:
         return None
 
 
+_EXPRESSION_SIGN = re.compile(r"[+*/()^]|\s-\s?|\d\s*-\s+\d")
+
+
 def _argument_strings(arguments: str) -> list[str]:
     try:
         decoded = json.loads(arguments)
@@ -499,6 +502,8 @@ def tool_arithmetic(graph: AttributionGraph, span: Span) -> bool | None:
     if len(result_numbers) != 1:
         return None
     for candidate in _argument_strings(graph.inputs[span.span_id]):
+        if not _EXPRESSION_SIGN.search(candidate):
+            continue  # "88-40213" and "555-1234" are codes, not subtractions
         value = _evaluate(candidate)
         if value is not None:
             return abs(value - float(result_numbers[0])) <= 1e-9 * max(1.0, abs(value))

@@ -58,6 +58,20 @@ _IDENTIFIER = re.compile(
 # the text into such tokens first and matching each whole is several times faster than scanning
 # every position with look-arounds
 _DIGIT_TOKEN = re.compile(r"[\w#-]*\d[\w#-]*")
+_DIGIT_GROUPS = re.compile(r"\d{1,8}(?:-\d{1,8}){1,4}")
+
+
+def _numeric_code(raw: str) -> bool:
+    """A dash-joined code of digits (SKU "88-40213", "555-1234", "12-3456-78"), not a range.
+
+    "5-10 days" and "1000-1500 units" are ranges (groups of one length, or short ones); a code has
+    three or more groups, or groups of different lengths with one of four digits or more.
+    """
+    if not _DIGIT_GROUPS.fullmatch(raw):
+        return False
+    groups = raw.split("-")
+    lengths = {len(group) for group in groups}
+    return len(groups) >= 3 or (len(lengths) > 1 and max(lengths) >= 4)
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
 _V_DIGIT = re.compile(r"v\d")  # "v2": the only version form without a dot; most prose holds a "v"
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
@@ -223,6 +237,11 @@ def _partial_dates(text: str, taken: list[tuple[int, int]]) -> list[Value]:
     return found
 
 
+def date_values(text: str) -> list[Value]:
+    """Only the dates of a text (ISO, slash, word forms and yearless ones): cheaper than ``extract``."""
+    return _date_values(text, [])
+
+
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
     return any(start <= position < end for start, end in spans)
 
@@ -253,7 +272,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         start = match.start()
         if raw.startswith("#") and not _IDENTIFIER.fullmatch(raw):
             raw, start = raw[1:], start + 1
-        if not _IDENTIFIER.fullmatch(raw):
+        if not (_IDENTIFIER.fullmatch(raw) or _numeric_code(raw)):
             continue
         found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, start))
         taken.append((start, start + len(raw)))
