@@ -40,13 +40,19 @@ def _stems(text: str) -> set[str]:
     return {word[:5] for word in re.findall(r"[a-z]{4,}", text.lower()) if word not in _FILLER}
 
 
+def _excludes_something(sentence: str) -> bool:
+    """An exclusion word followed by what it excludes ("no attractions without step-free access");
+    "reorder every SKU below its reorder point, and nothing else" only stresses the instruction."""
+    return any(_stems(sentence[match.end() :]) - {"else"} for match in _RESTRICTS.finditer(sentence))
+
+
 def requirements(task: str) -> list[tuple[str, set[str]]]:
     """(sentence, content stems) of each sentence of the task that restricts what may be done."""
     found = []
     for match in _SENTENCE.finditer(task):
         sentence = match.group(0).strip()
         stems = _stems(sentence)
-        if _RESTRICTS.search(sentence) and len(stems) >= MIN_CONTENT_WORDS:
+        if _excludes_something(sentence) and len(stems) >= MIN_CONTENT_WORDS:
             found.append((sentence, stems))
     return found
 

@@ -17,6 +17,7 @@ from rootspan.attribution.calibration import ABSTAIN_BELOW, calibrated, raw_shar
 from rootspan.attribution.actions import rule_unperformed_action
 from rootspan.attribution.constraints import rule_constraints, rule_handoff_fit
 from rootspan.attribution.coverage import rule_result_short_of_request
+from rootspan.attribution.defaults import rule_zeroed_result
 from rootspan.attribution.dropped import rule_dropped_requirement
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
@@ -121,7 +122,7 @@ def _fallback(graph: AttributionGraph) -> Span | None:
     return next(span for span in actors if graph.agent(span) == busiest)
 
 
-HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic", "result_short_of_request"})  # failures that cause what follows
+HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic", "result_short_of_request", "zeroed_result"})  # failures that cause what follows
 MAX_CONSEQUENCES = 100_000
 
 
@@ -193,6 +194,7 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     findings.extend(rule_dropped_requirement(graph, weights))
     findings.extend(rule_result_short_of_request(graph, weights))
     findings.extend(rule_required_call_skipped(graph, weights))
+    findings.extend(rule_zeroed_result(graph, weights))
     findings.extend(rule_never_retrieved(graph, provenance, findings, weights))
     return findings, origins, sink
 

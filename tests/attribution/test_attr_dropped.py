@@ -71,3 +71,9 @@ def test_the_step_that_restarted_an_agents_context_is_blamed_not_the_agent() -> 
     (item,) = _found(t)
     assert item.span_id == sid("memory") and item.category == "loss_of_history"
     assert "booking_agent" in item.sentence and "layover" in item.sentence
+
+
+def test_nothing_else_stresses_the_instruction_and_excludes_nothing() -> None:
+    task = "Reorder every reviewed SKU whose on-hand plus inbound units are below its reorder point, and nothing else."
+    assert requirements(task) == []
+    assert requirements("Order bolts for the store, but nothing from the 2022 price list.") != []
