@@ -437,6 +437,14 @@ def rule_never_retrieved(graph: AttributionGraph, prov: Provenance, evidence: li
                      "is the first retrieval that came back with nothing")]
 
 
+# a stand-in for what a failed call should have given, or leaving that part out
+_STAND_IN = re.compile(
+    r"\b(?:using (?:the |a |an )?(?:scheduled|default|estimated|cached|previous|last|planned|typical|average)\b[^.\n]{0,30}|"
+    r"assum(?:e|ing) [^.\n]{0,30}|fall(?:ing)? back to [^.\n]{0,30}|instead of [^.\n]{0,30}|"
+    r"skip(?:ping)? [^.\n]{0,30}|(?:without|excluding|leaving out|leave out) (?:it|them|that|those|this|the [^.\n]{0,20})|"
+    r"move on|carry on without)",
+    re.I,
+)
 _REPORTS_TROUBLE = re.compile(
     r"\b(?:fail(?:ed|s|ure)?|error|exception|blocked|denied|unavailable|timed? ?out|could not|couldn't|cannot|can't|unable|"
     r"retry|rolled back|not (?:available|reachable|found))\b",
@@ -464,8 +472,18 @@ def rule_swallowed_error(graph: AttributionGraph, prov: Provenance, weights: Wei
         if turn is span or turn is graph.root or turn.span_id in seen or turn.kind is not SpanKind.AGENT:
             continue
         stated = [turn.span_id] + [child.span_id for child in graph.children(turn.span_id) if child.kind is SpanKind.LLM and child.start_ns >= span.end_ns]
+        # a turn that puts a stand-in in the missing data's place or leaves that part out ("using
+        # the scheduled 38 h", "skip DE"), however openly, made the run's decision: the steps after
+        # it carry a result short of the task
+        stand_in = next((match for holder in stated for match in [_STAND_IN.search(graph.outputs[holder])] if match), None)
+        if stand_in is not None:
+            seen.add(turn.span_id)
+            found.append(Evidence(turn.span_id, "swallowed_error", "task_derailment", weights.direct,
+                                  f"step {turn.step} ({graph.agent(turn)}) went on after step {span.step} failed and was not "
+                                  f"retried, with '{quote(stand_in.group(0), 30)}' in place of what the call should have returned"))
+            continue
         if any(_REPORTS_TROUBLE.search(graph.outputs[holder]) for holder in stated):
-            continue  # it told of the failure: nothing was swallowed
+            continue  # it told of the failure and stated nothing in its place
         invented = [
             claim.value for holder in stated for claim in prov.claims.get(holder, ())
             if claim.status == NOVEL and claim.value.key in answer_keys and specificity(claim.value) >= 0.6
