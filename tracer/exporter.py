@@ -131,7 +131,7 @@ class RunDirSpanExporter(SpanExporter):
         if not spans:
             return SpanExportResult.SUCCESS
         try:
-            append_jsonl(self.path, spans_to_traces_data(spans))
+            append_jsonl(self.path, spans_to_traces_data(spans), root=self.run_dir)
         except (OSError, ValueError, TypeError) as exc:
             # A full disk or an unwritable directory must not crash the app being traced; say
             # why once, and the counting wrapper reports how many spans it cost at shutdown.
