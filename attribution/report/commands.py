@@ -15,6 +15,7 @@ from typer.core import TyperCommand
 from rootspan.cli_app import app, bench_app
 from rootspan.errors import UserError
 from rootspan.safe_write import write_atomic
+from rootspan.text import printable
 
 FORMATS = ("md", "junit", "json")
 _MULTI_VALUE = ("--baseline", "-b", "--candidate", "-c")
@@ -145,7 +146,7 @@ def report_command(
         typer.echo(text, nl=False)
     else:
         _write(output, text)
-        typer.echo(f"rootspan report: {headline(report)} -> {output}")
+        typer.echo(f"rootspan report: {printable(headline(report))} -> {printable(output)}")
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 
