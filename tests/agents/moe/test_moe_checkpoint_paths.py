@@ -118,3 +118,22 @@ def test_an_unindexed_checkpoint_with_a_file_symlinked_out_is_refused(tmp_path: 
     (checkpoint / "model.safetensors").symlink_to(outside)
     code, err = _generate(checkpoint, capsys)
     assert code == 2 and "model.safetensors: a symbolic link to outside the checkpoint folder" in err
+
+
+@pytest.mark.parametrize("shards", [None, 40_000])
+def test_saving_replaces_planted_symlinks_instead_of_writing_through_them(sharded: Path, tmp_path: Path, capsys,
+                                                                          shards) -> None:
+    # (`rootspan moe random -o` refuses a non-empty folder outright; save_checkpoint, used by
+    # training and quantisation, writes into existing ones)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file\n")
+    out = tmp_path / "ckpt"
+    out.mkdir()
+    names = sorted(p.name for p in sharded.iterdir()) if shards else ["config.json", "model.safetensors"]
+    for name in names:  # every name the save is about to write
+        (out / name).symlink_to(victim)
+    write_random_checkpoint(out, seed=0, max_shard_bytes=shards)
+    assert victim.read_text() == "the user's own file\n"
+    assert sorted(path.name for path in out.iterdir()) == names  # no staging folder left
+    assert not any(path.is_symlink() for path in out.iterdir())
+    assert _generate(out, capsys)[0] == 0
