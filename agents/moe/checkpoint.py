@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 
 from rootspan.agents.moe.config import MoEConfig
 from rootspan.agents.moe.model import DeepseekMoEModel, init_weights
+from rootspan.agents.moe.paths import allowed_roots, inside
 from rootspan.errors import UserError
 from rootspan.safe_write import write_atomic
 from rootspan.text import printable
@@ -40,24 +41,6 @@ def _open_safetensors(path: Path):  # noqa: ANN202 - safetensors' handle type is
         raise UserError(f"{path}: not a readable safetensors file ({exc})") from None
 
 
-def _allowed_roots(root: Path) -> list[Path]:
-    """Where a checkpoint's files may live: its folder, and for a Hugging Face hub cache snapshot
-    (``models--org--name/snapshots/<rev>/``, files symlinked to ``../../blobs/<hash>``) that
-    repository's ``blobs`` folder, which is how the hub lays out every downloaded model."""
-    roots = [root.resolve()]
-    if root.parent.name == "snapshots" and (root.parent.parent / "blobs").is_dir():
-        roots.append((root.parent.parent / "blobs").resolve())
-    return roots
-
-
-def _inside(path: Path, roots: list[Path]) -> bool:
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):  # a symlink loop
-        return False
-    return any(resolved.is_relative_to(allowed) for allowed in roots)
-
-
 def _index_entry(root: Path, index: Path, name: object, fname: object, roots: list[Path]) -> Path:
     """One weight_map entry -> the shard's path, refusing any that leaves the checkpoint folder.
 
@@ -71,7 +54,7 @@ def _index_entry(root: Path, index: Path, name: object, fname: object, roots: li
     if relative.is_absolute() or PureWindowsPath(fname).is_absolute() or ".." in relative.parts or "\\" in fname:
         raise UserError(f"{index}: weight_map entry {shown} points outside the checkpoint folder")
     path = root / relative
-    if not _inside(path, roots):
+    if not inside(path, roots):
         raise UserError(f"{index}: weight_map entry {shown} is a symbolic link to outside the checkpoint folder")
     return path
 
@@ -82,8 +65,8 @@ class TensorSource:
     def __init__(self, root: Path) -> None:
         self.root = root
         index = root / INDEX_FILE
-        roots = _allowed_roots(root)
-        if os.path.lexists(index) and not _inside(index, roots):
+        roots = allowed_roots(root)
+        if os.path.lexists(index) and not inside(index, roots):
             raise UserError(f"{index}: a symbolic link to outside the checkpoint folder; not read")
         if index.is_file():
             try:
@@ -97,7 +80,7 @@ class TensorSource:
             if not files:
                 raise UserError(f"no .safetensors files in {root}")
             for f in files:
-                if not _inside(f, roots):
+                if not inside(f, roots):
                     raise UserError(f"{f}: a symbolic link to outside the checkpoint folder; not read")
             self.where = {}
             for f in files:
@@ -131,7 +114,7 @@ def read_config(path: str | Path) -> MoEConfig:
     cfg = root / "config.json"
     if not cfg.is_file():
         raise UserError(f"{root} has no config.json (expected an HF-format checkpoint directory)")
-    if not _inside(cfg, _allowed_roots(root)):
+    if not inside(cfg, allowed_roots(root)):
         raise UserError(f"{cfg}: a symbolic link to outside the checkpoint folder; not read")
     try:
         return MoEConfig.from_hf_config(json.loads(cfg.read_text()))

@@ -137,3 +137,16 @@ def test_saving_replaces_planted_symlinks_instead_of_writing_through_them(sharde
     assert sorted(path.name for path in out.iterdir()) == names  # no staging folder left
     assert not any(path.is_symlink() for path in out.iterdir())
     assert _generate(out, capsys)[0] == 0
+
+
+def test_a_tokenizer_symlinked_out_of_the_folder_is_refused(sharded: Path, tmp_path: Path, capsys) -> None:
+    checkpoint, _ = _copy(sharded, tmp_path)
+    from rootspan.agents.moe import load_tokenizer
+
+    outside = tmp_path / "tokenizer.json"
+    outside.write_text("{}")
+    (checkpoint / "tokenizer.json").symlink_to(outside)
+    with pytest.raises(UserError, match="tokenizer.json: a symbolic link to outside the checkpoint folder"):
+        load_tokenizer(checkpoint)
+    assert run(["moe", "generate", str(checkpoint), "--prompt", "hi", "-n", "1"]) == 2
+    assert "outside the checkpoint folder" in capsys.readouterr().err
