@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ def _set_aside(path: Path, exc: BaseException) -> None:
     trace's kernels file; the warning says where it went.
     """
     for _ in range(100):
-        aside = path.with_name(f"{path.name}.unreadable-{secrets.token_hex(4)}")
+        aside = path.with_name(f"{path.name}.unreadable-{os.urandom(4).hex()}")
         if not os.path.lexists(aside):
             break
     reason = getattr(exc, "strerror", None) or exc

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -121,7 +120,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, root: str |
     dir_fd = _open_dir(base, parts, create=root is not None)
     try:
         for _ in range(100):
-            temp = f".{name[:80]}.{secrets.token_hex(8)}.tmp"
+            temp = f".{name[:80]}.{os.urandom(8).hex()}.tmp"
             try:
                 fd = os.open(temp, _TEMP_FLAGS, 0o666, dir_fd=dir_fd)
                 break
