@@ -110,16 +110,22 @@ _builtin: _RuleSet | None = None
 _builtin_lock = threading.Lock()
 
 
+def compile_rules(engine: str = ENGINE) -> _RuleSet:
+    """The built-in rules for ``engine``: "re2" (own + detect-secrets' rules) or "re" (own only)."""
+    if engine == "re2":
+        if _re2 is None:
+            raise RuntimeError("google-re2 is not installed")
+        return _RuleSet(secret_rules.own_rules() + secret_rules.detect_secrets_rules(), _re2)
+    return _RuleSet(secret_rules.own_rules(), re)
+
+
 def builtin_rules() -> _RuleSet:
     """The default rule set, compiled once per process (detect-secrets' import costs ~150 ms)."""
     global _builtin
     if _builtin is None:
         with _builtin_lock:
             if _builtin is None:
-                rules = secret_rules.own_rules()
-                if _re2 is not None:
-                    rules += secret_rules.detect_secrets_rules()
-                _builtin = _RuleSet(rules, _re2 if _re2 is not None else re)
+                _builtin = compile_rules()
     return _builtin
 
 
@@ -143,7 +149,7 @@ def is_secret_key(name: str) -> bool:
     words = [word.lower() for word in _WORDS.findall(name)]
     if not words:
         return False
-    if "secret" in words or "secrets" in words or "password" in words or "passwd" in words:
+    if "secret" in words or "secrets" in words:
         return True
     last = words[-1]
     if last in _SECRET_WORDS:
@@ -159,17 +165,18 @@ def is_secret_key(name: str) -> bool:
 class Redactor:
     """Applies the built-in secret rules plus the caller's own patterns (whole match redacted)."""
 
-    def __init__(self, extra_patterns: Iterable[str | Pattern[str]] | None = None) -> None:
+    def __init__(self, extra_patterns: Iterable[str | Pattern[str]] | None = None, engine: str | None = None) -> None:
         # The caller's patterns run on stdlib re as given: their cost is the caller's choice.
         self._extra = [p if isinstance(p, re.Pattern) else re.compile(p) for p in (extra_patterns or ())]
-
-    engine = ENGINE
+        self.engine = engine or ENGINE
+        # Another engine than the process default (tests of the fallback) compiles its own set.
+        self._rules = None if self.engine == ENGINE else compile_rules(self.engine)
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret replaced by ``[REDACTED]``."""
         if not text:
             return text
-        spans = builtin_rules().spans(text)
+        spans = (self._rules or builtin_rules()).spans(text)
         for pattern in self._extra:
             spans.extend(match.span() for match in pattern.finditer(text) if match.end() > match.start())
         if not spans:
