@@ -186,3 +186,22 @@ def test_quadratic_shape_of_the_old_url_pattern_is_gone() -> None:
     redact("a." * 1000)
     small, large = "a." * 10_000, "a." * 40_000
     assert _best_time(redact, large) / max(_best_time(redact, small), 2e-4) < 10
+
+
+def test_tool_arguments_and_result_are_redacted_as_structures_on_real_spans(tmp_path) -> None:
+    import rootspan.tracer as rs
+    from rootspan import semconv as sc
+    from tracer_helpers import by_name, finish, only_trace, start
+
+    start(tmp_path, capture_content=True)
+
+    @rs.tool("call_api")
+    def call_api(query: str, api_key: str, headers: dict) -> dict:
+        return {"status": "ok", "session": {"access_token": "opaque-value-42"}, "note": "DB_PASSWORD=abc123456"}
+
+    call_api("order 42", api_key="plain-looking-value", headers={"Authorization": "custom-scheme xyz", "Accept": "json"})
+    span = by_name(only_trace(finish(tmp_path)), "execute_tool call_api")
+    arguments = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+    result = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT])
+    assert arguments == {"query": "order 42", "api_key": REDACTED, "headers": {"Authorization": REDACTED, "Accept": "json"}}
+    assert result == {"status": "ok", "session": {"access_token": REDACTED}, "note": "DB_PASSWORD=[REDACTED]"}
