@@ -133,8 +133,9 @@ def builtin_rules() -> _RuleSet:
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SECRET_WORDS = frozenset({"password", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token",
-                           "apikey", "credential", "credentials", "authorization", "cookie", "sig", "signature"})
-_KEY_QUALIFIERS = frozenset({"api", "access", "private", "secret", "account", "signing", "encryption", "master", "auth"})
+                           "apikey", "credential", "credentials", "authorization", "auth", "cookie", "sig", "signature"})
+_KEY_QUALIFIERS = frozenset({"api", "access", "private", "secret", "account", "signing", "encryption", "master", "auth",
+                             "subscription"})
 _JOINED = ("apikey", "accesskey", "privatekey", "accountkey", "sharedaccesskey", "connectionstring", "clientsecret",
            "authtoken", "accesstoken", "refreshtoken", "sessiontoken")
 

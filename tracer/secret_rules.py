@@ -37,7 +37,8 @@ KEY_WORDS = (
     r"(?:password|passwd|passphrase|(?:\b|_)pwd|(?:\b|_)pass"
     r"|secret(?:[_.-][a-z0-9_.-]{0,40})?"
     r"|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|account[_-]?key"
-    r"|shared[_-]?access[_-]?key|signature|(?:\b|_)sig|credentials?|connection[_-]?string)"
+    r"|shared[_-]?access[_-]?key|subscription[_-]?key|signature|(?:\b|_)sig|credentials?|connection[_-]?string"
+    r"|(?:[^A-Za-z0-9-]|^)auth)"  # not "always-auth=false" (npm), not "oauth"
 )
 _ASSIGN = r"\\?[\"']?\s{0,5}(?::=|=>|[:=])\s{0,5}"
 
@@ -84,6 +85,14 @@ TOKEN_RULES: tuple[tuple[str, str], ...] = (
     ("supabase-token", r"\bsbp_[a-f0-9]{40}\b"),
     ("telegram-bot-token", r"\b\d{8,10}:AA[0-9A-Za-z_-]{33}\b"),
     ("mailgun-key", r"\bkey-[0-9a-f]{32}\b"),
+    ("discord-webhook", r"discord(?:app)?\.com/api/webhooks/\d{5,30}/[A-Za-z0-9_-]{20,255}"),
+    ("square-token", r"\bsq0(?:csp|atp)-[0-9A-Za-z_-]{22,60}"),
+    ("newrelic-key", r"\bNR(?:AK|AA|II)-[A-Z0-9]{27}\b"),
+    ("atlassian-token", r"\bATATT3[A-Za-z0-9_=-]{100,1000}"),
+    ("figma-token", r"\bfig[dou]_[A-Za-z0-9_-]{40,100}"),
+    ("perplexity-key", r"\bpplx-[A-Za-z0-9]{40,64}\b"),
+    ("langsmith-key", r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b"),
+    ("pinecone-key", r"\bpcsk_[A-Za-z0-9_-]{40,120}"),
 )
 
 # (name, pattern): only group ``s`` is the secret; the rest of the match stays readable.
@@ -92,6 +101,10 @@ CONTEXT_RULES: tuple[tuple[str, str], ...] = (
     ("keyword-quoted", r"(?i)" + KEY_WORDS + _ASSIGN + r"\\?[\"'](?P<s>[^\"'\r\n\\]{1,1000})"),
     ("keyword-bare", r"(?i)" + KEY_WORDS + _ASSIGN + r"(?P<s>[^\s\"'`,;&<>(){}\[\]\\]{1,1000})"),
     # --password hunter2, --api-key=...
+    # <password>...</password>, <ApiKey>...</ApiKey> in XML and SOAP bodies
+    ("xml-element", r"(?i)<[a-z0-9_:.-]{0,40}" + KEY_WORDS + r">(?P<s>[^<]{1,1000})<"),
+    # .netrc: machine host login user password secret
+    ("netrc-password", r"(?i)\blogin\s{1,5}\S{1,256}\s{1,5}password\s{1,5}(?P<s>\S{1,1000})"),
     ("cli-flag", r"(?i)--(?:password|passwd|pass|token|api-key|secret|client-secret|access-key)[= ](?P<s>[^\s\"']{1,1000})"),
     # Authorization: Bearer x / Basic x / token x; OTEL_EXPORTER_OTLP_HEADERS' Authorization=Basic%20x
     (
