@@ -155,11 +155,13 @@ ADVERSARIAL_UNITS = ["a.", "://", "a:b@", "eyJ", "aA0+/", "ghp_", "sk-", "passwo
 
 
 def _best_time(redact: Redactor, text: str, repeats: int = 3) -> float:
+    """Best process CPU time of ``repeats`` calls: CPU time, so other jobs on a shared machine
+    preempting this one do not count."""
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         redact(text)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 
@@ -167,17 +169,20 @@ def _best_time(redact: Redactor, text: str, repeats: int = 3) -> float:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(units=st.lists(st.sampled_from(ADVERSARIAL_UNITS) | st.text(min_size=1, max_size=6), min_size=1, max_size=3))
 def test_redaction_time_is_linear(engine: str, units: list[str]) -> None:
-    """Time at 4n over time at n stays near 4 (a quadratic pattern gives ~16); a ratio, no absolute limit."""
+    """Time at 4n over time at n stays near 4 (a quadratic pattern gives ~16); a ratio, no absolute limit.
+
+    Sizes start past the CPU caches' comfort (RE2's per-match cost still grows from 25k to 100k
+    characters, then stays flat), and 12 leaves room for that and for timer noise."""
     redact = Redactor(engine=engine)
-    base = 4000 if engine == "re" else 25000
+    base = 5000 if engine == "re" else 50000
     unit = "".join(units)
     small = (unit * (base // len(unit) + 1))[:base]
     large = (unit * (4 * base // len(unit) + 1))[: 4 * base]
     redact(small)  # RE2 builds its automaton states lazily: warm them before timing
     redact(large)
-    t_small = max(_best_time(redact, small, 5), 5e-4)  # floor: below it, timer noise dominates
-    t_large = _best_time(redact, large, 5)
-    assert t_large / t_small < 10, (unit[:40], t_small, t_large)
+    t_small = max(_best_time(redact, small), 1e-3)  # floor: below it, timer noise dominates
+    t_large = _best_time(redact, large)
+    assert t_large / t_small < 12, (unit[:40], t_small, t_large)
 
 
 def test_quadratic_shape_of_the_old_url_pattern_is_gone() -> None:
@@ -185,7 +190,7 @@ def test_quadratic_shape_of_the_old_url_pattern_is_gone() -> None:
     redact = Redactor()
     redact("a." * 1000)
     small, large = "a." * 10_000, "a." * 40_000
-    assert _best_time(redact, large) / max(_best_time(redact, small), 2e-4) < 10
+    assert _best_time(redact, large) / max(_best_time(redact, small), 1e-3) < 12
 
 
 def test_tool_arguments_and_result_are_redacted_as_structures_on_real_spans(tmp_path) -> None:
