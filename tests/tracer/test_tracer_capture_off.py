@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import subprocess
 import sys
@@ -155,8 +156,6 @@ def test_otlp_credentials_are_never_printed(tmp_path):
         with rs.workflow("w"):
             pass
     """))
-    import os
-
     try:
         result = subprocess.run([sys.executable, str(app)], capture_output=True, text=True, timeout=120,
                                 env={**os.environ, **env}, cwd=tmp_path)
