@@ -198,6 +198,24 @@ def _carriers(graph: AttributionGraph, prov: Provenance, key: str, origin: str, 
     return list(reversed(found))
 
 
+def _computed_on_the_way(graph: AttributionGraph, prov: Provenance, key: str, sink: Span | None) -> Claim | None:
+    """The last tool call before the sink that computed the value from its own arguments.
+
+    A calculator's 10.0 mL is where the answer's 10.0 came from, even when a 10.0 stood in a
+    plate-reader dump long before: the first place a number appears is its origin only when
+    nothing computed it since.
+    """
+    limit = graph.position[sink.span_id] if sink is not None else len(graph.order)
+    found = None
+    for holder in prov.holders.get(key, ()):
+        if holder == prov.origin.get(key) or graph.position[holder] > limit or not is_tool(graph.span(holder)):
+            continue
+        claim = prov.claim(holder, key)
+        if claim is not None and claim.status == DERIVED:
+            found = claim
+    return found
+
+
 def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: Span | None, share: float = 1.0, depth: int = 0,
                 whole_listing: bool = False) -> list[Origin]:
     """Origins of one decisive value, each with its share of the blame.
@@ -211,7 +229,7 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         step = turn_of(graph, graph.span(changed.span_id)).span_id
         chain = _carriers(graph, prov, key, step, sink) + [step]
         return [Origin(step, value, share, "tool_output_misread", changed.how, chain)]
-    claim = prov.first_claim(key)
+    claim = _computed_on_the_way(graph, prov, key, sink) or prov.first_claim(key)
     if claim is None:
         origin = prov.origin.get(key)
         if origin is None or origin in prov.task_keys or (graph.root is not None and origin == graph.root.span_id):

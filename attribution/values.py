@@ -356,8 +356,10 @@ def claims(values: list[Value]) -> list[Value]:
 
 
 def is_small_count(value: Value) -> bool:
-    """0..10 without a unit: counts and ordinals that every text is full of."""
-    return value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number) and 0 <= value.number <= 10
+    """0..10 without a unit, written as a whole number: counts and ordinals that every text is
+    full of ("10.0" is a measured quantity)."""
+    return (value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number)
+            and 0 <= value.number <= 10 and "." not in value.raw)
 
 
 def specificity(value: Value) -> float:

@@ -167,3 +167,18 @@ def test_picking_one_of_two_matches_blames_the_picker_when_the_right_one_was_lis
     verdict = attribute_trace(t)
     top = verdict.culprit or verdict.alternatives[0]
     assert top.span_id == sid("planner")
+
+
+def test_a_calculators_result_is_computed_from_its_arguments_not_an_earlier_lookalike() -> None:
+    """A plate-reader dump happens to hold a 10.0; the dilution calculator's 10.0 mL comes from
+    its own arguments (500 mL x 2.5 mg/L / 125 mg/L), so the answer is traced to its operands."""
+    dump = "well sample dilution conc\nB2 LOT-0317 10.0 12.5\nB3 LOT-0320 1 48.2"
+    root = span("root", 0, 100, op="invoke_workflow", input="Prepare 500 mL at 2.5 mg/L from lot LOT-0317.",
+                rootspan__outcome="failure", rootspan__output="Pipette 10.0 mL of stock.")
+    reader = span("reader", 1, 5, "root", op="execute_tool", tool="plate_reader_export", arguments='{"run": "R-1"}', result=dump)
+    summary = span("summary", 6, 10, "root", op="invoke_agent", agent="assay_summariser", output="LOT-0317 measured 125 mg/L.")
+    calc = span("calc", 11, 15, "root", op="execute_tool", tool="dilution_calc",
+                arguments='{"stock_mg_l": 125.0, "target_mg_l": 2.5, "final_ml": 500}', result='{"stock_ml": 10.0}')
+    graph = build_graph(trace(root, reader, summary, calc))
+    claim = {c.value.key: c for c in build_provenance(graph).claims[calc.span_id]}["n:10"]
+    assert claim.status == DERIVED and "125" in claim.how
