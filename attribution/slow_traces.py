@@ -94,7 +94,8 @@ def _slow_among_peers(duration: int, peers: list[int]) -> tuple[bool, int]:
     return slow, median_ns
 
 
-def _with_bottleneck(found: SlowTrace, trace: Trace, verdict: Verdict | None) -> SlowTrace:
+def with_bottleneck(found: SlowTrace, trace: Trace, verdict: Verdict | None) -> SlowTrace:
+    """The finding with the verdict's first bottleneck (the engine's primary one) as its reason."""
     top = verdict.bottlenecks[0] if verdict is not None and verdict.bottlenecks else None
     if top is None:
         return found
@@ -134,7 +135,7 @@ def find_slow_traces(run: Run, verdicts: list[Verdict], baseline: Run | None = N
             if slow:
                 found.append(SlowTrace(trace.trace_id, trace.duration_ns, median_ns, trace.duration_ns / median_ns, "peers"))
     found.sort(key=lambda item: -item.ratio)
-    return [_with_bottleneck(item, run.traces[item.trace_id], by_id.get(item.trace_id)) for item in found]
+    return [with_bottleneck(item, run.traces[item.trace_id], by_id.get(item.trace_id)) for item in found]
 
 
 def slow_summary(run: Run, verdicts: list[Verdict], baseline: Run | None = None) -> dict[str, Any]:

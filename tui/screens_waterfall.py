@@ -28,6 +28,17 @@ from rootspan.tui.waterfall import Waterfall
 KIND_CYCLE: list[SpanKind | None] = [None, SpanKind.AGENT, SpanKind.LLM, SpanKind.TOOL, SpanKind.WORKFLOW, SpanKind.OTHER]
 
 
+def primary_notice(trace: Trace, analysis: TraceAnalysis) -> str:
+    """What `c` says when it jumps to the primary bottleneck rather than a culprit."""
+    assert analysis.verdict is not None
+    top = analysis.verdict.bottlenecks[0]
+    span = trace.get(top.span_id)
+    step = f" step {span.step}" if span is not None and span.step is not None else ""
+    agent = trace.agent_of(span) if span is not None else None
+    who = f" ({printable(agent)})" if agent else ""
+    return f"no culprit: the primary bottleneck,{step}{who} bound by {printable(top.bound_by)}, {top.share:.0%} of the time"
+
+
 class WaterfallScreen(Screen):
     """Builds the trace's row model off the UI thread, then shows the virtualised waterfall."""
 
@@ -41,7 +52,8 @@ class WaterfallScreen(Screen):
         Binding("x", "clear_filter", "Clear filter", show=False, tooltip="Clear every filter"),
         Binding("s", "swimlanes", "Lanes", tooltip="Agent swimlanes with handoffs, and the handoff list (toggle)"),
         Binding("b", "blame", "Blame", tooltip="The verdict for this trace: culprit, evidence, bottlenecks"),
-        Binding("c", "culprit", "Culprit", show=False, tooltip="Jump to the culprit span the verdict names"),
+        Binding("c", "culprit", "Culprit", show=False,
+                tooltip="Jump to the culprit span the verdict names (no culprit: the primary bottleneck)"),
         Binding("right_square_bracket", "next_error(1)", "Next error", show=False),
         Binding("left_square_bracket", "next_error(-1)", "Previous error", show=False),
         Binding("plus", "expand_all", "Expand all", show=False),
@@ -132,7 +144,8 @@ class WaterfallScreen(Screen):
             else:
                 text.append("no verdict", "dim")
             if self.analysis.critical_path:
-                text.append("  » critical path", "yellow")
+                count = len(self.analysis.critical_path)
+                text.append(f"  » critical path ({count} span{'s' if count != 1 else ''})", "yellow")
             if self.analysis.notes:
                 text.append("\n" + printable("; ".join(self.analysis.notes)), "dim")
         return text
@@ -300,10 +313,13 @@ class WaterfallScreen(Screen):
     def action_culprit(self) -> None:
         if self.analysis is None:
             self.notify("the analysis is still running", severity="information")
-        elif self.analysis.culprit is None:
-            self.notify(self.analysis.no_culprit_notice(), severity="warning")
-        else:
+        elif self.analysis.culprit is not None:
             self.focus_span(self.analysis.culprit)
+        elif self.analysis.primary_bottleneck is not None and self.trace.get(self.analysis.primary_bottleneck):
+            self.focus_span(self.analysis.primary_bottleneck)
+            self.notify(primary_notice(self.trace, self.analysis))
+        else:
+            self.notify(self.analysis.no_culprit_notice(), severity="warning")
 
     def action_next_error(self, direction: int) -> None:
         waterfall = self._waterfall()
