@@ -19,6 +19,7 @@ from rootspan.tui.analysis import TraceAnalysis
 from rootspan.tui.busy import Busy
 from rootspan.tui.cells import cell, compact, verdict_line, verdict_style
 from rootspan.tui.data import GPU_KERNEL_TIME, RunView
+from rootspan.tui.keytable import KeyTable
 from rootspan.tui.lanes import LaneLayout, build_lanes
 from rootspan.tui.messages import AnalysisReady
 from rootspan.tui.spantree import SpanFilter, WaterfallModel
@@ -110,7 +111,7 @@ class WaterfallScreen(Screen):
             self._apply_analysis()
         self.query_one("#wf-loading").remove()
         waterfall = Waterfall(model, id="waterfall")
-        handoffs = DataTable(id="handoffs", cursor_type="row")
+        handoffs = KeyTable(id="handoffs", cursor_type="row")
         lanes_box = Vertical(Swimlanes(lanes, id="swimlanes"), handoffs, id="lanes")
         self.mount(waterfall, lanes_box, after=self.query_one("#wf-title"))
         self._fill_handoffs(handoffs, lanes)
