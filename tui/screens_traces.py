@@ -185,12 +185,11 @@ class TracesScreen(Screen):
         run_view, trace_id = selected
         summary = next(item for item in run_view.summaries if item.trace_id == trace_id)
         text = Text()
-        text.append("trace ", "dim")
-        text.append(trace_id)
-        text.append("  started ", "dim")
-        text.append(full_start(summary.start_ns))
-        text.append("  ")
         text.append(printable(summary.status), STATUS_STYLES.get(summary.status, ""))
+        text.append("  trace ", "dim")
+        text.append(trace_id)
+        text.append("  at ", "dim")
+        text.append(full_start(summary.start_ns))
         text.append("\nverdict ", "dim")
         text.append(printable(verdict_line(summary.verdict, summary.slow)), self._verdict_style(summary))
         if summary.agents:

@@ -79,4 +79,5 @@ def start_label(start_ns: int, span_days: bool) -> str:
 
 
 def full_start(start_ns: int) -> str:
-    return datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    """'2023-11-14 22:13:20 UTC': the detail line's start, short enough to share a line at 80 columns."""
+    return datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
