@@ -66,6 +66,16 @@ class RunView:
     def trace(self, trace_id: str) -> Trace:
         return self.run.traces[trace_id]
 
+    def slow_of(self, trace_id: str, verdict: Verdict | None = None) -> "SlowTrace | None":
+        """The trace's slow finding, its reason taken from ``verdict`` when it had none yet."""
+        summary = next((item for item in self.summaries if item.trace_id == trace_id), None)
+        slow = summary.slow if summary is not None else None
+        if slow is not None and slow.bound_by is None and verdict is not None and trace_id in self.run.traces:
+            from rootspan.attribution.slow_traces import with_bottleneck
+
+            slow = with_bottleneck(slow, self.run.traces[trace_id], verdict)
+        return slow
+
 
 @dataclass(repr=False)
 class ViewData:

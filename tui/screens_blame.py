@@ -245,14 +245,7 @@ class BlameScreen(Screen):
 
     def _slow(self) -> SlowTrace | None:
         """The trace's slow finding, with its bottleneck from the verdict the blame view now has."""
-        summary = next((item for item in self.run_view.summaries if item.trace_id == self.trace.trace_id), None)
-        slow = summary.slow if summary is not None else None
-        verdict = self.analysis.verdict if self.analysis is not None else None
-        if slow is not None and slow.bound_by is None and verdict is not None:
-            from rootspan.attribution.slow_traces import with_bottleneck
-
-            slow = with_bottleneck(slow, self.trace, verdict)
-        return slow
+        return self.run_view.slow_of(self.trace.trace_id, self.analysis.verdict if self.analysis else None)
 
     def _show_lineage(self, verdict: Verdict | None) -> None:
         self.hops = list(verdict.lineage) if verdict is not None else []

@@ -136,7 +136,8 @@ class WaterfallScreen(Screen):
             text.append("\n")
             if verdict is not None:
                 text.append("verdict: ", "bold")
-                text.append(printable(verdict_line(verdict)), verdict_style(verdict))
+                slow = self.run_view.slow_of(self.trace.trace_id, verdict)
+                text.append(printable(verdict_line(verdict, slow)), verdict_style(verdict) or ("yellow" if slow else ""))
                 if not verdict.determined and verdict.alternatives:
                     count = len(verdict.alternatives)
                     text.append(f"  b lists {count} candidate{'s' if count != 1 else ''}", "dim")

@@ -233,12 +233,12 @@ def widget_text(widget) -> str:
     return "\n".join(str(static.render()) for static in statics)
 
 
-def many_traces(count: int = 300, seed: int = 7) -> list[Span]:
+def many_traces(count: int = 300, seed: int = 7, slow_index: int | None = 5) -> list[Span]:
     """``count`` small traces of one app (the traces list at the scale of a day's CI runs).
 
     Each trace is a workflow with three agent turns (an LLM call, and a tool call in the second);
     durations vary log-normally by about 20% around 300 ms. Every 9th trace fails in its tool (with
-    a status ERROR span); trace 5 is 10x slower than the rest in its tool, the one slow trace.
+    a status ERROR span); trace ``slow_index`` is 10x slower than the rest in its tool, the one slow trace.
     Trace i starts i seconds after T0, so start order is index order.
     """
     import random
@@ -254,7 +254,7 @@ def many_traces(count: int = 300, seed: int = 7) -> list[Span]:
         turns = []
         for number, agent in enumerate(("planner", "researcher", "writer")):
             llm = 60 * rng.lognormvariate(0, 0.2)
-            tool = (40 * rng.lognormvariate(0, 0.2) * (10 if index == 5 else 1)) if agent == "researcher" else 0.0
+            tool = (40 * rng.lognormvariate(0, 0.2) * (10 if index == slow_index else 1)) if agent == "researcher" else 0.0
             turns.append((number, agent, clock, llm, tool))
             clock += llm + tool + 2
         outcome = "failure" if failed else "success"
@@ -278,7 +278,7 @@ def many_traces(count: int = 300, seed: int = 7) -> list[Span]:
     return spans
 
 
-def make_many(path: Path, count: int = 300) -> Path:
+def make_many(path: Path, count: int = 300, slow_index: int | None = 5) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    write_traces(path, many_traces(count))
+    write_traces(path, many_traces(count, slow_index=slow_index))
     return path
