@@ -165,3 +165,24 @@ def test_arrange_is_stable_and_filters_over_category_and_id() -> None:
     assert [r.trace_id for r in arrange(rows, "start", TraceFilter("TOOL_ERR"))] == ["t1"]
     assert [r.trace_id for r in arrange(rows, "start", TraceFilter("t2"))] == ["t2"]
     assert next_sort("failures") == "start"
+
+
+def test_verdicts_computed_after_a_sort_show_in_the_reordered_list(many: Path) -> None:
+    """A sort reorders rows in place; verdicts arriving later still redraw their cells."""
+    from rootspan.model import Verdict
+
+    async def script(pilot) -> None:
+        screen = pilot.app.screen
+        await pilot.press("s")
+        table = screen.query_one(DataTable)
+        second = screen.shown[1][1]  # not the slow one: its verdict cell is "-"
+        widths = list(screen._widths)
+        # "undetermined" is shorter than the slow trace's "slow 2.4x peers": the column widths stay
+        screen.show_computed_verdicts(screen.runs[0], {second.trace_id: Verdict(
+            trace_id=second.trace_id, outcome="failure", determined=False)})
+        await settle(pilot)
+        assert screen._widths == widths
+        assert table.get_row_at(1)[7].plain.strip() == "undetermined"
+        assert screen.shown[1][1] is second
+
+    run_pilot(RootspanApp(many, engine=FixedEngine()), script, size=(120, 30))
