@@ -62,36 +62,52 @@ class SlowTrace:
         return data
 
 
-def _peer_groups(traces: list[Trace]) -> dict[str, list[int]]:
-    """Trace id -> the durations of its peers (same root name, else the whole run), itself included."""
+@dataclass(frozen=True)
+class _Peers:
+    """A group's reference on log durations: median and robust spread (1.4826 x MAD)."""
+
+    centre: float
+    spread: float
+    size: int
+
+    @classmethod
+    def of(cls, durations: list[int]) -> "_Peers":
+        logs = [math.log(value) for value in durations if value > 0]
+        if not logs:
+            return cls(0.0, 0.0, 0)
+        centre = statistics.median(logs)
+        return cls(centre, MAD_SCALE * statistics.median(abs(value - centre) for value in logs), len(logs))
+
+    def judge(self, duration: int) -> tuple[bool, int]:
+        """(is slow, the peers' median in ns)."""
+        if self.size < MIN_PEERS or duration <= 0:
+            return False, 0
+        median_ns = int(math.exp(self.centre))
+        excess = math.log(duration) - self.centre
+        slow = excess >= math.log(SLOW_RATIO) and excess > MAD_THRESHOLD * self.spread and duration - median_ns >= MIN_EXCESS_NS
+        return slow, median_ns
+
+
+def _peer_groups(traces: list[Trace]) -> dict[str, _Peers]:
+    """Trace id -> its peers' reference (same root name, else the whole run), itself included.
+
+    Each group's median and MAD are computed once: per trace, it would be quadratic in the run.
+    """
     by_name: dict[str, list[Trace]] = {}
     for trace in traces:
         root = trace.root
         by_name.setdefault(root.name if root is not None else "", []).append(trace)
-    everyone = [trace.duration_ns for trace in traces]
-    groups: dict[str, list[int]] = {}
+    everyone: _Peers | None = None
+    groups: dict[str, _Peers] = {}
     for members in by_name.values():
-        durations = [trace.duration_ns for trace in members] if len(members) >= MIN_PEERS else everyone
+        if len(members) >= MIN_PEERS:
+            peers = _Peers.of([trace.duration_ns for trace in members])
+        else:
+            everyone = everyone or _Peers.of([trace.duration_ns for trace in traces])
+            peers = everyone
         for trace in members:
-            groups[trace.trace_id] = durations
+            groups[trace.trace_id] = peers
     return groups
-
-
-def _slow_among_peers(duration: int, peers: list[int]) -> tuple[bool, int]:
-    """(is slow, the peers' median) on log durations with median and MAD."""
-    logs = [math.log(value) for value in peers if value > 0]
-    if len(logs) < MIN_PEERS or duration <= 0:
-        return False, 0
-    centre = statistics.median(logs)
-    spread = MAD_SCALE * statistics.median(abs(value - centre) for value in logs)
-    median_ns = int(math.exp(centre))
-    excess = math.log(duration) - centre
-    slow = (
-        excess >= math.log(SLOW_RATIO)
-        and excess > MAD_THRESHOLD * spread
-        and duration - median_ns >= MIN_EXCESS_NS
-    )
-    return slow, median_ns
 
 
 def with_bottleneck(found: SlowTrace, trace: Trace, verdict: Verdict | None) -> SlowTrace:
@@ -131,7 +147,7 @@ def find_slow_traces(run: Run, verdicts: list[Verdict], baseline: Run | None = N
     else:
         groups = _peer_groups(traces)
         for trace in traces:
-            slow, median_ns = _slow_among_peers(trace.duration_ns, groups[trace.trace_id])
+            slow, median_ns = groups[trace.trace_id].judge(trace.duration_ns)
             if slow:
                 found.append(SlowTrace(trace.trace_id, trace.duration_ns, median_ns, trace.duration_ns / median_ns, "peers"))
     found.sort(key=lambda item: -item.ratio)
