@@ -285,7 +285,7 @@ class BlameScreen(Screen):
             self.app.open_waterfall(self.run_view, self.trace, focus=self.analysis.culprit)
         elif self.analysis.primary_bottleneck is not None and self.trace.get(self.analysis.primary_bottleneck):
             self.app.open_waterfall(self.run_view, self.trace, focus=self.analysis.primary_bottleneck)
-            self.notify(primary_notice(self.trace, self.analysis))
+            self.notify(primary_notice(self.trace, self.analysis), markup=False)  # agent names are trace text
         else:
             self.notify(self.analysis.no_culprit_notice(), severity="warning")
 

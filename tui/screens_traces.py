@@ -312,7 +312,7 @@ class TracesScreen(Screen):
         _, trace_id = selected
         # OSC 52: works in most terminals (and over ssh); the detail line shows the id in full too.
         self.app.copy_to_clipboard(trace_id)
-        self.notify(f"copied trace id {trace_id}")
+        self.notify(f"copied trace id {printable(trace_id)}", markup=False)  # ids come from the trace file
 
     def action_cancel_filter(self) -> None:
         """Escape in the filter field: back to the filter as it was when the field opened."""

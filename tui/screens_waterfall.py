@@ -319,7 +319,7 @@ class WaterfallScreen(Screen):
             self.focus_span(self.analysis.culprit)
         elif self.analysis.primary_bottleneck is not None and self.trace.get(self.analysis.primary_bottleneck):
             self.focus_span(self.analysis.primary_bottleneck)
-            self.notify(primary_notice(self.trace, self.analysis))
+            self.notify(primary_notice(self.trace, self.analysis), markup=False)  # agent names are trace text
         else:
             self.notify(self.analysis.no_culprit_notice(), severity="warning")
 

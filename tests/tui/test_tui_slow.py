@@ -122,3 +122,29 @@ def test_span_detail_shows_units_with_the_raw_figure() -> None:
     assert "rootspan.gpu.kv_cache_bytes = [b]x[/b]" in panel  # not a number: shown as it came
     other = attributes_text(span).plain
     assert "app.elapsed_ns = 1.5µs  (1500)" in other and "app.note = 0.25" in other
+
+
+def test_the_primary_bottleneck_notice_shows_an_agent_name_as_text(tmp_path: Path) -> None:
+    from rootspan.rundir import write_traces
+
+    from tui_fixtures import many_traces, screen_segments
+
+    evil = "[link=https://evil.example]researcher[/link]"
+    spans = many_traces(12)
+    for span in spans:
+        if span.attributes.get("gen_ai.agent.name") == "researcher":
+            span.attributes["gen_ai.agent.name"] = evil
+    write_traces(tmp_path / "run", spans)
+
+    async def script(pilot) -> None:
+        await _open_slow(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        notices = [n for n in pilot.app._notifications if evil in str(n.message)]
+        # the toast is drawn without markup parsing (Textual's Notification.markup), so the
+        # brackets show as typed; the title line does the same with a Text
+        assert notices and not any(n.markup for n in notices)
+        assert evil in screen_text(pilot.app)
+        assert not [s for s in screen_segments(pilot.app) if s.style is not None and s.style.link]
+
+    run_pilot(RootspanApp(tmp_path / "run"), script, size=(140, 30))
