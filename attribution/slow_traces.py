@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from rootspan import semconv as sc
 from rootspan.model import Run, Trace, Verdict
 
 # "Much slower": twice the typical duration is a slowdown a user wants named; smaller excesses
@@ -116,10 +117,9 @@ def with_bottleneck(found: SlowTrace, trace: Trace, verdict: Verdict | None) -> 
     if top is None:
         return found
     span = trace.get(top.span_id)
-    return SlowTrace(
-        **{**asdict(found), "span_id": top.span_id, "bound_by": top.bound_by, "name": top.name or (span.name if span else None),
-           "step": span.step if span is not None else None,
-           "agent": top.agent or (trace.agent_of(span) if span is not None else None)}
+    return replace(
+        found, span_id=top.span_id, bound_by=top.bound_by, name=top.name or (span.name if span is not None else None),
+        step=span.step if span is not None else None, agent=top.agent or (trace.agent_of(span) if span is not None else None),
     )
 
 
@@ -131,15 +131,26 @@ def _baseline_match(trace: Trace, baseline: Run, index: int) -> Trace | None:
     return candidates[min(index, len(candidates) - 1)] if candidates else None
 
 
+def _timed(trace: Trace) -> bool:
+    """False for traces whose timestamps an importer made up (``rootspan.timing = synthetic``)."""
+    root = trace.root
+    return root is None or root.attributes.get(sc.ROOTSPAN_TIMING) != sc.TIMING_SYNTHETIC
+
+
 def find_slow_traces(run: Run, verdicts: list[Verdict], baseline: Run | None = None) -> list[SlowTrace]:
-    """The run's slow traces, slowest (by ratio) first, each with its verdict's first bottleneck."""
-    traces = run.trace_list()
+    """The run's slow traces, slowest (by ratio) first, each with its verdict's first bottleneck.
+
+    Traces with synthetic timing (Who&When imports) are neither judged nor anyone's peers.
+    """
+    traces = [trace for trace in run.trace_list() if _timed(trace)]
     by_id = {verdict.trace_id: verdict for verdict in verdicts}
     found: list[SlowTrace] = []
     if baseline is not None and baseline.traces:
-        for index, trace in enumerate(traces):
+        for index, trace in enumerate(run.trace_list()):  # positions as attribute_run pairs them
+            if not _timed(trace):
+                continue
             match = _baseline_match(trace, baseline, index)
-            if match is None or match.duration_ns <= 0:
+            if match is None or match.duration_ns <= 0 or not _timed(match):
                 continue
             ratio = trace.duration_ns / match.duration_ns
             if ratio >= SLOW_RATIO and trace.duration_ns - match.duration_ns >= MIN_EXCESS_NS:

@@ -148,3 +148,16 @@ def test_report_lists_bottlenecks_by_share_with_the_primary_marked(tmp_path: Pat
     first, second = lines[start + 1], lines[start + 2]
     assert "70.0%" in first and "llm_decode" in first and "step 2 researcher" in first and "primary" not in first
     assert "20.0%" in second and "tool_io" in second and second.endswith("<- primary")
+
+
+def test_traces_with_synthetic_timing_are_never_slow(tmp_path: Path) -> None:
+    # an importer's made-up timestamps (Who&When: one second per step) measure nothing
+    spans: list[Span] = []
+    for index, tool in enumerate([50.0] * 9 + [3000.0]):
+        trace = _trace(index, 100, tool)
+        trace[0].attributes["rootspan.timing"] = "synthetic"
+        spans += trace
+    write_traces(tmp_path / "imported", spans)
+    run = load_run(tmp_path / "imported")
+    assert find_slow_traces(run, []) == []
+    assert find_slow_traces(run, [], baseline=load_run(_run(tmp_path, [50.0] * 10, "base"))) == []
