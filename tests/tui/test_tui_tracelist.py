@@ -186,3 +186,45 @@ def test_verdicts_computed_after_a_sort_show_in_the_reordered_list(many: Path) -
         assert screen.shown[1][1] is second
 
     run_pilot(RootspanApp(many, engine=FixedEngine()), script, size=(120, 30))
+
+
+def test_vi_keys_on_the_diff_handoff_and_lineage_lists(tmp_path: Path) -> None:
+    from textual.widgets import OptionList
+
+    from rootspan.rundir import write_verdicts
+
+    from tui_fixtures import lineage_verdict, make_candidate, make_run
+
+    run = make_run(tmp_path / "run")
+    write_verdicts(run, [lineage_verdict()])
+    candidate = make_candidate(tmp_path / "candidate")
+
+    async def script(pilot) -> None:
+        table = pilot.app.screen.query_one(DataTable)  # the diff opens first
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("G")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("k", "g")
+        assert table.cursor_row == 0
+        await pilot.press("escape", "enter")  # the traces list, then the first trace's waterfall
+        await settle(pilot)
+        await pilot.press("s")  # swimlanes: the handoff list has the focus
+        handoffs = pilot.app.screen.query_one("#handoffs", DataTable)
+        assert handoffs.has_focus
+        await pilot.press("j")
+        assert handoffs.cursor_row == 1
+        await pilot.press("g")
+        assert handoffs.cursor_row == 0
+        await pilot.press("escape", "b")
+        await settle(pilot)
+        await pilot.press("l")
+        lineage = pilot.app.screen.query_one("#blame-lineage", OptionList)
+        await pilot.press("j", "j")
+        assert lineage.highlighted == 2
+        await pilot.press("g")
+        assert lineage.highlighted == 0
+        await pilot.press("G")
+        assert lineage.highlighted == lineage.option_count - 1
+
+    run_pilot(RootspanApp(run, candidate, engine=FixedEngine()), script, size=(100, 30))
