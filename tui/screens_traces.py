@@ -121,7 +121,10 @@ class TracesScreen(Screen):
         rows = [(index, summary) for index, run_view in enumerate(self.runs) for summary in run_view.summaries]
         order = {id(summary): position for position, summary in
                  enumerate(arrange([summary for _, summary in rows], self.sort, self.filter))}
-        return sorted((row for row in rows if id(row[1]) in order), key=lambda row: order[id(row[1])])
+        arranged = sorted((row for row in rows if id(row[1]) in order), key=lambda row: order[id(row[1])])
+        if self.sort == "start":  # two runs: A's traces, then B's (another sort compares them mixed)
+            arranged.sort(key=lambda row: row[0])
+        return arranged
 
     @property
     def columns(self) -> tuple[Column, ...]:
