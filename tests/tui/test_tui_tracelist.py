@@ -228,3 +228,19 @@ def test_vi_keys_on_the_diff_handoff_and_lineage_lists(tmp_path: Path) -> None:
         assert lineage.highlighted == lineage.option_count - 1
 
     run_pilot(RootspanApp(run, candidate, engine=FixedEngine()), script, size=(100, 30))
+
+
+def test_two_runs_start_sort_keeps_runs_apart_and_duration_mixes_them(tmp_path: Path) -> None:
+    baseline = make_many(tmp_path / "a", 12, slow_index=None)
+    candidate = make_many(tmp_path / "b", 12)
+
+    async def script(pilot) -> None:
+        await pilot.press("escape")  # from the diff to the traces list
+        screen = pilot.app.screen
+        assert isinstance(screen, TracesScreen)
+        assert [run for run, _ in screen.shown] == [0] * 12 + [1] * 12
+        await pilot.press("s")
+        runs = [run for run, _ in screen.shown]
+        assert runs[0] == 1 and sorted(runs) != runs  # B's slow trace first, then both runs mixed
+
+    run_pilot(RootspanApp(baseline, candidate, engine=FixedEngine()), script, size=(120, 40))
