@@ -22,6 +22,7 @@ from rootspan.attribution.dropped import rule_dropped_requirement
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.invented_limits import rule_invented_limit
 from rootspan.attribution.origin import Origin, lineage, rule_never_retrieved, rule_swallowed_error, rule_unsupported, rule_value_origin, turn_of
 from rootspan.attribution.process import ProcessModel
 from rootspan.attribution.required_calls import rule_required_call_skipped
@@ -195,6 +196,7 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     findings.extend(rule_result_short_of_request(graph, weights))
     findings.extend(rule_required_call_skipped(graph, weights))
     findings.extend(rule_zeroed_result(graph, weights))
+    findings.extend(rule_invented_limit(graph, weights))
     findings.extend(rule_never_retrieved(graph, provenance, findings, weights))
     return findings, origins, sink
 
