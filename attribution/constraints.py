@@ -270,6 +270,12 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                 step = introducer(step, broken)
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) puts {quote(broken.shown, 20)} in {where}; "
                     f"the task asks for {limit} {quote(bound.value.shown, 20)}")
+            elif bound.upper and bound.noun is not None and bound.value.number is not None and "call" not in where:
+                listed = _listed_ids(values, answer_keys)
+                if len(listed) > bound.value.number:
+                    add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) lists {len(listed)} "
+                        f"({', '.join(quote(raw, 16) for raw in listed[:6])}) that reach the answer; the task asks for at most "
+                        f"{quote(bound.value.shown, 20)} {bound.noun}…")
         if constraints.years and "call" in where:
             wrong = next((v for v in values if _year_of(v) is not None and _year_of(v) not in constraints.years), None)
             if wrong is not None:
@@ -309,6 +315,17 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
         found.append(Evidence(step.span_id, "constraint", "disobey_task_spec", weights.direct,
                               f"step {step.step} ({graph.agent(step)}) answers in another format; the task asks for {constraints.format}"))
     return found
+
+
+def _listed_ids(values: list[Value], answer_keys: set[str]) -> list[str]:
+    """The largest set of ids of one type (SKU-..., ORD-...) a text lists that reach the answer:
+    what a cap on "products" or "tickets" counts when the items are named by id."""
+    groups: dict[str, dict[str, str]] = {}
+    for value in values:
+        if value.kind == IDENTIFIER and value.key in answer_keys:
+            prefix = re.sub(r"[\d_#-]+.*$", "", value.key[2:])
+            groups.setdefault(prefix, {})[value.key] = value.raw
+    return max((list(group.values()) for group in groups.values()), key=len, default=[])
 
 
 def _record_around(text: str, raw: str) -> str | None:

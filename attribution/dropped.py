@@ -40,9 +40,15 @@ def _stems(text: str) -> set[str]:
     return {word[:5] for word in re.findall(r"[a-z]{4,}", text.lower()) if word not in _FILLER}
 
 
+# "no more than 3", "not later than Friday", "not to exceed $500": limits, the constraint rule's
+_LIMIT_PHRASE = re.compile(r"\b(?:no|not)\s+(?:more|fewer|less|later|earlier|longer|shorter|greater|higher|lower|to exceed)\b", re.I)
+
+
 def _excludes_something(sentence: str) -> bool:
     """An exclusion word followed by what it excludes ("no attractions without step-free access");
-    "reorder every SKU below its reorder point, and nothing else" only stresses the instruction."""
+    "reorder every SKU below its reorder point, and nothing else" only stresses the instruction,
+    and "no more than 3 products" is a limit."""
+    sentence = _LIMIT_PHRASE.sub(" ", sentence)
     return any(_stems(sentence[match.end() :]) - {"else"} for match in _RESTRICTS.finditer(sentence))
 
 

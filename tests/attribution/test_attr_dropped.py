@@ -77,3 +77,7 @@ def test_nothing_else_stresses_the_instruction_and_excludes_nothing() -> None:
     task = "Reorder every reviewed SKU whose on-hand plus inbound units are below its reorder point, and nothing else."
     assert requirements(task) == []
     assert requirements("Order bolts for the store, but nothing from the 2022 price list.") != []
+
+
+def test_a_numeric_limit_is_not_an_exclusion_to_pass_on() -> None:
+    assert requirements("Gift ideas for a coffee lover: no more than 3 products, under USD 120 in total.") == []

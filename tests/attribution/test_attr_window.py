@@ -54,3 +54,22 @@ def test_the_step_that_picked_the_record_dated_outside_the_window_is_blamed() ->
 def test_downloads_do_not_break_a_budget_in_dollars() -> None:
     verdict = attribute_trace(_campaign(["SLT-101", "SLT-102", "SLT-206"]))  # inside the window, USD 4,100
     assert not any("at most" in line and "USD 5,000" in line for line in verdict.evidence)
+
+
+def test_a_list_of_more_ids_than_the_task_allows_breaks_its_cap() -> None:
+    from rootspan.attribution.constraints import rule_constraints
+    from rootspan.attribution.evidence import Weights
+    from rootspan.attribution.graph import build_graph
+    from rootspan.attribution.provenance import build_provenance
+
+    task = "Gift ideas for a coffee lover: no more than 3 products, under USD 120 in total."
+    five = ["SKU-CF-2281", "SKU-CF-3310", "SKU-CF-0442", "SKU-CF-0913", "SKU-CF-0870"]
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", input=task, rootspan__outcome="failure",
+             rootspan__output=json.dumps({"items": five, "total_usd": 112.98})),
+        span("ranker", 1, 20, "run", op="invoke_agent", agent="ranker", output=json.dumps(five[:3])),
+        span("bundler", 21, 40, "run", op="invoke_agent", agent="bundler", inputs=["ranker"], output=json.dumps(five)),
+    )
+    graph = build_graph(t)
+    (item,) = rule_constraints(graph, build_provenance(graph), Weights())
+    assert item.span_id == sid("bundler") and "lists 5" in item.sentence
