@@ -272,7 +272,7 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                     f"the task asks for {limit} {quote(bound.value.shown, 20)}")
             elif bound.upper and bound.noun is not None and bound.value.number is not None and "call" not in where:
                 listed = _listed_ids(values, answer_keys)
-                if len(listed) > bound.value.number:
+                if len(listed) > bound.value.number and len(listed) >= MIN_LISTED:
                     add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) lists {len(listed)} "
                         f"({', '.join(quote(raw, 16) for raw in listed[:6])}) that reach the answer; the task asks for at most "
                         f"{quote(bound.value.shown, 20)} {bound.noun}…")
@@ -315,6 +315,9 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
         found.append(Evidence(step.span_id, "constraint", "disobey_task_spec", weights.direct,
                               f"step {step.step} ({graph.agent(step)}) answers in another format; the task asks for {constraints.format}"))
     return found
+
+
+MIN_LISTED = 3  # two ids side by side are as often a pair of versions or models as a list of picks
 
 
 def _listed_ids(values: list[Value], answer_keys: set[str]) -> list[str]:
