@@ -72,7 +72,7 @@ def test_slow_tool_exits_1_in_every_format(runs, capsys, tmp_path) -> None:
     assert code == 1 and payload["verdict"] == "regression" and payload["exit_code"] == 1
     assert "step:researcher/execute_tool search/1" in payload["regressions"]
     check = next(c for c in payload["checks"] if c["id"] == "step:researcher/execute_tool search/1")
-    assert check["test"] == "mann-whitney" and check["p_adjusted"] <= 0.05 and check["effect"]["ratio"] > 2
+    assert check["test"] == "log-t" and check["p_adjusted"] <= 0.05 and check["effect"]["ratio"] > 2
     code, out, _ = _report(args + ["--format", "junit"], capsys, tmp_path)
     suite = ET.fromstring(out).find("testsuite")
     assert code == 1 and suite is not None
