@@ -14,11 +14,13 @@ import os
 import tempfile
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from rootspan.profilers import names as n
+from rootspan.profilers.quiet import quiet_native_stderr
 from rootspan.profilers.chrome import Window, read_chrome_trace
 
 
@@ -30,6 +32,14 @@ class RecordedWindow:
     cuda: bool
     start_ns: int = 0
     end_ns: int = 0
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Around the profiler's start/stop calls: no Python warnings, no Kineto lines on stderr."""
+    with warnings.catch_warnings(), quiet_native_stderr():
+        warnings.simplefilter("ignore")
+        yield
 
 
 class KernelProfiler:
@@ -57,8 +67,7 @@ class KernelProfiler:
             with_flops=flops,
             experimental_config=_experimental_config(self.cuda),
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             self._profiler.__enter__()
             # The first trace start initialises Kineto (about a second on a small CPU); pay it at
             # setup rather than inside the first profiled span.
@@ -87,8 +96,7 @@ class KernelProfiler:
             if self._open_selected == 0:
                 self._window_start_ns = start_ns
                 self._recording = True
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with _quiet():
                     self._profiler.step()
             self._open_selected += 1
 
@@ -120,8 +128,7 @@ class KernelProfiler:
         if not self._recording:
             return None
         self._recording = False
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _quiet():
             self._profiler.step()
         recorded, self._ready = self._ready, None
         if recorded is not None:
@@ -166,8 +173,7 @@ class KernelProfiler:
         with self._lock:
             window = self._finish_window(end_ns) if self._recording else None
             self._open_selected = 0
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _quiet():
                 try:
                     self._profiler.__exit__(None, None, None)
                 except Exception:  # noqa: BLE001 - stopping an idle profiler can complain; nothing is lost
