@@ -32,6 +32,7 @@ class RecordedWindow:
     cuda: bool
     start_ns: int = 0
     end_ns: int = 0
+    flops: bool = True  # recorded with_flops: worth reading the per-op counts
 
 
 @contextmanager
@@ -158,7 +159,9 @@ class KernelProfiler:
         session = self._end()
         if session is None:
             return None
-        return RecordedWindow(results=session, cuda=self.cuda, start_ns=self._window_start_ns, end_ns=end_ns)
+        return RecordedWindow(
+            results=session, cuda=self.cuda, start_ns=self._window_start_ns, end_ns=end_ns, flops=self.flops
+        )
 
     @staticmethod
     def load_window(recorded: RecordedWindow) -> Window:
@@ -175,15 +178,17 @@ class KernelProfiler:
         finally:
             Path(tmp).unlink(missing_ok=True)
         flops: dict[int, int] = {}
-        try:
-            # The raw Kineto events: profiler.events() would build Python event trees (tens of ms
-            # per window) just to read one number. Their correlation id is the trace's "External id".
-            for event in recorded.results.kineto_results.events():
-                count = event.flops()
-                if count:
-                    flops[int(event.correlation_id())] = int(count)
-        except Exception:  # noqa: BLE001 - FLOPs are a bonus; the trace itself is what matters
-            pass
+        if recorded.flops:
+            try:
+                # The raw Kineto events: profiler.events() would build Python event trees (tens of
+                # ms per window) just to read one number. Their correlation id is the trace's
+                # "External id".
+                for event in recorded.results.kineto_results.events():
+                    count = event.flops()
+                    if count:
+                        flops[int(event.correlation_id())] = int(count)
+            except Exception:  # noqa: BLE001 - FLOPs are a bonus; the trace itself is what matters
+                pass
         events = [e for e in events if not str(e.get("name", "")).startswith("ProfilerStep#")]
         return Window(events=events, base_ns=base, flops_by_op=flops, cuda=recorded.cuda, meta=meta,
                       start_ns=recorded.start_ns, end_ns=recorded.end_ns)
