@@ -31,7 +31,11 @@ def demo_command(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     tasks: int = typer.Option(10, "--tasks", help="Number of word problems (one trace each)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the problems and for where the fault fires."),
-    profile: str = typer.Option("auto", "--profile", help="Profiling mode: auto, off, device, kernels or full."),
+    profile: str = typer.Option(
+        "sample", "--profile",
+        help="Profiling mode: sample (default: kernel profiles of each agent's first LLM call; "
+        "ROOTSPAN_PROFILE_FIRST=N for the first N), auto, off, device, kernels or full.",
+    ),
     checkpoint: Optional[Path] = typer.Option(
         None, "--checkpoint", help="Another MoE checkpoint directory (default: the shipped demo model)."
     ),
@@ -43,8 +47,8 @@ def demo_command(
     if fault == "list":
         _print_catalogue(as_json)
         return
-    if profile not in ("auto", "off", "device", "kernels", "full"):
-        raise UserError(f"unknown profile mode {profile!r}; use auto, off, device, kernels or full")
+    if profile not in ("sample", "auto", "off", "device", "kernels", "full"):
+        raise UserError(f"unknown profile mode {profile!r}; use sample, auto, off, device, kernels or full")
     from rootspan.agents.demo import check_device, check_seed, resolve_fault
 
     if tasks < 1:  # checked here too so nothing is printed before the error

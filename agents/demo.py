@@ -101,7 +101,7 @@ def run_demo(
     device: str = "cpu",
     tasks: int = DEFAULT_TASKS,
     seed: int = 0,
-    profile: str = "auto",
+    profile: str = "sample",
     checkpoint: str | os.PathLike[str] | None = None,
     progress: Callable[[TaskOutcome], None] | None = None,
 ) -> DemoResult:
@@ -137,16 +137,19 @@ def run_demo(
         # The model is tiny: one thread is fastest, and extra threads collapse when the cores
         # are shared (measured 14 ms/token with one thread vs 160-200 ms with two on a busy box).
         torch.set_num_threads(1)
-    backend = MoEBackend(checkpoint or DEMO_CHECKPOINT, device=device)
-    problems = T.make_tasks(tasks, seed)
-    injector = FaultInjector(entry, seed, problems, backend) if entry is not None else None
     result = DemoResult(run_dir=out, device=device, fault=fault, seed=seed)
+    injector = None
+    # Tracing first: a profiler that starts in the background (the default "sample" mode) then
+    # starts while the model loads. The load makes no spans.
+    rs.setup(service="rootspan-demo", run_dir=out, capture_content=True, profile=profile)
     try:
+        backend = MoEBackend(checkpoint or DEMO_CHECKPOINT, device=device)
+        problems = T.make_tasks(tasks, seed)
+        injector = FaultInjector(entry, seed, problems, backend) if entry is not None else None
         # Inside the try: prepare() may start busy processes that must end even if setup fails.
         if injector is not None:
             injector.prepare()
         team = build_team(backend, injector or Hooks())
-        rs.setup(service="rootspan-demo", run_dir=out, capture_content=True, profile=profile)
         for index, problem in enumerate(problems):
             if injector is not None:
                 injector.begin_task(index)

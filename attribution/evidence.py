@@ -136,11 +136,20 @@ def is_actor(span: Span) -> bool:
 
 
 def _error_text(span: Span) -> str:
-    parts = [span.status_message]
+    """The span's error once: its status message, then each exception event it does not already say.
+
+    SDKs set the status message to "Type: message" of the exception they also record as an event,
+    so joining both would quote the same text twice.
+    """
+    parts = [span.status_message] if span.status_message else []
     for event in span.exception_events:
-        parts.append(str(event.attributes.get("exception.type", "")))
-        parts.append(str(event.attributes.get("exception.message", "")))
-    return " ".join(part for part in parts if part)
+        kind = str(event.attributes.get("exception.type", "") or "")
+        message = str(event.attributes.get("exception.message", "") or "")
+        said = message or kind
+        if not said or any(said in part for part in parts):
+            continue
+        parts.append(f"{kind}: {message}" if kind and message else said)
+    return " ".join(parts)
 
 
 def caller_of(graph: AttributionGraph, span: Span, options: bool = False) -> Span | None:

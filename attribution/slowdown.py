@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from rootspan import semconv as sc
 from rootspan.attribution.bound_by import (
     ANOMALIES,
     CPU_BUSY_CORES,
@@ -251,6 +252,16 @@ def segment_bottlenecks(trace: Trace, path: CriticalPath) -> list[Bottleneck]:
     return bottlenecks
 
 
+def has_real_timing(trace: Trace) -> bool:
+    """False when the trace's timestamps were made up (``rootspan.timing`` = "synthetic" on its root).
+
+    Imported logs without times (Who&When) get evenly spaced timestamps so that time order is
+    history order; a critical path over them would report "bottlenecks" that measure nothing.
+    """
+    root = trace.root
+    return root is None or root.attributes.get(sc.ROOTSPAN_TIMING) != sc.TIMING_SYNTHETIC
+
+
 def analyze_slowdown(trace: Trace, graph: Any = None, baseline_trace: Trace | None = None) -> list[Bottleneck]:
     """Bottlenecks of a trace, sorted by share of its wall time (shares sum to at most 1).
 
@@ -260,6 +271,8 @@ def analyze_slowdown(trace: Trace, graph: Any = None, baseline_trace: Trace | No
     what they built, but is not needed: the critical path reads only the span tree.
     """
     del graph
+    if not has_real_timing(trace):
+        return []
     with gc_paused():
         return _bottlenecks(trace, CriticalPath(trace), baseline_trace)
 
@@ -308,8 +321,12 @@ def slowdown_summary(trace: Trace, baseline_trace: Trace | None = None) -> dict[
     Each critical-path segment carries its bound_by and, for a span with a kernel profile, the
     part of it the GPU was busy (``gpu_busy_ns``: the segment times the span's busy fraction).
     It classifies every segment, so on a 100k-span trace it takes a few times longer than
-    ``analyze_slowdown``, which classifies only the biggest spans.
+    ``analyze_slowdown``, which classifies only the biggest spans. A trace with synthetic timing
+    gets no critical path or bottlenecks (``"timing": "synthetic"``).
     """
+    if not has_real_timing(trace):
+        return {"trace_id": trace.trace_id, "wall_ns": trace.duration_ns, "timing": sc.TIMING_SYNTHETIC,
+                "critical_path": [], "by_bound_by": {}, "bottlenecks": [], "primary": None}
     with gc_paused():
         path = CriticalPath(trace)
         classified = path.classified()

@@ -191,6 +191,7 @@ def log_to_spans(log: Log, with_ground_truth: bool = True) -> list[Span]:
         sc.GEN_AI_WORKFLOW_NAME: f"whowhen {log.subset} {log.log_id}",
         sc.GEN_AI_INPUT_MESSAGES: json.dumps([{"role": "user", "parts": [{"type": "text", "content": log.question}]}]),
         sc.ROOTSPAN_OUTCOME: "failure",
+        sc.ROOTSPAN_TIMING: sc.TIMING_SYNTHETIC,
     }
     if with_ground_truth and log.ground_truth is not None:
         root_attributes[sc.ROOTSPAN_EXPECTED] = log.ground_truth
@@ -213,6 +214,7 @@ def log_to_spans(log: Log, with_ground_truth: bool = True) -> list[Span]:
             sc.GEN_AI_AGENT_NAME: agent,
             sc.ROOTSPAN_STEP: index,
             sc.ROOTSPAN_OUTPUT: entry["content"],
+            sc.ROOTSPAN_TIMING: sc.TIMING_SYNTHETIC,
             ROLE_ATTRIBUTE: entry["role"] if not entry["name"] else f"{entry['role']}:{entry['name']}",
             **source_signals(entry["content"]),
         }

@@ -26,7 +26,7 @@ def wrap_processor(
 ) -> "SpanProcessor":
     """The tracer's downstream processor(s) wrapped in one that adds profiles to each span.
 
-    mode is auto|off|device|kernels|full (see ``config_for_mode``); ``config`` overrides it and
+    mode is auto|off|device|kernels|full|sample (see ``config_for_mode``); ``config`` overrides it and
     the environment knobs. With mode "off" the downstream comes back unchanged.
     """
     config = config or config_for_mode(mode)

@@ -202,6 +202,31 @@ def profiling_overhead(repeats: int = 7, llm_calls: int = 24, steps: int = 32, s
     return result
 
 
+def format_profiling(result: dict[str, Any]) -> list[str]:
+    """The profiling-overhead figures as a small table (``bench tracer`` without ``--json``)."""
+    if "skipped" in result:
+        return [f"profiling overhead: skipped ({result['skipped']})"]
+    work = result["workload"]
+    lines = [
+        f"profiling overhead: {work['llm_calls']} LLM calls of {work['matmul_steps_per_call']} x {work['matmul']}, "
+        f"{result['repeats']} interleaved repeats, device sampler {result['device_sampler']}",
+        f"  {'mode':<10} {'wall s (min)':>12} {'wall s (median)':>15} {'x off':>7} {'setup s':>8}",
+    ]
+    ratios = result.get("ratio_to_off", {})
+    for mode, wall in result["wall_s_min"].items():
+        ratio = f"{ratios[mode]:.2f}" if mode in ratios else "-"
+        lines.append(f"  {mode:<10} {wall:12.3f} {result['wall_s'][mode]:15.3f} {ratio:>7} {result['setup_s'][mode]:8.3f}")
+    hot = result.get("span_hot_path_us", {})
+    if hot:
+        lines.append("  µs per empty span: " + ", ".join(f"{mode} {value:.1f}" for mode, value in hot.items()))
+    if "kernels_cost_ms_per_profiled_llm_call" in result:
+        lines.append(f"  kernel profiler: {result['kernels_cost_ms_per_profiled_llm_call']:.2f} ms per profiled LLM call"
+                     + (f", first setup {result['kernels_first_setup_s']:.2f} s" if result.get("kernels_first_setup_s") else ""))
+    lines.append(f"  sampler: {result['sampler_cpu_us_per_tick']:.0f} µs CPU per tick "
+                 f"({result['sampler_cpu_share_of_one_core'] * 100:.2f}% of one core at 100 ms)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)

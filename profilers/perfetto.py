@@ -190,6 +190,24 @@ def _counter_events(run: Run, pid: int, base_ns: int, warnings: list[str]) -> li
     return events
 
 
+def _start_at_zero(events: list[dict[str, Any]], base_ns: int) -> int:
+    """Shift every timestamp so the earliest is 0 and return the matching baseTimeNanoseconds.
+
+    The device sampler starts before the first span (and a profiling window can open before its
+    trace's root span), so relative to the first trace some samples would sit at negative times,
+    which Perfetto draws before the timeline's origin. Moving the base keeps the join rule
+    (wall ns = baseTimeNanoseconds + ts * 1000) exact for every event.
+    """
+    earliest = min((float(event["ts"]) for event in events if "ts" in event), default=0.0)
+    if earliest >= 0:
+        return base_ns
+    shift_ns = int(math.floor(earliest * 1000.0))  # whole ns, at or before the earliest event
+    for event in events:
+        if "ts" in event:
+            event["ts"] = round(float(event["ts"]) - shift_ns / 1000.0, 3)
+    return base_ns + shift_ns
+
+
 def _without_non_finite(value: Any) -> Any:
     """A copy with NaN/Infinity floats as null (they may come from span attributes or kernel files)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -225,6 +243,7 @@ def build_timeline(run: Run) -> tuple[dict[str, Any], dict[str, int]]:
     counters = _counter_events(run, ids.pid(), base_ns, warnings)
     counts["counter_samples"] = sum(1 for e in counters if e.get("ph") == "C")
     events.extend(counters)
+    base_ns = _start_at_zero(events, base_ns)
     document = {
         "traceEvents": events,
         "displayTimeUnit": "ms",

@@ -19,6 +19,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span as SdkSpan, SpanProcessor
 
 from rootspan.model import SpanKind, classify_span
+from rootspan.semconv import GEN_AI_AGENT_NAME
 from rootspan.rundir import METRICS_FILE
 from rootspan.profilers import names as n
 from rootspan.profilers.chrome import ProfileStats, Window, attribute, owners_with_ancestors, top_level_ops
@@ -42,6 +43,7 @@ class SpanState:
     end_ns: int | None = None
     stats: ProfileStats | None = None  # created when a kernel window first touches the span
     attrs: dict[str, Any] = field(default_factory=dict)
+    agent: str | None = None  # gen_ai.agent.name of the span or of its nearest ancestor that has one
 
 
 TRIM_EVERY = 32
@@ -114,7 +116,9 @@ class ProfilingProcessor(SpanProcessor):
         try:
             from rootspan.profilers.kernels import KernelProfiler
 
-            self.kernels = KernelProfiler(config.profile_every, config.profile_spans, flops=config.flops)
+            self.kernels = KernelProfiler(
+                config.profile_every, config.profile_spans, flops=config.flops, profile_first=config.profile_first
+            )
             self.store = KernelStore(self.run_dir)
             self._worker = threading.Thread(target=self._attribute_windows, name="rootspan-kernels", daemon=True)
             self._worker.start()
@@ -146,13 +150,19 @@ class ProfilingProcessor(SpanProcessor):
         )
         # Registered before any profiler call, so the span's end undoes whatever started here
         # even if a later step fails (a kernel window opened for it must close with it).
+        attributes = dict(span.attributes or {})
+        agent = attributes.get(GEN_AI_AGENT_NAME)
         with self._lock:
+            if not isinstance(agent, str) and state.parent_id is not None:
+                parent_state = self._spans.get(state.parent_id)
+                agent = parent_state.agent if parent_state is not None else None
+            state.agent = agent if isinstance(agent, str) else None
             self._spans[span_id] = state
         if self.memory is not None:
             self.memory.on_start(span_id)
         if self.kernels is not None:
-            is_llm = classify_span(span.name, dict(span.attributes or {})) == SpanKind.LLM
-            if self.kernels.selects(span.name, is_llm):
+            is_llm = classify_span(span.name, attributes) == SpanKind.LLM
+            if self.kernels.selects(span.name, is_llm, state.agent):
                 state.selected = True
                 self.kernels.open_selected(state.start_ns)
             state.annotation = self.kernels.annotate(span_id, span.name)

@@ -212,5 +212,7 @@ def format_text(result: dict[str, Any]) -> str:
     bare = result["ratio_vs_bare_sdk_no_attributes"]
     lines.append(f"rootspan / bare SDK span without attributes: agent {bare['agent']:.2f}x, tool {bare['tool']:.2f}x")
     if "profiling" in result:
-        lines.append(f"profiling: {result['profiling']}")
+        from rootspan.profilers.bench import format_profiling
+
+        lines += format_profiling(result["profiling"])
     return "\n".join(lines)

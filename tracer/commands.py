@@ -29,14 +29,14 @@ EXIT_NOT_EXECUTABLE = 126
 def record_command(
     output: Path = typer.Option(..., "-o", "--output", metavar="DIR", help="Run directory to write (created if missing)."),
     command: Optional[List[str]] = typer.Argument(None, metavar="-- CMD...", help="The app to run, after --."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Profiling mode for the app: auto|off|device|kernels|full."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Profiling mode for the app: auto|off|device|kernels|full|sample."),
     capture_content: bool = typer.Option(False, "--capture-content", help="Record prompts, completions and tool I/O (redacted)."),
 ) -> None:
     """Run an instrumented app (one that calls rs.setup()) with its spans going to DIR; exits with the app's code."""
     if not command:
         raise UserError("record needs a command to run: rootspan record -o DIR -- python app.py")
-    if profile is not None and profile not in ("auto", "off", "device", "kernels", "full"):
-        raise UserError(f"--profile must be auto, off, device, kernels or full, not {profile!r}")
+    if profile is not None and profile not in ("auto", "off", "device", "kernels", "full", "sample"):
+        raise UserError(f"--profile must be auto, off, device, kernels, full or sample, not {profile!r}")
     run_dir = output.resolve()
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

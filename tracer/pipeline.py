@@ -35,7 +35,7 @@ from rootspan.tracer.redact import Redactor
 from rootspan.tracer.steps import StepCounters, StepSampler
 
 SCOPE_NAME = "rootspan.tracer"
-PROFILE_MODES = ("auto", "off", "device", "kernels", "full")
+PROFILE_MODES = ("auto", "off", "device", "kernels", "full", "sample")
 ENV_RUN_DIR = "ROOTSPAN_RUN_DIR"
 ENV_PROFILE = "ROOTSPAN_PROFILE"
 ENV_CAPTURE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

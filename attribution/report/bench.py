@@ -39,6 +39,29 @@ def gate_rate(
     return {"seeds": seeds, "runs_per_side": runs, "flagged": flagged, "rate": flagged / seeds, "flagged_checks": flagged_checks}
 
 
+SMALL_N = (1, 2, 3, 5, 10)
+
+
+def power_by_repeats(seeds: int = 200, ns: tuple[int, ...] = SMALL_N) -> dict[str, Any]:
+    """False alarms and power of the gate at CI sample sizes (runs per side = traces per side).
+
+    Power: a 2x slower search step in every candidate repeat, flagged on that step, at +-25%
+    (sigma 0.25) and +-10% (sigma 0.1) run-to-run noise. False alarms: any regression at all on
+    noise alone, at both noise levels.
+    """
+    config = ReportConfig(bootstrap=0)
+    rows: list[dict[str, Any]] = []
+    for n in ns:
+        row: dict[str, Any] = {"runs_per_side": n}
+        for sigma in (0.25, 0.1):
+            base = Shape(sigma=sigma)
+            slow = Shape(sigma=sigma, slow={SLOW_TOOL: 2.0})
+            row[f"false_alarm_sigma{sigma:g}"] = gate_rate(seeds, n, base, base, config)["rate"]
+            row[f"power_x2_sigma{sigma:g}"] = gate_rate(seeds, n, base, slow, config, SLOW_STEP_ID)["rate"]
+        rows.append(row)
+    return {"seeds": seeds, "slowdown": 2.0, "step": SLOW_STEP_ID, "rows": rows}
+
+
 def run_benchmark(seeds: int = 200, runs: int = 10) -> dict[str, Any]:
     """Every scenario; bootstrap intervals are off because they never change a verdict."""
     config = ReportConfig(bootstrap=0)

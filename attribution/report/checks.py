@@ -1,8 +1,11 @@
 """The checks of a report: one compared quantity each, with its test and effect size.
 
-A check is built from per-trace values of both sides: a one-sided rank test for quantities where
-larger is worse (latency, tokens, cost, GPU), Fisher's exact test for rates, and the effect sizes
-the minimum-effect thresholds read. Deciding what regressed is gate.py's job.
+A check is built from per-trace values of both sides: for durations (end to end, agents, steps) a
+one-sided t test on log durations with the noise pooled across checks (logt.py: it has power at
+3 repeats per side), a one-sided rank test for other quantities where larger is worse (tokens,
+cost, GPU), Fisher's exact test for rates, and the effect sizes the minimum-effect thresholds read.
+Each check also carries the smallest p-value it could reach with its sample sizes, so the gate can
+leave out checks that cannot become significant (Tarone). Deciding what regressed is gate.py's job.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from rootspan.attribution.report import stats
+from rootspan.attribution.report import logt, stats
 from rootspan.attribution.report.align import StepInfo
 from rootspan.attribution.report.config import ReportConfig
 from rootspan.attribution.report.measure import StepKey, TraceMeasures
@@ -34,7 +37,7 @@ class Check:
     group: str  # outcome | latency | agent | step | tokens | cost | gpu | reliability
     title: str
     unit: str  # ms | rate | tokens | $ | J
-    test: str  # mann-whitney | fisher | none
+    test: str  # log-t | mann-whitney | fisher | none
     baseline: dict[str, Any]
     candidate: dict[str, Any]
     effect: dict[str, Any] = field(default_factory=dict)
@@ -42,6 +45,8 @@ class Check:
     p_better: float | None = None  # one-sided, in the direction of "better"
     p_adjusted: float | None = None
     p_better_adjusted: float | None = None
+    p_min: float = 0.0  # smallest p-value (worse side) these sample sizes can give
+    p_better_min: float = 0.0
     worse_enough: bool = False  # the effect passes the minimum-effect thresholds, worse side
     better_enough: bool = False
     status: str = OK
@@ -66,6 +71,7 @@ class Check:
             "p_adjusted": self.p_adjusted,
             "p_better": self.p_better,
             "p_better_adjusted": self.p_better_adjusted,
+            "p_min": self.p_min,
             "bound_by": self.bound_by,
         }
 
@@ -110,9 +116,26 @@ def continuous_check(
     check.samples = (list(baseline), list(candidate))
     check.p_value = stats.mann_whitney_u(candidate, baseline, "greater").p_value
     check.p_better = stats.mann_whitney_u(candidate, baseline, "less").p_value
+    check.p_min = check.p_better_min = _rank_p_min(len(baseline), len(candidate))
     check.worse_enough = ratio >= min_ratio and delta >= min_delta and delta > 0
     check.better_enough = ratio <= 1.0 / min_ratio and -delta >= min_delta and delta < 0
     return check
+
+
+def _rank_p_min(base_n: int, cand_n: int) -> float:
+    """The one-sided rank test's p-value for fully separated samples: the best it can ever do."""
+    base = [float(index) for index in range(base_n)]
+    cand = [float(base_n + index) for index in range(cand_n)]
+    return stats.mann_whitney_u(cand, base, "greater").p_value
+
+
+def _fisher_p_min(table: list[list[int]], alternative: stats.Alternative) -> float:
+    """Fisher's one-sided p-value for the most extreme table with the same margins."""
+    (a, b), (c, d) = table
+    row1, col1, total = a + b, a + c, a + b + c + d
+    low, high = max(0, row1 + col1 - total), min(row1, col1)
+    extreme = high if alternative == "greater" else low
+    return stats.fisher_exact([[extreme, row1 - extreme], [col1 - extreme, total - row1 - col1 + extreme]], alternative)
 
 
 def rate_check(
@@ -143,6 +166,8 @@ def rate_check(
     p_lower = stats.fisher_exact(table, "less")
     worse_points = (cand_rate - base_rate) * 100.0 if higher_is_worse else (base_rate - cand_rate) * 100.0
     check.p_value, check.p_better = (p_higher, p_lower) if higher_is_worse else (p_lower, p_higher)
+    min_higher, min_lower = _fisher_p_min(table, "greater"), _fisher_p_min(table, "less")
+    check.p_min, check.p_better_min = (min_higher, min_lower) if higher_is_worse else (min_lower, min_higher)
     # Rates are exact fractions of small counts: compare with a hair of tolerance for 5.000001.
     check.worse_enough = worse_points > 0 and worse_points >= min_points - 1e-9
     check.better_enough = worse_points < 0 and -worse_points >= min_points - 1e-9
@@ -250,6 +275,36 @@ def build_checks(
         check.candidate["per_trace"] = stats.mean([getattr(r, check_id) for r in cand])
         checks.append(check)
     return checks
+
+
+# Checks whose noise is pooled together: steps with steps, whole-run and agent latencies together.
+LOG_POOLS = (("step",), ("latency", "agent"))
+
+
+def apply_log_tests(checks: list[Check], config: ReportConfig) -> float | None:
+    """Replace the rank tests of duration checks with pooled log t tests (logt.py).
+
+    Returns the smallest Bartlett p-value over the pools (None when no pool had two checks with
+    spread), so the report can say when run-to-run noise differed between steps.
+    """
+    heterogeneity: float | None = None
+    for groups in LOG_POOLS:
+        members = [c for c in checks if c.group in groups and c.unit == "ms" and c.samples is not None]
+        if not members:
+            continue
+        samples = [logt.log_sample(*check.samples) for check in members]  # type: ignore[misc]
+        tests, bartlett = logt.pooled_log_tests(samples, config.noise_prior_sd, config.noise_prior_df)
+        if bartlett is not None:
+            heterogeneity = bartlett if heterogeneity is None else min(heterogeneity, bartlett)
+        for check, test in zip(members, tests):
+            check.test = "log-t"
+            check.p_value, check.p_better = test.p_worse, test.p_better
+            check.p_min = check.p_better_min = 0.0
+            check.effect["log_t"] = test.t
+            check.effect["log_t_df"] = test.df
+            check.effect["noise_log_sd"] = test.sd
+            check.effect["noise_pooled"] = test.pooled
+    return heterogeneity
 
 
 def _step_order(info: StepInfo | None) -> float:

@@ -79,6 +79,12 @@ def report_command(
     success_drop: Optional[float] = typer.Option(None, "--success-drop", help="Minimum success-rate drop in points (default 5)."),
     rate_rise: Optional[float] = typer.Option(None, "--rate-rise", help="Minimum error/retry/loop rate rise in points (default 5)."),
     resource_ratio: Optional[float] = typer.Option(None, "--resource-ratio", help="Minimum tokens/cost/GPU ratio (default 1.10)."),
+    noise_prior: Optional[float] = typer.Option(
+        None, "--noise-prior", metavar="LOG_SD", help="Prior run-to-run noise of durations as a log-sd (default 0.25, about ±25%)."
+    ),
+    noise_prior_df: Optional[float] = typer.Option(
+        None, "--noise-prior-df", help="How many runs' worth the prior counts (default 2: weak, the data outweighs it)."
+    ),
     steps: Optional[bool] = typer.Option(None, "--steps/--no-steps", help="Check every aligned LLM/tool step (default on)."),
     bootstrap: Optional[int] = typer.Option(None, "--bootstrap", help="Resamples for latency-ratio intervals, 0 for none (default 1000)."),
     attribution: bool = typer.Option(True, "--attribution/--no-attribution", help="Name failure culprits with the attribution engine."),
@@ -105,6 +111,8 @@ def report_command(
         "success_drop_points": success_drop,
         "rate_rise_points": rate_rise,
         "resource_ratio": resource_ratio,
+        "noise_prior_sd": noise_prior,
+        "noise_prior_df": noise_prior_df,
         "steps": steps,
         "bootstrap": bootstrap,
     }
@@ -155,19 +163,30 @@ def report_command(
 def bench_report_command(
     seeds: int = typer.Option(200, "--seeds", help="Seeded comparisons per scenario."),
     runs: int = typer.Option(10, "--runs", help="Traces per side in each comparison."),
+    small_n: bool = typer.Option(True, "--small-n/--no-small-n", help="Also measure power and false alarms at 1, 2, 3, 5, 10 runs per side."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """False-alarm rate on noise-only synthetic runs and detection rate on injected regressions."""
     from rootspan.cli_support import print_json
 
-    from rootspan.attribution.report.bench import run_benchmark
+    from rootspan.attribution.report.bench import power_by_repeats, run_benchmark
 
     if seeds < 1 or runs < 1:
         raise UserError("--seeds and --runs must be at least 1")
     result = run_benchmark(seeds, runs)
+    if small_n:
+        result["by_runs_per_side"] = power_by_repeats(seeds)
     if as_json:
         print_json(result)
         return
     typer.echo(f"{seeds} seeds x {runs} traces per side ({result['seconds']} s)")
     for name, row in result["scenarios"].items():
         typer.echo(f"  {name:<45} {row['flagged']:>4}/{row['seeds']}  {row['rate'] * 100:5.1f}%")
+    if small_n:
+        typer.echo(f"\nby runs per side ({seeds} seeds; power = a 2x slower step caught on that step)")
+        typer.echo(f"  {'runs/side':>9}  {'false alarm ±25%':>16}  {'power ±25%':>10}  {'false alarm ±10%':>16}  {'power ±10%':>10}")
+        for row in result["by_runs_per_side"]["rows"]:
+            typer.echo(
+                f"  {row['runs_per_side']:>9}  {row['false_alarm_sigma0.25'] * 100:15.1f}%  {row['power_x2_sigma0.25'] * 100:9.1f}%"
+                f"  {row['false_alarm_sigma0.1'] * 100:15.1f}%  {row['power_x2_sigma0.1'] * 100:9.1f}%"
+            )

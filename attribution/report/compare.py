@@ -24,6 +24,7 @@ from rootspan.attribution.report.checks import (
     REMOVED,
     SUCCESS_RATE,
     Check,
+    apply_log_tests,
     build_checks,
     step_title,
 )
@@ -38,6 +39,7 @@ from rootspan.attribution.report.failures import (
     mark_new,
 )
 from rootspan.attribution.report.gate import add_intervals, decide
+from rootspan.attribution.report.logt import HETEROGENEITY_ALPHA
 from rootspan.attribution.report.measure import StepKey, TraceMeasures, measure_trace
 
 __all__ = [
@@ -65,6 +67,11 @@ class Report:
     categories: dict[str, dict[str, int]]
     notes: list[str]
     outliers: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def indicative(self) -> bool:
+        """One trace on a side: no measured noise, the verdict leans on the noise prior."""
+        return min(self.baseline_traces, self.candidate_traces) <= 1
 
     @property
     def regressions(self) -> list[Check]:
@@ -163,6 +170,18 @@ def compare_runs(
     base = [measure_trace(t, run_of[id(t)], config.prices, keys[id(t)]) for t in base_traces]
     cand = [measure_trace(t, run_of[id(t)], config.prices, keys[id(t)]) for t in cand_traces]
     checks = build_checks(base, cand, step_info, config)
+    heterogeneity = apply_log_tests(checks, config)
+    if heterogeneity is not None and heterogeneity < HETEROGENEITY_ALPHA:
+        notes.append(
+            f"run-to-run noise differs between steps (Bartlett p={heterogeneity:.2g}): each step is tested "
+            "against the larger of the pooled and its own noise"
+        )
+    if min(len(base), len(cand)) == 1:
+        notes.append(
+            f"{min(len(base), len(cand))} run per side: indicative only. The latency noise is the prior's "
+            f"(log-sd {config.noise_prior_sd:g} over {config.noise_prior_df:g} pseudo degrees of freedom, "
+            "--noise-prior); add repeats for a verdict you can trust"
+        )
     decide(checks, config)
     add_intervals(checks, config)
     verdicts = Verdicts(attribute)

@@ -36,13 +36,18 @@ class ReportConfig:
     success_drop_points: float = 5.0  # success rate must fall by at least this many points
     rate_rise_points: float = 5.0  # error / retry / loop rates must rise by at least this many points
     resource_ratio: float = 1.10  # tokens, cost, GPU time and energy: median ratio to reach
+    noise_prior_sd: float = 0.25  # prior run-to-run noise of durations, log-sd (0.25: about +-25%) ...
+    noise_prior_df: float = 2.0  # ... worth this many degrees of freedom (weak: the data outweighs it)
     steps: bool = True  # also check every aligned LLM/tool step, not only agents and the whole run
     bootstrap: int = 1000  # resamples for the latency-ratio interval shown (0: none)
     seed: int = 0  # bootstrap seed, so a report is reproducible
     prices: Mapping[str, Price] = field(default_factory=dict)  # model -> $ per 1k tokens
 
 
-_FLOATS = {"alpha", "latency_ratio", "latency_min_ms", "success_drop_points", "rate_rise_points", "resource_ratio"}
+_FLOATS = {
+    "alpha", "latency_ratio", "latency_min_ms", "success_drop_points", "rate_rise_points", "resource_ratio",
+    "noise_prior_sd", "noise_prior_df",
+}
 _INTS = {"bootstrap", "seed"}
 _BOOLS = {"steps"}
 _STRINGS = {"correction"}
@@ -73,6 +78,10 @@ def validate(config: ReportConfig, where: str = "report settings") -> ReportConf
     for key in ("success_drop_points", "rate_rise_points"):
         if not 0.0 <= getattr(config, key) <= 100.0:
             raise UserError(f"{where}: {key} must be between 0 and 100 points, got {getattr(config, key)}")
+    if not 0.0 < config.noise_prior_sd <= 5.0:
+        raise UserError(f"{where}: noise_prior_sd must be a log-sd above 0 and at most 5, got {config.noise_prior_sd}")
+    if not 0.0 < config.noise_prior_df <= 1000.0:
+        raise UserError(f"{where}: noise_prior_df must be above 0 and at most 1000, got {config.noise_prior_df}")
     if config.bootstrap < 0 or config.bootstrap > 100_000:
         raise UserError(f"{where}: bootstrap must be between 0 and 100000 resamples, got {config.bootstrap}")
     return config

@@ -76,18 +76,22 @@ def headline(report: Report) -> str:
     """The verdict in one line: what every format puts first."""
     tested = len(report.tested)
     regressions = report.regressions
+    flag = " (1 run per side: indicative only)" if report.indicative else ""
     if regressions:
         names = ", ".join(check.title for check in regressions[:3])
         more = f" and {len(regressions) - 3} more" if len(regressions) > 3 else ""
-        return f"Regression: {len(regressions)} of {tested} checks regressed ({names}{more})"
+        return f"Regression: {len(regressions)} of {tested} checks regressed ({names}{more}){flag}"
     inconclusive = sum(1 for check in report.checks if check.status == INCONCLUSIVE)
     extra = f"; {inconclusive} inconclusive, add repeats to decide" if inconclusive else ""
-    return f"No regression: {tested} checks passed{extra}"
+    return f"No regression: {tested} checks passed{extra}{flag}"
 
 
 def thresholds(config: ReportConfig) -> str:
     if config.correction == "holm":
-        correction = f"adjusted p ≤ {config.alpha:g} (success rate at α/2, other checks Holm at α/2)"
+        correction = (
+            f"adjusted p ≤ {config.alpha:g} (success rate at α/2, other checks Holm at α/2 over those that "
+            "can reach it)"
+        )
     else:
         correction = f"uncorrected p ≤ {config.alpha:g}"
     return (

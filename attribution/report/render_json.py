@@ -35,6 +35,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "schema_version": SCHEMA_VERSION,
             "verdict": report.verdict,
             "exit_code": report.exit_code,
+            "indicative": report.indicative,
             "regressions": [check.id for check in report.regressions],
             "baseline": {"runs": report.baseline_runs, "traces": report.baseline_traces},
             "candidate": {"runs": report.candidate_runs, "traces": report.candidate_traces},

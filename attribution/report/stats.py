@@ -1,4 +1,8 @@
-"""Significance tests and effect sizes for noisy CI runs, in pure Python so CI needs no scipy.
+"""Rank and exact significance tests and effect sizes for noisy CI runs.
+
+Written out here (exact Mann-Whitney distribution for small samples, Fisher's exact test on
+exact fractions) and checked against scipy.stats in the tests; the duration tests, which need the
+t distribution, are in logt.py and use scipy.
 
 A CI report must not cry wolf: a few repeats of an agent run vary a lot, so a slower median alone
 proves nothing. The report combines a rank test (Mann-Whitney U, exact for small untied samples,

@@ -52,6 +52,18 @@ def test_demo_end_to_end_on_cpu(tmp_path: Path) -> None:
         assert all("rootspan.gpu.moe.tokens_per_expert" in s.attributes for s in chats)
     assert solved >= 2, "the trained model solves most problems"
     assert (out / "metrics.jsonl").is_file()
+    # The default profile ("sample"): each agent's first LLM call has its ops, quietly.
+    assert "USDT" not in process.stderr and "USDT" not in process.stdout
+    assert list((out / "kernels").glob("*.json"))
+    profiled = {trace.agent_of(s) for trace in run.traces.values() for s in trace.spans
+                if s.kind == SpanKind.LLM and "rootspan.cpu.op_time_ns" in s.attributes}
+    assert profiled == {"planner", "solver", "verifier"}
+    timeline = tmp_path / "timeline.json"
+    assert cli(["export", "perfetto", str(out), "-o", str(timeline)]) == 0
+    events = json.loads(timeline.read_text())["traceEvents"]
+    threads = {e["args"]["name"] for e in events if e.get("ph") == "M" and e["name"] == "thread_name"}
+    assert {"planner", "solver", "verifier"} <= threads  # agent tracks above ...
+    assert any(e.get("cat") == "cpu_op" and str(e.get("name", "")).startswith("aten::") for e in events)  # ... the ops
 
 
 def test_demo_json_summary_and_determinism(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -121,6 +121,11 @@ def test_import_whowhen_writes_run_directories_that_attribute_reads(tmp_path: Pa
     assert run(["attribute", str(run_dir), "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)["verdicts"][0]
     assert verdict["outcome"] == "failure" and verdict["culprit"]["step"] is not None
+    # the importer's one-second steps are synthetic: no bottlenecks computed from them
+    assert '"rootspan.timing"' in (run_dir / "traces.jsonl").read_text()
+    assert verdict["bottlenecks"] == []
+    assert run(["attribute", str(run_dir), "--no-write"]) == 0
+    assert "bottleneck" not in capsys.readouterr().out
     # importing again replaces instead of appending a second copy of the spans
     assert run(["import", "whowhen", str(root), "-o", str(out)]) == 0
     lines = (run_dir / "traces.jsonl").read_text().strip().splitlines()

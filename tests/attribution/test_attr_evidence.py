@@ -37,6 +37,22 @@ def test_error_status_blames_the_innermost_failing_span_with_its_category() -> N
     assert "calc timed out" in found[sid("calc")].sentence
 
 
+def test_error_evidence_quotes_the_exception_once() -> None:
+    """An SDK sets the status message to "Type: message" and records the same exception as an event."""
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, **{"rootspan.outcome": "failure"}),
+        span("calc", 2, 50, "run", op="execute_tool", tool="calc", step=2,
+             error="ConnectionError: backend unavailable: reset", exception=("ConnectionError", "backend unavailable: reset")),
+        span("other", 60, 70, "run", op="execute_tool", tool="search", step=3,
+             error="search failed", exception=("TimeoutError", "no answer in 5s")),
+    )
+    found = {item.span_id: item.sentence for item in _evidence(t, "error_status")}
+    assert found[sid("calc")].count("backend unavailable") == 1, found[sid("calc")]
+    assert found[sid("calc")].endswith("ConnectionError: backend unavailable: reset")
+    # a status message that says something else keeps the exception beside it
+    assert "search failed" in found[sid("other")] and "TimeoutError: no answer in 5s" in found[sid("other")]
+
+
 def test_error_categories_cover_system_failures() -> None:
     assert error_category("HTTP 429 Too Many Requests", False) == "rate_limited"
     assert error_category("CUDA out of memory", False) == "resource_exhausted"

@@ -150,3 +150,25 @@ def test_segments_always_tile_the_trace_and_respect_the_tree(t: Trace) -> None:
                 assert c_high <= segment.start_ns or c_low >= segment.end_ns or c_high == c_low
     path = critical_path(t)
     assert {s.span.span_id for s in segments if s.span is not None} <= {s.span_id for s in path}
+
+
+def test_synthetic_timing_gets_no_bottlenecks_real_timing_does() -> None:
+    """``rootspan.timing = synthetic`` on the root (the Who&When importer's mark) turns slowdown analysis off."""
+    from rootspan import semconv as sc
+    from rootspan.attribution.slowdown import analyze_slowdown, has_real_timing, slowdown_summary
+    from rootspan.attribution.whowhen import Log, log_to_trace
+
+    from pathlib import Path
+
+    log = Log(subset="Algorithm-Generated", log_id="1", path=Path("1.json"), question="q?", ground_truth="4",
+              history=[{"role": "user", "name": "Planner", "content": "plan"},
+                       {"role": "user", "name": "Coder", "content": "x = 4"}],
+              mistake_agent="Coder", mistake_step=1)
+    trace = log_to_trace(log)
+    assert all(span.attributes[sc.ROOTSPAN_TIMING] == sc.TIMING_SYNTHETIC for span in trace.spans)
+    assert not has_real_timing(trace)
+    assert analyze_slowdown(trace) == []
+    summary = slowdown_summary(trace)
+    assert summary["timing"] == "synthetic" and summary["bottlenecks"] == [] and summary["critical_path"] == []
+    del trace.root.attributes[sc.ROOTSPAN_TIMING]  # the same spans claiming real times
+    assert has_real_timing(trace) and analyze_slowdown(trace)

@@ -217,6 +217,33 @@ def test_schedule_every_nth_llm_call_and_named_spans(tmp_path):
     assert n.CPU_ACHIEVED_FLOPS not in tool  # FLOPs were not asked for
 
 
+def test_sample_schedule_profiles_the_first_llm_call_of_each_agent(tmp_path):
+    """profile_first=1 (the "sample" mode): each agent's first call, whichever agent comes first."""
+    provider, exporter = _provider(tmp_path / "sample", profile_first=1, flops=False)
+    tracer = provider.get_tracer("test")
+    for agent in ("planner", "solver", "planner", "solver", "verifier"):
+        with tracer.start_as_current_span(f"invoke_agent {agent}", attributes={
+                "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}):
+            _llm(tracer, 1, tool=False)
+    _llm(tracer, 1, tool=False)  # outside any agent: its own group
+    _llm(tracer, 1, tool=False)
+    provider.shutdown()
+    llm = sorted((s for s in exporter.get_finished_spans() if s.name == "chat tiny"), key=lambda s: s.start_time)
+    assert [n.CPU_OP_TIME_NS in s.attributes for s in llm] == [True, True, False, False, True, True, False]
+
+
+def test_sample_mode_config() -> None:
+    from rootspan.errors import UserError
+    from rootspan.profilers.config import config_for_mode
+
+    sample = config_for_mode("sample", env={})
+    assert sample.kernels and not sample.flops and sample.profile_first == 1 and sample.device_sampling == "auto"
+    assert config_for_mode("sample", env={"ROOTSPAN_PROFILE_FIRST": "3"}).profile_first == 3
+    assert config_for_mode("kernels", env={}).profile_first == 0  # explicit kernels: every call
+    with pytest.raises(UserError, match="ROOTSPAN_PROFILE_FIRST"):
+        config_for_mode("sample", env={"ROOTSPAN_PROFILE_FIRST": "x"})
+
+
 def test_importing_the_profilers_does_not_import_torch():
     code = (
         "import sys, rootspan.profilers, rootspan.profilers.processor, rootspan.profilers.perfetto, "

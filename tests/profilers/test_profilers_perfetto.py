@@ -143,6 +143,8 @@ def test_spans_kernels_and_counters_share_one_clock(profiled_run_dir, tmp_path, 
     run_end = max(s.end_ns for s in spans.values())
     assert any(base <= t <= run_end for t in counter_ns)
     assert max(counter_ns) <= run_end + 1_000_000_000
+    # nothing before the timeline's origin: the sampler's first samples set it
+    assert min(e["ts"] for e in doc["traceEvents"] if "ts" in e) == 0.0
 
 
 def test_export_without_kernel_files_has_spans_and_counters_only(tmp_path, capsys):
@@ -159,6 +161,28 @@ def test_export_without_kernel_files_has_spans_and_counters_only(tmp_path, capsy
     slices = {e["name"]: e for e in doc["traceEvents"] if e.get("ph") == "X"}
     assert slices["invoke_agent x"]["ts"] == 1_000_000.0 and slices["invoke_agent x"]["dur"] == 1_000_000.0
     assert doc["baseTimeNanoseconds"] == 1_000_000_000
+
+
+def test_counters_sampled_before_the_first_span_start_at_zero_not_negative(tmp_path, capsys):
+    from rootspan.metrics import write_metrics
+    from rootspan.model import MetricPoint
+
+    run_dir = tmp_path / "run"
+    spans = [Span(trace_id="a" * 32, span_id="1" * 16, name="invoke_workflow w", start_ns=2_000_000_000,
+                  end_ns=3_000_000_000, attributes={"gen_ai.operation.name": "invoke_workflow"})]
+    write_traces(run_dir, spans)
+    points = [MetricPoint(name="system.cpu.utilization", time_ns=t, value=0.5, unit="1")
+              for t in (1_500_000_123, 2_500_000_000)]
+    write_metrics(run_dir / "metrics.jsonl", points)
+    doc, _ = _export(run_dir, tmp_path / "out.json", capsys)
+    counters = sorted(e["ts"] for e in doc["traceEvents"] if e.get("ph") == "C")
+    (root,) = [e for e in doc["traceEvents"] if e.get("ph") == "X"]
+    assert counters[0] == 0.0 and all(e["ts"] >= 0 for e in doc["traceEvents"] if "ts" in e)
+    # the join rule holds for both: wall ns = baseTimeNanoseconds + ts * 1000
+    base = doc["baseTimeNanoseconds"]
+    assert base == 1_500_000_123
+    assert base + round(root["ts"] * 1000) == 2_000_000_000
+    assert base + round(counters[1] * 1000) == 2_500_000_000
 
 
 def test_garbage_kernel_file_is_a_warning_not_a_failure(tmp_path, capsys):

@@ -72,7 +72,7 @@ def test_slow_tool_exits_1_in_every_format(runs, capsys, tmp_path) -> None:
     assert code == 1 and payload["verdict"] == "regression" and payload["exit_code"] == 1
     assert "step:researcher/execute_tool search/1" in payload["regressions"]
     check = next(c for c in payload["checks"] if c["id"] == "step:researcher/execute_tool search/1")
-    assert check["test"] == "mann-whitney" and check["p_adjusted"] <= 0.05 and check["effect"]["ratio"] > 2
+    assert check["test"] == "log-t" and check["p_adjusted"] <= 0.05 and check["effect"]["ratio"] > 2
     code, out, _ = _report(args + ["--format", "junit"], capsys, tmp_path)
     suite = ET.fromstring(out).find("testsuite")
     assert code == 1 and suite is not None
@@ -143,12 +143,27 @@ def test_thresholds_from_pyproject_and_flags(runs, capsys, tmp_path) -> None:
     capsys.readouterr()
 
 
+def test_one_run_per_side_is_flagged_and_a_measured_noise_prior_decides_it(capsys, tmp_path) -> None:
+    quiet = Shape(sigma=0.02)
+    base = _write_run(tmp_path / "one-base", 11, 1, quiet)
+    slow = _write_run(tmp_path / "one-slow", 12, 1, Shape(sigma=0.02, slow={"execute_tool search": 2.0}))
+    code, out, _ = _report(["-b", str(base), "-c", str(slow)], capsys, tmp_path)
+    assert code == 0 and "1 run per side: indicative only" in out.split("\n", 1)[0]
+    code, out, _ = _report(["-b", str(base), "-c", str(slow), "--noise-prior", "0.02", "--noise-prior-df", "50",
+                            "--format", "json"], capsys, tmp_path)
+    payload = json.loads(out)
+    assert code == 1 and payload["indicative"] and "step:researcher/execute_tool search/1" in payload["regressions"]
+    assert payload["config"]["noise_prior_sd"] == 0.02 and payload["config"]["noise_prior_df"] == 50
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--format", "html"], "--format must be one of md, junit, json"),
         (["--alpha", "3"], "alpha must be between 0 and 1"),
         (["--correction", "fdr"], "correction must be"),
+        (["--noise-prior", "0"], "noise_prior_sd must be a log-sd above 0"),
+        (["--noise-prior-df", "-2"], "noise_prior_df must be above 0"),
     ],
 )
 def test_wrong_flag_values_exit_2(runs, capsys, tmp_path, extra, message) -> None:

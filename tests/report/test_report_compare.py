@@ -120,10 +120,41 @@ def test_faster_candidate_is_an_improvement_not_a_regression() -> None:
     assert next(c for c in report.checks if c.id == SEARCH_STEP).status == IMPROVEMENT
 
 
-def test_too_few_repeats_are_inconclusive_not_a_regression() -> None:
+def test_two_repeats_per_side_catch_a_tripled_step() -> None:
+    """Noise pooled over the steps gives the test degrees of freedom a rank test at n=2 lacks."""
     report = _compare(synthetic_run(1, 2), synthetic_run(2, 2, Shape(slow={"execute_tool search": 3.0})))
-    assert report.verdict == "pass"
+    assert [c.id for c in report.regressions] == [SEARCH_STEP]
+    assert not report.indicative
+
+
+def test_one_run_per_side_is_inconclusive_and_flagged_indicative() -> None:
+    report = _compare(synthetic_run(1, 1), synthetic_run(2, 1, Shape(slow={"execute_tool search": 3.0})))
+    assert report.verdict == "pass" and report.indicative
     assert next(c for c in report.checks if c.id == SEARCH_STEP).status == INCONCLUSIVE
+    assert any("indicative only" in note for note in report.notes)
+
+
+def test_one_run_per_side_with_a_confident_noise_prior_can_decide() -> None:
+    """A team that measured its noise (2%, worth 50 runs) gets a verdict from a single run."""
+    config = ReportConfig(bootstrap=0, noise_prior_sd=0.02, noise_prior_df=50)
+    quiet = Shape(sigma=0.02)
+    slower = Shape(sigma=0.02, slow={"execute_tool search": 2.0})
+    report = _compare(synthetic_run(1, 1, quiet), synthetic_run(2, 1, slower), config)
+    # the step, and the agent and whole run it made 220 ms slower; no other step
+    assert {c.id for c in report.regressions} == {SEARCH_STEP, "agent:researcher", "latency"}
+
+
+def test_rate_and_rank_checks_that_cannot_reach_significance_do_not_dilute_latency() -> None:
+    """Tarone: at 3 vs 3 Fisher and rank tests cannot reach alpha/2, so the Holm family is the log-t checks."""
+    report = _compare(synthetic_run(1, 3), synthetic_run(2, 3, Shape(slow={"execute_tool search": 2.0})))
+    log_t = [c for c in report.tested if c.test == "log-t"]
+    others = [c for c in report.tested if c.test in ("fisher", "mann-whitney") and c.id != "success_rate"]
+    assert log_t and others
+    step = next(c for c in log_t if c.id == SEARCH_STEP)
+    assert step.p_value == min(c.p_value for c in log_t)
+    # the smallest p of a Holm family of the log-t checks only, at alpha/2
+    assert step.p_adjusted == pytest.approx(min(1.0, step.p_value * len(log_t) / 0.5))
+    assert all(c.p_adjusted > 0.05 for c in others)
 
 
 def test_minimum_effect_gates_a_significant_but_small_change() -> None:

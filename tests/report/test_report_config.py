@@ -54,6 +54,8 @@ def test_table_values_then_flags_win(tmp_path: Path) -> None:
         ("[tool.rootspan.report.prices]\nm = 3\n", "prices.m must be"),
         ("[tool.rootspan.report\nalpha = 0.1\n", "not valid TOML"),
         ("[tool.rootspan]\nreport = 3\n", "must be a table"),
+        ("[tool.rootspan.report]\nnoise_prior_sd = 0\n", "noise_prior_sd must be a log-sd above 0"),
+        ("[tool.rootspan.report]\nnoise_prior_df = -1\n", "noise_prior_df must be above 0"),
     ],
 )
 def test_bad_tables_are_one_line_user_errors(tmp_path: Path, body: str, message: str) -> None:

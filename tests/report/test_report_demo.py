@@ -36,9 +36,9 @@ def _defaults_only(tmp_path: Path) -> Path:
     path.touch()
     return path
 
-def _demo(out: Path, fault: str | None, seed: int) -> Run | None:
+def _demo(out: Path, fault: str | None, seed: int, tasks: int = TASKS) -> Run | None:
     """One demo run; None when the fault found no place to fire in these tasks (try another seed)."""
-    args = [sys.executable, "-m", "rootspan", "demo", "-o", str(out), "--tasks", str(TASKS), "--seed", str(seed)]
+    args = [sys.executable, "-m", "rootspan", "demo", "-o", str(out), "--tasks", str(tasks), "--seed", str(seed)]
     args += ["--profile", "off"] + (["--fault", fault] if fault else [])
     env = dict(os.environ, ROOTSPAN_PROFILE="off")
     result = subprocess.run(args, capture_output=True, text=True, timeout=240, env=env)
@@ -182,3 +182,44 @@ def test_demo_agent_fault_regresses_success_with_a_named_culprit(demo_runs, caps
     code, markdown = _report(["-b", str(base_dir), "-c", str(cand_dir)], capsys, tmp_path)
     assert code == 1 and markdown.startswith("## ❌ rootspan: Regression")
     assert f"**{failures[0]['culprit']['agent']}**" in markdown.split("### New failures", 1)[1]
+
+
+def test_three_demo_runs_per_side_fail_the_build_on_tool_slow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CI sample size, for real: 3 baseline vs 3 ``--fault tool-slow`` demo runs of one task.
+
+    No replication or jitter: six real demo runs (alternating, so machine load hits both sides),
+    the noise is this machine's. The report must exit 1 naming the slowed step and its bound_by.
+    """
+    try:
+        from rootspan.agents.moe_backend import DEMO_CHECKPOINT
+    except ImportError as exc:
+        pytest.skip(f"rootspan demo not installed ({exc})")
+    if not Path(DEMO_CHECKPOINT).exists():
+        pytest.skip(f"the demo checkpoint {DEMO_CHECKPOINT} is not there yet")
+    for seed in (0, 1, 2):
+        first = _demo(tmp_path / f"slow-{seed}-0", "tool-slow", seed, tasks=1)
+        if first is not None:
+            break
+    else:
+        pytest.skip("tool-slow found no place to fire in one task of seeds 0-2")
+    baseline, candidate = [], [tmp_path / f"slow-{seed}-0"]
+    for index in range(3):
+        assert _demo(tmp_path / f"base-{seed}-{index}", None, seed, tasks=1) is not None
+        baseline.append(tmp_path / f"base-{seed}-{index}")
+        if index < 2:
+            assert _demo(tmp_path / f"slow-{seed}-{index + 1}", "tool-slow", seed, tasks=1) is not None
+            candidate.append(tmp_path / f"slow-{seed}-{index + 1}")
+    assert first.labels is not None
+    culprit = first.traces[first.labels.trace_id].get(first.labels.culprit.span_id)
+    assert culprit is not None
+    args = ["-b", *map(str, baseline), "-c", *map(str, candidate)]
+    code, markdown = _report(args, capsys, tmp_path)
+    assert code == 1, markdown
+    bullets = markdown.split("\n\n", 2)[1]
+    step_line = next(line for line in bullets.splitlines() if culprit.name.replace("_", "\\_") in line)
+    assert f"({first.labels.culprit.agent})" in step_line and "bound by tool\\_io" in step_line, step_line
+    code, out = _report([*args, "--format", "json"], capsys, tmp_path)
+    payload = json.loads(out)
+    assert code == 1 and not payload["indicative"]
+    step = next(c for c in payload["checks"] if c["group"] == "step" and c["status"] == "regression")
+    assert step["test"] == "log-t" and step["bound_by"].get("tool_io") == 3

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tracer_helpers import by_name
 
 from rootspan.cli import run
@@ -143,3 +145,20 @@ def test_bench_tracer_includes_the_profilers_figures_when_present(capsys, monkey
     monkeypatch.setitem(sys.modules, "rootspan.profilers.bench", None)  # the part not installed
     assert run(["bench", "tracer", "--json", "--spans", "100", "--rounds", "1"]) == 0
     assert "profiling" not in json.loads(capsys.readouterr().out)
+
+
+def test_bench_tracer_prints_tables_without_json_and_only_json_with_it(capsys, monkeypatch):
+    """The real profiling figures (a tiny workload, so it stays quick) rendered as rows, not a dict."""
+    pytest.importorskip("torch")
+    import rootspan.profilers.bench as profilers_bench
+
+    real = profilers_bench.profiling_overhead
+    figures = real(repeats=1, llm_calls=2, steps=1, size=32)
+    monkeypatch.setattr(profilers_bench, "profiling_overhead", lambda: figures)
+    assert run(["bench", "tracer", "--spans", "100", "--rounds", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "{" not in text and "'" not in text
+    rows = [line.split() for line in text.splitlines()]
+    assert any(row[:1] == ["kernels"] and len(row) == 5 for row in rows), text
+    assert run(["bench", "tracer", "--json", "--spans", "100", "--rounds", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["profiling"]["workload"]["llm_calls"] == 2
