@@ -11,7 +11,8 @@ on the *tune* part of the scenario corpus only (benchmarks/scenarios); the expec
 error is reported on both parts, and Who&When never takes part in the fit.
 
 Hand-written: a three-parameter logistic fit over a few dozen points is a dozen lines with
-Newton's method, and scipy is only a test dependency, not something the analysis side may import.
+Newton's method, and importing scipy's optimisers for it would add a second to every command
+that attributes a run.
 """
 
 from __future__ import annotations
