@@ -89,3 +89,55 @@ def demo_command(
     typer.echo(f"  view it:       rootspan view {result.run_dir}")
     typer.echo(f"  attribute it:  rootspan attribute {result.run_dir}")
     typer.echo(f"  list spans:    rootspan spans {result.run_dir}")
+
+
+@app.command("serve")
+def serve_command(
+    model: Optional[Path] = typer.Option(
+        None, "--model",
+        help="An HF-format DeepSeek-V2/V3 checkpoint directory (config.json, *.safetensors, tokenizer.json); "
+             "default: the shipped demo model.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Run directory for the server's spans (default runs/serve-<utc time>)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    served_name: Optional[str] = typer.Option(None, "--served-model-name", help="Model name clients ask for (default: the checkpoint directory's name)."),
+    max_batch: int = typer.Option(16, "--max-batch", help="Requests decoded together in one batch."),
+    max_queue: int = typer.Option(64, "--max-queue", help="Requests allowed to wait for a batch slot; more get HTTP 503."),
+    profile: str = typer.Option("auto", "--profile", help="Profiling mode: auto, off, device, kernels or full."),
+) -> None:
+    """Serve the MoE model over an OpenAI-compatible API (/v1/models, /v1/chat/completions).
+
+    A client's W3C traceparent header makes the server's spans (request, queue_wait, prefill,
+    decode, with profiles) part of the client's trace: name both run directories to see one
+    tree, e.g. `rootspan spans CLIENT_RUN SERVER_RUN` (docs/agents.md). Any HF-format
+    DeepSeek-V2/V3 checkpoint serves with --model DIR (e.g. a downloaded
+    deepseek-ai/DeepSeek-V2-Lite folder); its directory name is the model name unless
+    --served-model-name says otherwise.
+    """
+    import time as _time
+
+    from rootspan.errors import UserError
+
+    if profile not in ("auto", "off", "device", "kernels", "full"):
+        raise UserError(f"unknown profile mode {profile!r}; use auto, off, device, kernels or full")
+    if not 0 < port < 65536:
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
+    if max_batch < 1 or max_queue < 1:
+        raise UserError("--max-batch and --max-queue must be at least 1")
+    if model is not None and not (model / "config.json").is_file():
+        raise UserError(f"{model}: not a checkpoint directory (no config.json)")
+    if output is not None and output.exists() and not output.is_dir():
+        raise UserError(f"{output} is a file, not a directory; pick a run directory with -o")
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UserError("rootspan serve needs the serve extra: pip install 'rootspan[serve]'") from None
+    from rootspan.agents.demo import check_device
+    from rootspan.agents.serve import serve_forever
+
+    check_device(device)
+    run_dir = output or Path("runs") / f"serve-{_time.strftime('%Y%m%d-%H%M%S', _time.gmtime())}"
+    serve_forever(model, host, port, run_dir, device, served_name, max_batch, max_queue, profile, announce=typer.echo)

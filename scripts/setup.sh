@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv with the CPU build of torch (never the multi-GB CUDA wheels on a CPU machine),
-# then rootspan with its torch and test extras. Safe to re-run.
+# then rootspan with its torch, serve and test extras. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -16,5 +16,5 @@ if .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.a
 else
     .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
-.venv/bin/python -m pip install -q -e ".[torch,test]"
+.venv/bin/python -m pip install -q -e ".[torch,serve,test]"
 echo "rootspan installed in .venv ($(.venv/bin/rootspan --version 2>/dev/null || echo ok))"

@@ -1,0 +1,385 @@
+"""Continuous batching for ``rootspan serve``: one worker thread owns the model, requests join and
+leave the running batch between decode steps.
+
+Why by hand: the serving engines that batch this way (vLLM, SGLang, TGI) each bring their own
+model code and kernels; the point here is to serve *our* MoE model so its profiles join the
+client's trace. The batch lives in one left-padded latent cache (agents/moe/cache.py): every row
+writes the same column each step, a row's ``pad`` says where its tokens start, and the rope
+position of a slot is ``slot - pad``. A joining request is prefilled alone into a one-row cache
+whose prompt ends at the batch's current column, then appended as a row; a finished or cancelled
+row is dropped. Before a join the batch is shifted left by the smallest pad (reclaiming the
+columns of rows that left) or right when the new prompt is longer than the current column.
+
+Spans: the HTTP layer (serve_app.py) opens the request span; the engine records ``queue_wait``
+(enqueued -> admitted), ``prefill`` (this request's forward over its prompt, on the worker
+thread, so the profiler's CPU time is this request's) and ``decode`` (first to last decode step;
+its CPU time and expert load cover the batched steps it took part in, all rows together: the
+batch size is on the span).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from opentelemetry import context as otel_context
+from opentelemetry import trace as trace_api
+from opentelemetry.trace import Status, StatusCode
+
+from rootspan.agents.moe.generation import sample
+from rootspan.agents.moe_backend import MoEBackend
+
+# Span attribute names of the server side (DESIGN.md "Span conventions", rootspan.* names).
+QUEUE_DEPTH_ATTR = "rootspan.serve.queue_depth"
+BATCH_SIZE_ATTR = "rootspan.serve.batch_size_mean"
+BATCH_MAX_ATTR = "rootspan.serve.batch_size_max"
+TOKENS_PER_S_ATTR = "rootspan.serve.tokens_per_s"
+CANCELLED_ATTR = "rootspan.serve.cancelled"
+INPUT_TOKENS = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+
+
+class QueueFull(RuntimeError):
+    """More requests are waiting than the server accepts (HTTP 503)."""
+
+
+class ContextTooLong(ValueError):
+    """Prompt plus max_tokens exceed the model's context (HTTP 422)."""
+
+
+@dataclass
+class Event:
+    """What the worker tells a request's handler: a piece of text, the end, or a failure."""
+
+    kind: str  # "text", "done", "error"
+    text: str = ""
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    ttft_s: float | None = None
+
+
+@dataclass
+class GenRequest:
+    """One chat completion's generation state, shared by the handler and the worker thread."""
+
+    ids: list[int]
+    max_tokens: int
+    emit: Callable[[Event], None]  # must be thread-safe: called on the worker thread
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    ignore_eos: bool = False  # vLLM's extension: generate max_tokens tokens whatever comes (benchmarks)
+    parent: otel_context.Context | None = None  # context holding the request span
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    # runtime state (worker thread only)
+    enqueued_ns: int = 0
+    queue_span: Any = None
+    decode_span: Any = None
+    generator: torch.Generator | None = None
+    tokens: list[int] = field(default_factory=list)
+    text: str = ""
+    emitted: int = 0  # characters of ``text`` already sent
+    started_s: float = 0.0
+    first_token_s: float | None = None
+    decode_started_s: float | None = None
+    batch_sizes: list[int] = field(default_factory=list)
+    expert_load: list[list[int]] | None = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+def _record_moe(span: Any, stats: dict[str, Any]) -> None:
+    try:
+        from rootspan.profilers.moe_stats import record_moe_stats
+    except ImportError:  # profilers not installed: the spans go out without expert load
+        return
+    record_moe_stats(span, stats)
+
+
+def _imbalance(per_layer: list[list[int]]) -> list[float]:
+    return [max(c) / (sum(c) / len(c)) if sum(c) else 0.0 for c in per_layer]
+
+
+class Engine:
+    """Admits queued requests into a running batch and decodes all its rows one token per step."""
+
+    def __init__(
+        self,
+        backend: MoEBackend,
+        tracer: trace_api.Tracer | None = None,
+        max_batch: int = 16,
+        max_queue: int = 64,
+        max_len: int | None = None,
+    ) -> None:
+        self.backend = backend
+        self.model = backend.net
+        self.tracer = tracer or trace_api.NoOpTracer()
+        self.max_batch = max(1, max_batch)
+        self.max_queue = max(1, max_queue)
+        self.max_len = int(max_len or self.model.config.max_position_embeddings)
+        self.eos_id = backend.eos_id
+        self.stats = backend.collect_stats
+        self.model.collect_stats(self.stats)
+        self._waiting: collections.deque[GenRequest] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._rows: list[GenRequest] = []
+        self._cache: Any = None
+        self._col = 0
+        self._thread = threading.Thread(target=self._loop, name="rootspan-serve-engine", daemon=True)
+        self._thread.start()
+
+    # ---- the handler's side ------------------------------------------------------------------
+    def check_fits(self, prompt_tokens: int, max_tokens: int) -> None:
+        if prompt_tokens + max_tokens > self.max_len:
+            raise ContextTooLong(
+                f"this model's context is {self.max_len} tokens; the prompt has {prompt_tokens} and "
+                f"max_tokens asks for {max_tokens} more"
+            )
+
+    def submit(self, request: GenRequest) -> None:
+        """Queue a request; QueueFull when max_queue are already waiting."""
+        self.check_fits(len(request.ids), request.max_tokens)
+        with self._cond:
+            if self._closed:
+                raise QueueFull("the server is shutting down")
+            if len(self._waiting) >= self.max_queue:
+                raise QueueFull(f"{len(self._waiting)} requests are already waiting; try again later")
+            request.enqueued_ns = time.time_ns()
+            request.started_s = time.perf_counter()
+            request.queue_span = self.tracer.start_span(
+                "queue_wait", context=request.parent, start_time=request.enqueued_ns,
+                attributes={QUEUE_DEPTH_ATTR: len(self._waiting)},
+            )
+            self._waiting.append(request)
+            self._cond.notify()
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def active(self) -> int:
+        return len(self._rows)
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    # ---- the worker thread -------------------------------------------------------------------
+    def _loop(self) -> None:
+        torch.set_grad_enabled(False)
+        while True:
+            with self._cond:
+                while not self._closed and not self._waiting and not self._rows:
+                    self._cond.wait()
+                if self._closed:
+                    break
+            try:
+                with torch.inference_mode():
+                    self._drop_cancelled()
+                    self._admit()
+                    if self._rows:
+                        self._decode_step()
+            except Exception as exc:  # noqa: BLE001 - a failed step fails its requests, not the server
+                first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                for row in list(self._rows):
+                    self._finish(row, None, error=f"generation failed: {first}")
+                self._rows, self._cache, self._col = [], None, 0
+        for row in list(self._rows) + list(self._waiting):
+            self._finish(row, None, error="the server shut down")
+
+    def _drop_cancelled(self) -> None:
+        with self._cond:
+            for request in [r for r in self._waiting if r.cancelled.is_set()]:
+                self._waiting.remove(request)
+                self._finish(request, "cancelled")
+        for row in [r for r in self._rows if r.cancelled.is_set()]:
+            self._finish(row, "cancelled")
+
+    def _admit(self) -> None:
+        while len(self._rows) < self.max_batch:
+            with self._cond:
+                if not self._waiting:
+                    return
+                request = self._waiting[0]
+                if not self._fits(request):
+                    return  # first come, first served: it waits until enough rows finish
+                self._waiting.popleft()
+            self._join(request)
+
+    def _remaining(self, row: GenRequest) -> int:
+        return row.max_tokens - len(row.tokens)
+
+    def _fits(self, request: GenRequest) -> bool:
+        if not self._rows:
+            return True  # check_fits already guaranteed it fits alone
+        shift = min(int(p) for p in self._cache.pad.tolist())
+        col = max(self._col - shift, len(request.ids))
+        need = max([self._remaining(r) for r in self._rows] + [request.max_tokens - 1])
+        return col + need <= self.max_len
+
+    def _shift(self, by: int) -> None:
+        """Move every row's cache entries ``by`` columns (negative: left) and their pads with them."""
+        if by == 0 or self._cache is None:
+            return
+        kv = self._cache.kv
+        moved = torch.zeros_like(kv)
+        if by > 0:
+            moved[:, :, by:] = kv[:, :, :-by]
+        else:
+            moved[:, :, :by] = kv[:, :, -by:]
+        self._cache.kv = moved
+        self._cache.pad += by
+        self._col += by
+
+    def _join(self, request: GenRequest) -> None:
+        now = time.time_ns()
+        request.queue_span.end(end_time=now)
+        prompt = len(request.ids)
+        if self._rows:
+            self._shift(-min(int(p) for p in self._cache.pad.tolist()))
+            if self._col < prompt:
+                self._shift(prompt - self._col)
+        else:
+            self._col = prompt
+        if request.temperature > 0:
+            request.generator = torch.Generator(device=self.model.device)
+            if request.seed is None:
+                request.generator.seed()
+            else:
+                request.generator.manual_seed(request.seed)
+        span = self.tracer.start_span("prefill", context=request.parent, attributes={INPUT_TOKENS: prompt})
+        try:
+            model = self.model
+            model._begin_stats()
+            one = model.new_cache(1, self.max_len)
+            start = self._col - prompt
+            one.pad.fill_(start)
+            ids = torch.tensor([request.ids], dtype=torch.long, device=model.device)
+            hidden = model.step(ids, one, start, kv_len=self._col, causal=start == 0)
+            logits = model.lm_head(hidden[:, -1])
+            token = int(sample(logits, request.temperature, request.top_p, request.generator)[0])
+            if self.stats:
+                stats = model.moe_stats()
+                stats["kv_cache_bytes"] = one.nbytes()
+                _record_moe(span, stats)
+        except Exception as exc:
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
+            span.end()
+            raise
+        span.end()
+        if self._rows:
+            self._cache.kv = torch.cat([self._cache.kv, one.kv], dim=1)
+            self._cache.pad = torch.cat([self._cache.pad, one.pad])
+        else:
+            self._cache = one
+        self._rows.append(request)
+        request.first_token_s = time.perf_counter()
+        self._accept(request, token)
+
+    def _decode_step(self) -> None:
+        rows = self._rows
+        for row in rows:
+            if row.decode_span is None:
+                row.decode_started_s = time.perf_counter()
+                row.decode_span = self.tracer.start_span("decode", context=row.parent)
+            row.batch_sizes.append(len(rows))
+        model = self.model
+        model._begin_stats()
+        tokens = torch.tensor([[r.tokens[-1]] for r in rows], dtype=torch.long, device=model.device)
+        hidden = model.step(tokens, self._cache, self._col, kv_len=self._col + 1)
+        logits = model.lm_head(hidden[:, -1])
+        self._col += 1
+        greedy = logits.argmax(dim=-1).tolist()
+        if self.stats:
+            load = model.moe_stats()["tokens_per_expert"]
+            for row in rows:
+                row.expert_load = load if row.expert_load is None else [
+                    [a + b for a, b in zip(x, y)] for x, y in zip(row.expert_load, load)
+                ]
+        for i, row in enumerate(list(rows)):
+            if row.temperature > 0:
+                token = int(sample(logits[i : i + 1], row.temperature, row.top_p, row.generator)[0])
+            else:
+                token = greedy[i]
+            self._accept(row, token)
+
+    def _accept(self, row: GenRequest, token: int) -> None:
+        """Append a new token, send what text is safe to send, and finish the row if it is done."""
+        if not row.ignore_eos and self.eos_id is not None and token == self.eos_id:
+            row.tokens.append(token)
+            self._finish(row, "stop")
+            return
+        row.tokens.append(token)
+        row.text += self.backend.decode([token])
+        for stop in row.stop:
+            at = row.text.find(stop)
+            if at >= 0:
+                row.text = row.text[:at]
+                self._flush(row, len(row.text))
+                self._finish(row, "stop")
+                return
+        # Hold back a tail that could still become a stop string, so it is never sent.
+        hold = max((k for s in row.stop for k in range(1, len(s)) if row.text.endswith(s[:k])), default=0)
+        self._flush(row, len(row.text) - hold)
+        if len(row.tokens) >= row.max_tokens:
+            self._finish(row, "length")
+
+    def _flush(self, row: GenRequest, upto: int) -> None:
+        if upto > row.emitted:
+            row.emit(Event("text", text=row.text[row.emitted : upto]))
+            row.emitted = upto
+
+    def _finish(self, row: GenRequest, reason: str | None, error: str | None = None) -> None:
+        if row in self._rows:
+            index = self._rows.index(row)
+            keep = [i for i in range(len(self._rows)) if i != index]
+            self._rows.pop(index)
+            if self._rows:
+                keep_t = torch.tensor(keep, dtype=torch.long, device=self._cache.kv.device)
+                self._cache.kv = self._cache.kv.index_select(1, keep_t)
+                self._cache.pad = self._cache.pad.index_select(0, keep_t)
+            else:
+                self._cache, self._col = None, 0
+        if row.queue_span is not None and row.queue_span.is_recording():
+            row.queue_span.end()  # cancelled or failed while still waiting
+        self._end_decode_span(row, reason, error)
+        if error is not None:
+            row.emit(Event("error", text=error))
+            return
+        if reason != "cancelled":
+            self._flush(row, len(row.text))
+        ttft = row.first_token_s - row.started_s if row.first_token_s is not None else None
+        usage = {"prompt_tokens": len(row.ids), "completion_tokens": len(row.tokens),
+                 "total_tokens": len(row.ids) + len(row.tokens)}
+        row.emit(Event("done", finish_reason=reason, usage=usage, ttft_s=ttft))
+
+    def _end_decode_span(self, row: GenRequest, reason: str | None, error: str | None) -> None:
+        span = row.decode_span
+        if span is None:
+            return
+        elapsed = time.perf_counter() - (row.decode_started_s or time.perf_counter())
+        decoded = max(len(row.tokens) - 1, 0)  # the first token came from prefill
+        span.set_attribute(OUTPUT_TOKENS, decoded)
+        if elapsed > 0:
+            span.set_attribute(TOKENS_PER_S_ATTR, round(decoded / elapsed, 3))
+        if row.batch_sizes:
+            span.set_attribute(BATCH_SIZE_ATTR, round(sum(row.batch_sizes) / len(row.batch_sizes), 3))
+            span.set_attribute(BATCH_MAX_ATTR, max(row.batch_sizes))
+        if row.expert_load is not None:
+            _record_moe(span, {"tokens_per_expert": row.expert_load, "imbalance": _imbalance(row.expert_load)})
+        if reason == "cancelled":
+            span.set_attribute(CANCELLED_ATTR, True)
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end()
+        row.decode_span = None
