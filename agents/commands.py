@@ -36,6 +36,9 @@ def demo_command(
         None, "--checkpoint", help="Another MoE checkpoint directory (default: the shipped demo model)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of text."),
+    backend: str = typer.Option("moe", "--backend", help="moe (the model in this process) or openai (an OpenAI-compatible server)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="With --backend openai: the server's URL, e.g. http://127.0.0.1:8000/v1 (rootspan serve)."),
+    model_name: str = typer.Option("demo-moe", "--model-name", help="With --backend openai: the model name to ask the server for."),
 ) -> None:
     """Run the built-in multi-agent team (planner, solver with a calculator, verifier) on the MoE model."""
     from rootspan.errors import UserError
@@ -45,13 +48,13 @@ def demo_command(
         return
     if profile not in ("auto", "off", "device", "kernels", "full"):
         raise UserError(f"unknown profile mode {profile!r}; use auto, off, device, kernels or full")
-    from rootspan.agents.demo import check_device, check_seed, resolve_fault
+    from rootspan.agents.demo import check_backend, check_device, check_seed, resolve_fault
 
     if tasks < 1:  # checked here too so nothing is printed before the error
         raise UserError("--tasks must be at least 1")
     check_seed(seed)
     check_device(device)
-    resolve_fault(fault, device)
+    check_backend(backend, base_url, resolve_fault(fault, device))
     if checkpoint is not None and not checkpoint.is_dir():  # checked before the header is printed
         if checkpoint.exists():
             raise UserError(f"{checkpoint} is a file; a checkpoint is a directory (config.json + safetensors)")
@@ -75,7 +78,8 @@ def demo_command(
     if not as_json:
         typer.echo(f"rootspan demo: {tasks} task(s) on {device}" + (f", fault {fault}" if fault else ""))
     result = run_demo(
-        output, fault=fault, device=device, tasks=tasks, seed=seed, profile=profile, checkpoint=checkpoint, progress=progress
+        output, fault=fault, device=device, tasks=tasks, seed=seed, profile=profile, checkpoint=checkpoint, progress=progress,
+        backend_kind=backend, base_url=base_url, model_name=model_name,
     )
     if as_json:
         print_json(result.summary())

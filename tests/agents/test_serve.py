@@ -226,3 +226,40 @@ def test_client_disconnect_cancels_generation(served, exporter) -> None:
     assert decode.attributes["rootspan.serve.cancelled"] is True
     assert decode.attributes["gen_ai.usage.output_tokens"] < 199
     _wait(lambda: served.engine.active == 0)
+
+
+def test_demo_team_over_http(served, tmp_path) -> None:
+    import rootspan.tracer as rs
+    from rootspan.agents.demo import run_demo
+    from rootspan.rundir import load_run
+
+    rs._reset_for_tests()
+    try:
+        result = run_demo(tmp_path / "run", tasks=2, seed=1, profile="off", backend_kind="openai", base_url=served.url)
+    finally:
+        rs._reset_for_tests()
+    assert result.successes == 2
+    chats = [s for s in load_run(tmp_path / "run").all_spans() if s.name == "chat demo-moe"]
+    assert chats and all(s.attributes["server.port"] == int(served.url.split(":")[2].split("/")[0]) for s in chats)
+    assert all(s.attributes["rootspan.llm.streaming"] is True for s in chats)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--backend", "openai"],
+        ["demo", "--backend", "openai", "--base-url", "localhost:8000"],
+        ["demo", "--base-url", "http://127.0.0.1:8000/v1"],
+        ["demo", "--backend", "vllm"],
+        ["demo", "--backend", "openai", "--base-url", "http://127.0.0.1:8000/v1", "--fault", "moe-routing-skew"],
+        ["serve", "--model", "/nonexistent"],
+        ["serve", "--port", "0"],
+        ["serve", "--max-queue", "0"],
+    ],
+)
+def test_bad_flags_are_one_line_errors(argv, capsys) -> None:
+    from rootspan.cli import run as cli
+
+    assert cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rootspan: error:") and "\n" not in err
