@@ -263,3 +263,15 @@ def test_bad_flags_are_one_line_errors(argv, capsys) -> None:
     assert cli(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rootspan: error:") and "\n" not in err
+
+
+def test_bench_serve_reports_every_level(capsys) -> None:
+    from rootspan.cli import run as cli
+
+    assert cli(["bench", "serve", "--json", "--requests", "2", "--max-tokens", "2", "--clients", "1,2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [r["clients"] for r in result["batched"]] == [1, 2] and result["one_at_a_time"]["clients"] == 2
+    for row in result["batched"] + [result["one_at_a_time"]]:
+        assert row["completion_tokens"] == 4  # ignore_eos: exactly max_tokens per request
+        assert row["latency_p99_s"] >= row["latency_p50_s"] > 0
+    assert result["speedup_at_2_clients"] > 0
