@@ -167,7 +167,9 @@ def run_demo(
         from rootspan.agents.openai_backend import OpenAIBackend
 
         assert base_url is not None  # check_backend
-        backend: Any = OpenAIBackend(model_name, base_url=base_url, stream=True, provider="rootspan-moe")
+        # Not "rootspan-moe": seen from this process the model is remote (llm_remote_latency until the
+        # server's run directory is merged in and its prefill/decode spans explain the wait).
+        backend: Any = OpenAIBackend(model_name, base_url=base_url, stream=True, provider="rootspan-serve")
     else:
         backend = MoEBackend(checkpoint or DEMO_CHECKPOINT, device=device)
     problems = T.make_tasks(tasks, seed)

@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from rootspan import semconv as sc
+from rootspan.tracer.steps import TRACESTATE_KEY
 from rootspan.agents.serve_engine import (
     INPUT_TOKENS,
     OUTPUT_TOKENS,
@@ -92,6 +94,18 @@ class APIError(Exception):
         headers = {"Retry-After": "1"} if self.status == 503 else None
         body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def _reserved_step(ctx: Any) -> int | None:
+    """The step a rootspan client reserved for this call (tracestate ``rootspan=s<N>``), if any.
+
+    Every server span of the request takes it: the client numbers its own later spans after it,
+    so the merged trace has no step twice, and "step N" names the server's work for that call."""
+    state = trace_api.get_current_span(ctx).get_span_context().trace_state
+    value = state.get(TRACESTATE_KEY) if state is not None else None
+    if value and value.startswith("s") and value[1:].isdigit():
+        return int(value[1:])
+    return None
 
 
 def _text_of(message: Message) -> dict[str, str]:
@@ -181,10 +195,13 @@ class ServeApp:
 
     async def chat(self, request: Request) -> Response:
         parent_ctx = _propagator.extract(dict(request.headers))
+        step = _reserved_step(parent_ctx)
         span = self.tracer.start_span(
             f"serve {self.model_name}", context=parent_ctx, kind=SpanKind.SERVER,
             attributes={"http.request.method": "POST", "url.path": request.url.path, MODEL_ATTR: self.model_name},
         )
+        if step is not None:
+            span.set_attribute(sc.ROOTSPAN_STEP, step)
         received = time.perf_counter()
         try:
             body = await self._parse(request)
@@ -207,7 +224,7 @@ class ServeApp:
             emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
             temperature=float(body.temperature or 0.0), top_p=float(body.top_p or 1.0), seed=body.seed,
             stop=[body.stop] if isinstance(body.stop, str) else list(body.stop or []), ignore_eos=body.ignore_eos,
-            parent=trace_api.set_span_in_context(span, parent_ctx),
+            parent=trace_api.set_span_in_context(span, parent_ctx), step=step,
         )
         try:
             self.engine.submit(gen)

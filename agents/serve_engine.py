@@ -30,6 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import Status, StatusCode
 
+from rootspan import semconv as sc
 from rootspan.agents.moe.generation import sample
 from rootspan.agents.moe_backend import MoEBackend
 
@@ -40,6 +41,8 @@ BATCH_MAX_ATTR = "rootspan.serve.batch_size_max"
 TOKENS_PER_S_ATTR = "rootspan.serve.tokens_per_s"
 CANCELLED_ATTR = "rootspan.serve.cancelled"
 INPUT_TOKENS = "gen_ai.usage.input_tokens"
+STEP_ATTR = sc.ROOTSPAN_STEP
+PHASE_ATTR = sc.ROOTSPAN_SERVE_PHASE
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 
 
@@ -75,6 +78,7 @@ class GenRequest:
     stop: list[str] = field(default_factory=list)
     ignore_eos: bool = False  # vLLM's extension: generate max_tokens tokens whatever comes (benchmarks)
     parent: otel_context.Context | None = None  # context holding the request span
+    step: int | None = None  # the client's reserved step for this call: every server span takes it
     cancelled: threading.Event = field(default_factory=threading.Event)
     # runtime state (worker thread only)
     enqueued_ns: int = 0
@@ -100,6 +104,13 @@ def _record_moe(span: Any, stats: dict[str, Any]) -> None:
     except ImportError:  # profilers not installed: the spans go out without expert load
         return
     record_moe_stats(span, stats)
+
+
+def _start(tracer: trace_api.Tracer, name: str, request: GenRequest, **kwargs: Any) -> Any:
+    span = tracer.start_span(name, context=request.parent, **kwargs)
+    if request.step is not None:
+        span.set_attribute(STEP_ATTR, request.step)
+    return span
 
 
 def _imbalance(per_layer: list[list[int]]) -> list[float]:
@@ -153,9 +164,9 @@ class Engine:
                 raise QueueFull(f"{len(self._waiting)} requests are already waiting; try again later")
             request.enqueued_ns = time.time_ns()
             request.started_s = time.perf_counter()
-            request.queue_span = self.tracer.start_span(
-                "queue_wait", context=request.parent, start_time=request.enqueued_ns,
-                attributes={QUEUE_DEPTH_ATTR: len(self._waiting)},
+            request.queue_span = _start(
+                self.tracer, "queue_wait", request, start_time=request.enqueued_ns,
+                attributes={QUEUE_DEPTH_ATTR: len(self._waiting), PHASE_ATTR: "queue"},
             )
             self._waiting.append(request)
             self._cond.notify()
@@ -257,7 +268,7 @@ class Engine:
                 request.generator.seed()
             else:
                 request.generator.manual_seed(request.seed)
-        span = self.tracer.start_span("prefill", context=request.parent, attributes={INPUT_TOKENS: prompt})
+        span = _start(self.tracer, "prefill", request, attributes={INPUT_TOKENS: prompt, PHASE_ATTR: "prefill"})
         try:
             model = self.model
             model._begin_stats()
@@ -291,7 +302,7 @@ class Engine:
         for row in rows:
             if row.decode_span is None:
                 row.decode_started_s = time.perf_counter()
-                row.decode_span = self.tracer.start_span("decode", context=row.parent)
+                row.decode_span = _start(self.tracer, "decode", row, attributes={PHASE_ATTR: "decode"})
             row.batch_sizes.append(len(rows))
         model = self.model
         model._begin_stats()

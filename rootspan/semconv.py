@@ -53,6 +53,8 @@ ROOTSPAN_CODE_EXIT = "rootspan.code.exit_code"  # exit code of code a tool ran f
 ROOTSPAN_CODE_OUTPUT = "rootspan.code.output"  # what that code printed
 ROOTSPAN_STOP = "rootspan.stop"  # true: this step ends the run (a terminate signal)
 ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
+# A model server's phase of one request (rootspan serve): "queue", "prefill" or "decode".
+ROOTSPAN_SERVE_PHASE = "rootspan.serve.phase"
 ROOTSPAN_CPU_PREFIX = "rootspan.cpu."
 
 OPENINFERENCE_SPAN_KIND = "openinference.span.kind"

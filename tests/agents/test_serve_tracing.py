@@ -102,8 +102,12 @@ def test_server_spans_join_the_clients_trace(tmp_path: Path, clean_tracer, capsy
         # The server's profiler put its host aggregates on the server's spans.
         assert any(k.startswith("rootspan.cpu.") for k in children["prefill"].attributes)
         assert "rootspan.gpu.moe.tokens_per_expert" in children["prefill"].attributes
-        # Steps continue the client's numbering (tracestate), so they sort after the chat span.
+        # Every server span of the call takes the step the client reserved for it (tracestate):
+        # after the chat span's, and no client span has it.
         assert request.step > chat.step
+        assert {s.step for s in children.values()} == {request.step}
+        assert request.step not in {s.step for s in trace.spans if s.resource.get("service.name") == "client"}
+        assert children["decode"].attributes["rootspan.serve.phase"] == "decode"
 
     assert cli(["spans", str(client_dir), str(server_dir), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
