@@ -28,7 +28,7 @@ def _make_judge(url: Optional[str], model: str) -> Any:
 @app.command("attribute")
 def attribute_command(
     run_paths: list[Path] = typer.Argument(
-        ..., metavar="RUN...", help="A run directory or a traces.jsonl file; several: parts of the same traces "
+        ..., metavar="RUN", help="A run directory or a traces.jsonl file; several: parts of the same traces "
         "(a client's and a model server's), merged by trace id."
     ),
     as_json: bool = typer.Option(False, "--json", help='Print {"verdicts": [...], "summary": {...}} as JSON.'),

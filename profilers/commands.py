@@ -11,7 +11,7 @@ from rootspan.cli_app import export_app
 
 @export_app.command("perfetto")
 def perfetto_command(
-    run: list[Path] = typer.Argument(..., metavar="RUN...", help="Run directory or traces .jsonl file; several: parts of the same traces, merged by trace id."),
+    run: list[Path] = typer.Argument(..., metavar="RUN", help="Run directory or traces .jsonl file; several: parts of the same traces, merged by trace id."),
     output: Path = typer.Option(..., "-o", "--output", help="Chrome/Perfetto JSON file to write (open in ui.perfetto.dev)."),
     json_output: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:

@@ -39,7 +39,7 @@ def _row(trace: Trace, span: Span) -> dict[str, object]:
 @app.command("spans")
 def spans_command(
     run_paths: list[Path] = typer.Argument(
-        ..., metavar="RUN...", help="A run directory or a traces.jsonl file; several: parts of the same traces, merged by trace id."
+        ..., metavar="RUN", help="A run directory or a traces.jsonl file; several: parts of the same traces, merged by trace id."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
 ) -> None:
