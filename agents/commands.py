@@ -154,7 +154,7 @@ def bench_serve_command(
     max_tokens: int = typer.Option(24, "--max-tokens", help="Output tokens per request (EOS ignored)."),
     clients: str = typer.Option("1,4,16", "--clients", help="Concurrent clients, comma-separated."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    threads: int = typer.Option(1, "--threads", help="torch CPU threads of the server."),
+    rounds: int = typer.Option(3, "--rounds", help="Alternating measurement rounds; the median is reported."),
 ) -> None:
     """rootspan serve under 1/4/16 concurrent clients: tokens/s and p50/p99 latency, against one-at-a-time serving."""
     from rootspan.errors import UserError
@@ -163,22 +163,21 @@ def bench_serve_command(
         levels = tuple(int(c) for c in clients.split(",") if c.strip())
     except ValueError:
         raise UserError(f"--clients must be comma-separated integers, got {clients!r}") from None
-    if not levels or min(levels) < 1 or requests < 1 or max_tokens < 1 or threads < 1:
-        raise UserError("--clients, --requests, --max-tokens and --threads must be positive")
+    if not levels or min(levels) < 1 or requests < 1 or max_tokens < 1 or rounds < 1:
+        raise UserError("--clients, --requests, --max-tokens and --rounds must be positive")
     from rootspan.agents.demo import check_device
     from rootspan.agents.serve_bench import bench_serve
     from rootspan.cli_support import print_json
 
     check_device(device)
-    result = bench_serve(requests=requests, max_tokens=max_tokens, levels=levels, device=device, threads=threads)
+    result = bench_serve(requests=requests, max_tokens=max_tokens, levels=levels, device=device, rounds=rounds)
     if as_json:
         print_json(result)
         return
-    for row in result["batched"]:
-        typer.echo(f"batched        {row['clients']:>3} clients  {row['tokens_per_s']:8.1f} tok/s  "
-                   f"p50 {row['latency_p50_s']:.3f}s  p99 {row['latency_p99_s']:.3f}s")
-    row = result["one_at_a_time"]
-    typer.echo(f"one at a time  {row['clients']:>3} clients  {row['tokens_per_s']:8.1f} tok/s  "
-               f"p50 {row['latency_p50_s']:.3f}s  p99 {row['latency_p99_s']:.3f}s")
+    for level in result["levels"]:
+        for label in ("batched", "one_at_a_time"):
+            row = level[label]
+            typer.echo(f"{label:<14} {level['clients']:>3} clients  {row['tokens_per_s']:8.1f} tok/s  "
+                       f"p50 {row['latency_p50_s']:.3f}s  p99 {row['latency_p99_s']:.3f}s")
     key = next(k for k in result if k.startswith("speedup_at_"))
     typer.echo(f"{key}: {result[key]}x")

@@ -45,7 +45,6 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MODEL_ATTR = "rootspan.serve.model"  # not gen_ai.request.model: that would make the server span an LLM call of its own
 TTFT_ATTR = "rootspan.llm.time_to_first_token_s"
 STREAM_ATTR = "rootspan.llm.streaming"
-DISCONNECT_POLL_S = 0.1
 _propagator = TraceContextTextMapPropagator()
 
 
@@ -224,6 +223,7 @@ class ServeApp:
             emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
             temperature=float(body.temperature or 0.0), top_p=float(body.top_p or 1.0), seed=body.seed,
             stop=[body.stop] if isinstance(body.stop, str) else list(body.stop or []), ignore_eos=body.ignore_eos,
+            stream=body.stream,
             parent=trace_api.set_span_in_context(span, parent_ctx), step=step,
         )
         try:
@@ -262,37 +262,36 @@ class ServeApp:
             span.set_attribute("rootspan.serve.cancelled", True)
         span.end()
 
-    async def _next(self, request: Request, gen: GenRequest, events: asyncio.Queue[Event], watch: bool) -> Event | None:
-        """The next event; None (and the generation cancelled) once the client has gone."""
+    async def _watch_disconnect(self, request: Request, gen: GenRequest) -> None:
+        """Cancel the generation when the client goes away; ASGI says so with http.disconnect.
+
+        Waiting on receive() costs nothing while the request runs, where polling
+        is_disconnected() would wake this thread (and take the worker's interpreter lock) often."""
         while True:
-            try:
-                return await asyncio.wait_for(events.get(), DISCONNECT_POLL_S if watch else None)
-            except asyncio.TimeoutError:
-                if await request.is_disconnected():
-                    gen.cancel()
-                    return None
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                gen.cancel()
+                return
 
     async def _whole(self, request: Request, gen: GenRequest, events: asyncio.Queue[Event], span: Any,
                      meta: dict[str, Any], received: float) -> Response:
-        parts: list[str] = []
-        first_s = None
-        while True:
-            event = await self._next(request, gen, events, watch=True)
-            if event is None:
-                self._finish_span(span, None, received, first_s, cancelled=True)
-                return Response(status_code=499)  # nobody reads it: the client is gone
-            if event.kind == "text":
-                first_s = first_s or time.perf_counter()
-                parts.append(event.text)
-            elif event.kind == "error":
-                return self._end_with_error(span, APIError(500, event.text, type_="server_error"))
-            else:
-                break
+        watcher = asyncio.create_task(self._watch_disconnect(request, gen))
+        try:
+            event = await events.get()
+        finally:
+            watcher.cancel()
+        if event.kind == "done" and event.finish_reason == "cancelled":
+            self._finish_span(span, event, received, None, cancelled=True)
+            return Response(status_code=499)  # nobody reads it: the client is gone
+        if event.kind == "error":
+            return self._end_with_error(span, APIError(500, event.text, type_="server_error"))
         span.set_attribute("http.response.status_code", 200)
-        self._finish_span(span, event, received, first_s, cancelled=event.finish_reason == "cancelled")
+        # The engine's time to first token counts from the enqueue, a moment after `received`.
+        first_s = received + event.ttft_s if event.ttft_s is not None else None
+        self._finish_span(span, event, received, first_s, cancelled=False)
         return JSONResponse({
             "object": "chat.completion", **meta,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(parts)},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": event.text},
                          "finish_reason": event.finish_reason, "logprobs": None}],
             "usage": event.usage,
         })
@@ -314,8 +313,8 @@ class ServeApp:
         try:
             yield chunk({"role": "assistant", "content": ""})
             while True:
-                event = await self._next(request, gen, events, watch=False)
-                if event is None or event.kind == "done":
+                event = await events.get()
+                if event.kind == "done":
                     done = event
                     break
                 if event.kind == "error":

@@ -76,6 +76,7 @@ class GenRequest:
     top_p: float = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    stream: bool = True  # False: no per-token text events, the whole text comes with "done"
     ignore_eos: bool = False  # vLLM's extension: generate max_tokens tokens whatever comes (benchmarks)
     parent: otel_context.Context | None = None  # context holding the request span
     step: int | None = None  # the client's reserved step for this call: every server span takes it
@@ -346,7 +347,9 @@ class Engine:
             self._finish(row, "length")
 
     def _flush(self, row: GenRequest, upto: int) -> None:
-        if upto > row.emitted:
+        # A non-streaming request gets its text once, with "done": one wake-up of the HTTP
+        # thread per request instead of one per token (each costs the worker the interpreter lock).
+        if row.stream and upto > row.emitted:
             row.emit(Event("text", text=row.text[row.emitted : upto]))
             row.emitted = upto
 
@@ -372,7 +375,8 @@ class Engine:
         ttft = row.first_token_s - row.started_s if row.first_token_s is not None else None
         usage = {"prompt_tokens": len(row.ids), "completion_tokens": len(row.tokens),
                  "total_tokens": len(row.ids) + len(row.tokens)}
-        row.emit(Event("done", finish_reason=reason, usage=usage, ttft_s=ttft))
+        text = "" if row.stream else row.text
+        row.emit(Event("done", text=text, finish_reason=reason, usage=usage, ttft_s=ttft))
 
     def _end_decode_span(self, row: GenRequest, reason: str | None, error: str | None) -> None:
         span = row.decode_span

@@ -185,10 +185,10 @@ def test_not_json_too_big_and_unknown_route(served) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-def _wait(condition, timeout: float = 30.0) -> None:
+def _wait(condition, timeout: float = 30.0, label: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out waiting for {label or 'the condition'}"
         time.sleep(0.01)
 
 
@@ -268,10 +268,30 @@ def test_bad_flags_are_one_line_errors(argv, capsys) -> None:
 def test_bench_serve_reports_every_level(capsys) -> None:
     from rootspan.cli import run as cli
 
-    assert cli(["bench", "serve", "--json", "--requests", "2", "--max-tokens", "2", "--clients", "1,2"]) == 0
+    argv = ["bench", "serve", "--json", "--requests", "2", "--max-tokens", "2", "--clients", "1,2", "--rounds", "1"]
+    assert cli(argv) == 0
     result = json.loads(capsys.readouterr().out)
-    assert [r["clients"] for r in result["batched"]] == [1, 2] and result["one_at_a_time"]["clients"] == 2
-    for row in result["batched"] + [result["one_at_a_time"]]:
-        assert row["completion_tokens"] == 4  # ignore_eos: exactly max_tokens per request
-        assert row["latency_p99_s"] >= row["latency_p50_s"] > 0
-    assert result["speedup_at_2_clients"] > 0
+    assert [level["clients"] for level in result["levels"]] == [1, 2]
+    for level in result["levels"]:
+        for row in (level["batched"], level["one_at_a_time"]):
+            assert row["completion_tokens"] == 4  # ignore_eos: exactly max_tokens per request
+            assert row["latency_p99_s"] >= row["latency_p50_s"] > 0
+        assert level["speedup"] == round(level["batched"]["tokens_per_s"] / level["one_at_a_time"]["tokens_per_s"], 2)
+    assert result["speedup_at_2_clients"] == result["levels"][-1]["speedup"]
+
+
+def test_non_streaming_client_disconnect_cancels_generation(served, exporter) -> None:
+    import socket
+
+    exporter.clear()
+    body = json.dumps({"model": served.model_name, "messages": planner(QUESTIONS[1]), "max_tokens": 150,
+                       "ignore_eos": True}).encode()
+    host, port = served.url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        _wait(lambda: any(s.name == "prefill" for s in exporter.get_finished_spans()), label="prefill")
+    _wait(lambda: any(s.name == "decode" for s in exporter.get_finished_spans()))
+    decode = next(s for s in exporter.get_finished_spans() if s.name == "decode")
+    assert decode.attributes["rootspan.serve.cancelled"] is True
+    assert decode.attributes["gen_ai.usage.output_tokens"] < 149
