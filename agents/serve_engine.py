@@ -40,6 +40,7 @@ BATCH_SIZE_ATTR = "rootspan.serve.batch_size_mean"
 BATCH_MAX_ATTR = "rootspan.serve.batch_size_max"
 TOKENS_PER_S_ATTR = "rootspan.serve.tokens_per_s"
 CANCELLED_ATTR = "rootspan.serve.cancelled"
+PREFILL_BATCH_ATTR = "rootspan.serve.prefill_batch"  # requests prefilled together with this one
 INPUT_TOKENS = "gen_ai.usage.input_tokens"
 STEP_ATTR = sc.ROOTSPAN_STEP
 PHASE_ATTR = sc.ROOTSPAN_SERVE_PHASE
@@ -218,25 +219,25 @@ class Engine:
             self._finish(row, "cancelled")
 
     def _admit(self) -> None:
-        while len(self._rows) < self.max_batch:
-            with self._cond:
-                if not self._waiting:
-                    return
-                request = self._waiting[0]
-                if not self._fits(request):
-                    return  # first come, first served: it waits until enough rows finish
-                self._waiting.popleft()
-            self._join(request)
+        """Take every waiting request that fits, in order, and prefill them together."""
+        group: list[GenRequest] = []
+        with self._cond:
+            while self._waiting and len(self._rows) + len(group) < self.max_batch:
+                if not self._fits(group + [self._waiting[0]]):
+                    break  # first come, first served: it waits until enough rows finish
+                group.append(self._waiting.popleft())
+        if group:
+            self._join(group)
 
     def _remaining(self, row: GenRequest) -> int:
         return row.max_tokens - len(row.tokens)
 
-    def _fits(self, request: GenRequest) -> bool:
-        if not self._rows:
+    def _fits(self, group: list[GenRequest]) -> bool:
+        if not self._rows and len(group) == 1:
             return True  # check_fits already guaranteed it fits alone
-        shift = min(int(p) for p in self._cache.pad.tolist())
-        col = max(self._col - shift, len(request.ids))
-        need = max([self._remaining(r) for r in self._rows] + [request.max_tokens - 1])
+        shift = min(int(p) for p in self._cache.pad.tolist()) if self._rows else self._col
+        col = max([self._col - shift] + [len(r.ids) for r in group])
+        need = max([self._remaining(r) for r in self._rows] + [r.max_tokens - 1 for r in group])
         return col + need <= self.max_len
 
     def _shift(self, by: int) -> None:
@@ -253,50 +254,75 @@ class Engine:
         self._cache.pad += by
         self._col += by
 
-    def _join(self, request: GenRequest) -> None:
+    def _join(self, group: list[GenRequest]) -> None:
+        """Prefill the group as one left-padded batch whose prompts end at the batch's column."""
         now = time.time_ns()
-        request.queue_span.end(end_time=now)
-        prompt = len(request.ids)
+        for request in group:
+            request.queue_span.end(end_time=now)
+        width = max(len(r.ids) for r in group)
         if self._rows:
             self._shift(-min(int(p) for p in self._cache.pad.tolist()))
-            if self._col < prompt:
-                self._shift(prompt - self._col)
+            if self._col < width:
+                self._shift(width - self._col)
         else:
-            self._col = prompt
-        if request.temperature > 0:
-            request.generator = torch.Generator(device=self.model.device)
-            if request.seed is None:
-                request.generator.seed()
-            else:
-                request.generator.manual_seed(request.seed)
-        span = _start(self.tracer, "prefill", request, attributes={INPUT_TOKENS: prompt, PHASE_ATTR: "prefill"})
+            self._col = width
+        for request in group:
+            if request.temperature > 0:
+                request.generator = torch.Generator(device=self.model.device)
+                if request.seed is None:
+                    request.generator.seed()
+                else:
+                    request.generator.manual_seed(request.seed)
+        spans = [
+            _start(self.tracer, "prefill", r, attributes={INPUT_TOKENS: len(r.ids), PHASE_ATTR: "prefill",
+                                                           PREFILL_BATCH_ATTR: len(group)})
+            for r in group
+        ]
+        model = self.model
         try:
-            model = self.model
             model._begin_stats()
-            one = model.new_cache(1, self.max_len)
-            start = self._col - prompt
-            one.pad.fill_(start)
-            ids = torch.tensor([request.ids], dtype=torch.long, device=model.device)
-            hidden = model.step(ids, one, start, kv_len=self._col, causal=start == 0)
+            part = model.new_cache(len(group), self.max_len)
+            start = self._col - width
+            part.pad.copy_(torch.tensor([self._col - len(r.ids) for r in group], device=model.device))
+            pad_id = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+            ids = torch.tensor([[pad_id] * (width - len(r.ids)) + r.ids for r in group], dtype=torch.long,
+                               device=model.device)
+            ragged = any(len(r.ids) != width for r in group)
+            hidden = model.step(ids, part, start, kv_len=self._col, causal=start == 0 and not ragged)
             logits = model.lm_head(hidden[:, -1])
-            token = int(sample(logits, request.temperature, request.top_p, request.generator)[0])
+            greedy = logits.argmax(dim=-1).tolist()
+            tokens = [
+                int(sample(logits[i : i + 1], r.temperature, r.top_p, r.generator)[0]) if r.temperature > 0 else greedy[i]
+                for i, r in enumerate(group)
+            ]
             if self.stats:
+                # The counters cover the whole group (pad tokens included): a step is not split by row.
                 stats = model.moe_stats()
-                stats["kv_cache_bytes"] = one.nbytes()
-                _record_moe(span, stats)
-        except Exception as exc:
-            span.set_status(Status(StatusCode.ERROR, str(exc)))
+                stats["kv_cache_bytes"] = part.nbytes() // len(group)
+                for span in spans:
+                    _record_moe(span, stats)
+        except Exception as exc:  # noqa: BLE001 - a failed prefill fails its requests, not the running rows
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            for span, request in zip(spans, group):
+                span.set_status(Status(StatusCode.ERROR, first))
+                span.end()
+                self._finish(request, None, error=f"prefill failed: {first}")
+            if not self._rows:
+                self._cache, self._col = None, 0
+            return
+        for span in spans:
             span.end()
-            raise
-        span.end()
         if self._rows:
-            self._cache.kv = torch.cat([self._cache.kv, one.kv], dim=1)
-            self._cache.pad = torch.cat([self._cache.pad, one.pad])
+            self._cache.kv = torch.cat([self._cache.kv, part.kv], dim=1)
+            self._cache.pad = torch.cat([self._cache.pad, part.pad])
         else:
-            self._cache = one
-        self._rows.append(request)
-        request.first_token_s = time.perf_counter()
-        self._accept(request, token)
+            self._cache = part
+        first_token = time.perf_counter()
+        for request, token in zip(group, tokens):
+            self._rows.append(request)
+            request.first_token_s = first_token
+        for request, token in zip(group, tokens):
+            self._accept(request, token)
 
     def _decode_step(self) -> None:
         rows = self._rows
