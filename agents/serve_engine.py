@@ -5,16 +5,17 @@ Why by hand: the serving engines that batch this way (vLLM, SGLang, TGI) each br
 model code and kernels; the point here is to serve *our* MoE model so its profiles join the
 client's trace. The batch lives in one left-padded latent cache (agents/moe/cache.py): every row
 writes the same column each step, a row's ``pad`` says where its tokens start, and the rope
-position of a slot is ``slot - pad``. A joining request is prefilled alone into a one-row cache
-whose prompt ends at the batch's current column, then appended as a row; a finished or cancelled
-row is dropped. Before a join the batch is shifted left by the smallest pad (reclaiming the
-columns of rows that left) or right when the new prompt is longer than the current column.
+position of a slot is ``slot - pad``. The requests joining at one step are prefilled together
+into a cache of their own, left-padded so that every prompt ends at the batch's current column,
+then appended as rows; a finished or cancelled row is dropped. Before a join the batch shifts
+left by the smallest pad (reclaiming the columns of rows that left), or right when a new prompt
+is longer than the current column.
 
 Spans: the HTTP layer (serve_app.py) opens the request span; the engine records ``queue_wait``
-(enqueued -> admitted), ``prefill`` (this request's forward over its prompt, on the worker
-thread, so the profiler's CPU time is this request's) and ``decode`` (first to last decode step;
-its CPU time and expert load cover the batched steps it took part in, all rows together: the
-batch size is on the span).
+(enqueued -> admitted), ``prefill`` (the forward over the prompts that joined together, on the
+worker thread; ``rootspan.serve.prefill_batch`` says how many) and ``decode`` (first to last
+decode step). Profile and expert load of a prefill or decode span cover all rows of the steps it
+took part in: a step's counters are not split by row, and the batch sizes are on the span.
 """
 
 from __future__ import annotations
