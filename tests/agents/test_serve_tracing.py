@@ -1,7 +1,8 @@
 """Trace joining across two processes: `rootspan serve` in a child process with its own run
 directory, a traced client in this one calling it through rootspan's OpenAI backend (which sends
 traceparent). Merged, the two run directories are one trace: the agent step, its chat span, and
-under it the server's request, queue wait, prefill and decode with their profile aggregates."""
+under it the server's request, queue wait, prefill and decode with their profile aggregates.
+The server also exports to the OTLP endpoint it is given (a stand-in collector here)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -33,9 +36,27 @@ def clean_tracer(monkeypatch: pytest.MonkeyPatch):
     rs._reset_for_tests()
 
 
-def start_server(run_dir: Path) -> tuple[subprocess.Popen, str]:
+class OTLPReceiver(BaseHTTPRequestHandler):
+    """Stands in for an OTLP/HTTP collector: keeps what is posted to /v1/traces (protobuf)."""
+
+    bodies: list[bytes] = []
+
+    def log_message(self, *args) -> None:  # noqa: ANN002 - keep test output clean
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/v1/traces":
+            OTLPReceiver.bodies.append(body)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def start_server(run_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTSPAN_", "TRACE"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTSPAN_", "TRACE", "OTEL_"))}
+    env.update(extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "rootspan", "serve", "--port", str(port), "-o", str(run_dir)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -65,7 +86,11 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 def test_server_spans_join_the_clients_trace(tmp_path: Path, clean_tracer, capsys) -> None:
     server_dir, client_dir = tmp_path / "server", tmp_path / "client"
-    proc, url = start_server(server_dir)
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), OTLPReceiver)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    OTLPReceiver.bodies = []
+    endpoint = f"http://127.0.0.1:{collector.server_address[1]}"
+    proc, url = start_server(server_dir, {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
     try:
         rs.setup(service="client", run_dir=client_dir, profile="off")
         question = T.make_tasks(1, seed=5)[0].question
@@ -82,7 +107,11 @@ def test_server_spans_join_the_clients_trace(tmp_path: Path, clean_tracer, capsy
         rs.shutdown()
     finally:
         stop_server(proc)
+        collector.shutdown()
     assert texts[0] == texts[1] and ">" in texts[0]
+    # With an OTLP endpoint set, the server's spans also went there (OTLP protobuf over HTTP).
+    posted = b"".join(OTLPReceiver.bodies)
+    assert b"serve demo-moe" in posted and b"prefill" in posted and b"decode" in posted
 
     merged = load_runs([client_dir, server_dir])
     assert len(merged.traces) == 1
