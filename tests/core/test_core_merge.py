@@ -110,3 +110,33 @@ def test_cli_attribute_takes_several_runs(runs, capsys) -> None:
     code = cli(["attribute", str(runs[0]), str(runs[1]), "--json", "--no-write"])
     assert code in (0, 1)
     assert {v["trace_id"] for v in json.loads(capsys.readouterr().out)["verdicts"]} >= {TRACE}
+
+
+def test_cli_export_perfetto_takes_several_runs(runs, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "timeline.json"
+    assert cli(["export", "perfetto", str(runs[0]), str(runs[1]), "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["spans"] == 7
+    names = {e.get("name") for e in json.loads(out.read_text())["traceEvents"]}
+    assert {"chat demo-moe", "serve demo-moe", "prefill", "decode"} <= names
+
+
+def test_cli_export_refuses_to_overwrite_any_input(runs, capsys) -> None:
+    target = runs[1] / "traces.jsonl"
+    before = target.read_bytes()
+    assert cli(["export", "perfetto", str(runs[0]), str(runs[1]), "-o", str(target)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert target.read_bytes() == before
+
+
+def test_view_data_merges_the_server_run(runs) -> None:
+    from rootspan.tui.data import load_view_data
+
+    data = load_view_data(runs[0], merge=[runs[1]])
+    trace = data.primary.run.traces[TRACE]
+    assert trace.parent(trace.get(sid(11))).name == "serve demo-moe" and data.candidate is None
+
+
+def test_view_merge_checks_its_paths_first(runs, tmp_path: Path, capsys) -> None:
+    assert cli(["view", str(runs[0]), "--merge", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and err.count("\n") == 1
