@@ -135,7 +135,7 @@ class ServeApp:
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
             ],
-            exception_handlers={HTTPException: self._http_error},
+            exception_handlers={HTTPException: self._http_error, Exception: self._internal_error},
         )
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
@@ -143,6 +143,9 @@ class ServeApp:
         detail = getattr(exc, "detail", "error")
         message = f"{request.method} {request.url.path}: {detail}"
         return APIError(status, message, code="not_found" if status == 404 else None).response()
+
+    async def _internal_error(self, request: Request, exc: Exception) -> Response:
+        return APIError(500, f"internal error: {type(exc).__name__}", type_="server_error").response()
 
     def _model_card(self) -> dict[str, Any]:
         return {"id": self.model_name, "object": "model", "created": self.created, "owned_by": "rootspan"}
@@ -201,6 +204,14 @@ class ServeApp:
         )
         if step is not None:
             span.set_attribute(sc.ROOTSPAN_STEP, step)
+        try:
+            return await self._chat(request, span, parent_ctx, step)
+        except Exception as exc:  # noqa: BLE001 - a bug here is a 500 in OpenAI's shape, and the span still ends
+            if span.is_recording():
+                self._end_with_error(span, APIError(500, f"internal error: {type(exc).__name__}", type_="server_error"))
+            raise
+
+    async def _chat(self, request: Request, span: Any, parent_ctx: Any, step: int | None) -> Response:
         received = time.perf_counter()
         try:
             body = await self._parse(request)

@@ -295,3 +295,18 @@ def test_non_streaming_client_disconnect_cancels_generation(served, exporter) ->
     decode = next(s for s in exporter.get_finished_spans() if s.name == "decode")
     assert decode.attributes["rootspan.serve.cancelled"] is True
     assert decode.attributes["gen_ai.usage.output_tokens"] < 149
+
+
+def test_a_bug_in_the_handler_is_a_500_in_openai_shape(served, exporter, monkeypatch) -> None:
+    exporter.clear()
+
+    def broken(text: str) -> list[int]:
+        raise KeyError("simulated tokenizer bug")
+
+    monkeypatch.setattr(served.backend, "encode", broken)
+    response = httpx.post(served.url + "/chat/completions", timeout=30,
+                          json={"model": served.model_name, "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 500
+    assert response.json()["error"] == {"message": "internal error: KeyError", "type": "server_error", "param": None, "code": None}
+    span = next(s for s in exporter.get_finished_spans() if s.name == "serve demo-moe")
+    assert span.attributes["http.response.status_code"] == 500
