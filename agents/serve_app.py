@@ -13,6 +13,7 @@ child of the client's LLM-call span in the client's trace.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import uuid
@@ -93,6 +94,14 @@ class APIError(Exception):
         headers = {"Retry-After": "1"} if self.status == 503 else None
         body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def _deliver(loop: asyncio.AbstractEventLoop, events: "asyncio.Queue[Event]", event: Event) -> None:
+    """Hand an engine event to the request's coroutine (called on the worker thread)."""
+    try:
+        loop.call_soon_threadsafe(events.put_nowait, event)
+    except RuntimeError:  # the event loop has closed (server shutting down): nobody is listening
+        pass
 
 
 def _reserved_step(ctx: Any) -> int | None:
@@ -231,7 +240,7 @@ class ServeApp:
         events: asyncio.Queue[Event] = asyncio.Queue()
         gen = GenRequest(
             ids=ids, max_tokens=max_tokens,
-            emit=lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
+            emit=functools.partial(_deliver, loop, events),
             temperature=float(body.temperature or 0.0), top_p=float(body.top_p or 1.0), seed=body.seed,
             stop=[body.stop] if isinstance(body.stop, str) else list(body.stop or []), ignore_eos=body.ignore_eos,
             stream=body.stream,

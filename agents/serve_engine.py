@@ -205,9 +205,10 @@ class Engine:
                         self._decode_step()
             except Exception as exc:  # noqa: BLE001 - a failed step fails its requests, not the server
                 first = (str(exc).splitlines() or [type(exc).__name__])[0]
-                for row in list(self._rows):
+                # The cache may be half-updated: drop it before finishing the rows that used it.
+                rows, self._rows, self._cache, self._col = self._rows, [], None, 0
+                for row in rows:
                     self._finish(row, None, error=f"generation failed: {first}")
-                self._rows, self._cache, self._col = [], None, 0
         for row in list(self._rows) + list(self._waiting):
             self._finish(row, None, error="the server shut down")
 

@@ -147,3 +147,28 @@ def test_a_failing_prefill_fails_only_its_request(backend, monkeypatch) -> None:
     finally:
         engine.close()
     assert ok.tokens == alone(backend, ok.ids, 30)
+
+
+def test_a_failing_decode_step_fails_the_running_rows_and_the_engine_goes_on(backend, monkeypatch) -> None:
+    engine = Engine(backend, max_batch=4)
+    try:
+        real_step = backend.net.step
+        calls = {"n": 0}
+
+        def failing(ids, *args, **kwargs):
+            if ids.shape[1] == 1:  # decode steps only
+                calls["n"] += 1
+                if calls["n"] == 2:
+                    raise RuntimeError("simulated decode failure")
+            return real_step(ids, *args, **kwargs)
+
+        monkeypatch.setattr(backend.net, "step", failing)
+        a, sa = request(backend, MID, 10)
+        engine.submit(a)
+        assert sa.done.wait(60) and sa.last.kind == "error" and "simulated decode failure" in sa.last.text
+        b, sb = request(backend, MID, 10)
+        engine.submit(b)
+        assert sb.done.wait(60) and sb.last.kind == "done"
+    finally:
+        engine.close()
+    assert b.tokens == alone(backend, b.ids, 10)
