@@ -151,7 +151,7 @@ def serve_command(
 def bench_serve_command(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     requests: int = typer.Option(16, "--requests", help="Requests per concurrency level."),
-    max_tokens: int = typer.Option(24, "--max-tokens", help="Output tokens per request (EOS ignored)."),
+    max_tokens: int = typer.Option(64, "--max-tokens", help="Output tokens per request (EOS ignored)."),
     clients: str = typer.Option("1,4,16", "--clients", help="Concurrent clients, comma-separated."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     rounds: int = typer.Option(3, "--rounds", help="Alternating measurement rounds; the median is reported."),

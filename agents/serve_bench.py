@@ -122,7 +122,7 @@ def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def bench_serve(
     requests: int = 16,
-    max_tokens: int = 24,
+    max_tokens: int = 64,
     levels: tuple[int, ...] = (1, 4, 16),
     device: str = "cpu",
     rounds: int = 3,
