@@ -310,3 +310,38 @@ def test_a_bug_in_the_handler_is_a_500_in_openai_shape(served, exporter, monkeyp
     assert response.json()["error"] == {"message": "internal error: KeyError", "type": "server_error", "param": None, "code": None}
     span = next(s for s in exporter.get_finished_spans() if s.name == "serve demo-moe")
     assert span.attributes["http.response.status_code"] == 500
+
+
+def test_demo_over_http_merged_with_the_servers_run(tmp_path) -> None:
+    """Item 4 end to end: the demo team against a tracing server; the two run directories merged
+    show every agent's chat call above the server's queue wait, prefill and decode."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    import rootspan.tracer as rs
+    from rootspan.agents.demo import run_demo
+    from rootspan.cli import run as cli
+    from rootspan.merge import load_runs
+    from rootspan.tracer.exporter import RunDirSpanExporter
+
+    server_dir = tmp_path / "server"
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(RunDirSpanExporter(server_dir)))
+    served = build(tracer=provider.get_tracer("rootspan-serve"))
+    rs._reset_for_tests()
+    try:
+        with running(served.app) as url:
+            result = run_demo(tmp_path / "client", tasks=1, seed=2, profile="off", backend_kind="openai", base_url=url)
+    finally:
+        rs._reset_for_tests()
+        served.engine.close()
+        provider.shutdown()
+    assert result.successes == 1
+    run = load_runs([tmp_path / "client", server_dir])
+    (trace,) = run.traces.values()
+    chats = [s for s in trace.spans if s.name == "chat demo-moe"]
+    assert {trace.agent_of(c) for c in chats} == {"planner", "solver", "verifier"}
+    for chat in chats:
+        (request,) = trace.children(chat.span_id)
+        assert request.name == "serve demo-moe"
+        assert sorted(s.name for s in trace.children(request.span_id)) == ["decode", "prefill", "queue_wait"]
+    assert cli(["attribute", str(tmp_path / "client"), str(server_dir), "--no-write"]) == 0
