@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from rootspan import semconv as sc
+from rootspan.agents.chat_format import ChatFormat
 from rootspan.tracer.steps import TRACESTATE_KEY
 from rootspan.agents.serve_engine import (
     INPUT_TOKENS,
@@ -116,11 +117,14 @@ def _reserved_step(ctx: Any) -> int | None:
     return None
 
 
-def _text_of(message: Message) -> dict[str, str]:
+def _text_of(message: Message) -> dict[str, Any]:
+    """The message as a chat template reads it: text content, other fields (tool_calls...) kept."""
+    out = message.model_dump(exclude_none=True)
     content = message.content
     if isinstance(content, list):
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return {"role": message.role, "content": content or ""}
+    out["content"] = content or ""
+    return out
 
 
 def _validation_error(exc: ValidationError) -> APIError:
@@ -132,8 +136,10 @@ def _validation_error(exc: ValidationError) -> APIError:
 class ServeApp:
     """Builds the Starlette application around one engine and one served model name."""
 
-    def __init__(self, engine: Engine, model_name: str, tracer: trace_api.Tracer | None = None) -> None:
+    def __init__(self, engine: Engine, model_name: str, tracer: trace_api.Tracer | None = None,
+                 chat_format: ChatFormat | None = None) -> None:
         self.engine = engine
+        self.chat_format = chat_format or ChatFormat(engine.backend, engine.backend.checkpoint)
         self.model_name = model_name
         self.tracer = tracer or trace_api.NoOpTracer()
         self.created = int(time.time())
@@ -200,7 +206,9 @@ class ServeApp:
             raise APIError(400, "stop takes up to 4 non-empty strings", param="stop")
         choice = body.tool_choice
         if body.tools and (choice == "required" or isinstance(choice, dict)):
-            raise APIError(400, "this model's chat format has no tool calls; tool_choice must be 'auto' or 'none'",
+            # The tools go into the prompt (when the checkpoint's template renders them), but no
+            # tool call is parsed out of the output: nothing could honour a forced call.
+            raise APIError(400, "this server returns no tool calls; tool_choice must be 'auto' or 'none'",
                            param="tool_choice")
         return body
 
@@ -224,8 +232,11 @@ class ServeApp:
         received = time.perf_counter()
         try:
             body = await self._parse(request)
-            backend = self.engine.backend
-            ids = backend.encode(backend.prompt_of([_text_of(m) for m in body.messages]))
+            try:
+                ids = self.chat_format.encode([_text_of(m) for m in body.messages], body.tools)
+            except Exception as exc:  # noqa: BLE001 - the checkpoint's template failing on these messages is bad input
+                message = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise APIError(400, f"the model's chat template cannot render these messages: {message}", param="messages") from None
             if not ids:
                 raise APIError(400, "the messages hold no text to complete", param="messages")
             max_tokens = body.max_completion_tokens or body.max_tokens or max(self.engine.max_len - len(ids), 1)
@@ -359,6 +370,7 @@ class ServeApp:
             self._finish_span(span, done, received, first_s, cancelled=not ended)
 
 
-def build_app(engine: Engine, model_name: str, tracer: trace_api.Tracer | None = None) -> Starlette:
+def build_app(engine: Engine, model_name: str, tracer: trace_api.Tracer | None = None,
+              chat_format: ChatFormat | None = None) -> Starlette:
     """The ASGI application (what uvicorn serves and what tests mount)."""
-    return ServeApp(engine, model_name, tracer).app
+    return ServeApp(engine, model_name, tracer, chat_format).app

@@ -138,6 +138,8 @@ class Engine:
         self.max_queue = max(1, max_queue)
         self.max_len = int(max_len or self.model.config.max_position_embeddings)
         self.eos_id = backend.eos_id
+        # Without a decoder, tokenizers joins tokens with spaces; the backend's own join is right then.
+        self._pieces_only = getattr(backend.tokenizer, "decoder", None) is None
         self.stats = backend.collect_stats
         self.model.collect_stats(self.stats)
         self._waiting: collections.deque[GenRequest] = collections.deque()
@@ -360,7 +362,7 @@ class Engine:
             self._finish(row, "stop")
             return
         row.tokens.append(token)
-        row.text += self.backend.decode([token])
+        row.text = self._detokenize(row.tokens)
         for stop in row.stop:
             at = row.text.find(stop)
             if at >= 0:
@@ -368,11 +370,20 @@ class Engine:
                 self._flush(row, len(row.text))
                 self._finish(row, "stop")
                 return
-        # Hold back a tail that could still become a stop string, so it is never sent.
+        # Hold back a tail that could still become a stop string, so it is never sent, and the
+        # replacement characters of a UTF-8 sequence that the next byte-level token completes.
         hold = max((k for s in row.stop for k in range(1, len(s)) if row.text.endswith(s[:k])), default=0)
+        hold = max(hold, len(row.text) - len(row.text.rstrip("\ufffd")))
         self._flush(row, len(row.text) - hold)
         if len(row.tokens) >= row.max_tokens:
             self._finish(row, "length")
+
+    def _detokenize(self, ids: list[int]) -> str:
+        """The text of a row's tokens so far, decoded whole: a byte-level BPE token (DeepSeek's)
+        is not text on its own, so pieces are the difference between successive decodes."""
+        if self._pieces_only:
+            return self.backend.decode(ids)
+        return self.backend.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _flush(self, row: GenRequest, upto: int) -> None:
         # A non-streaming request gets its text once, with "done": one wake-up of the HTTP
