@@ -62,11 +62,14 @@ class ChatFormat:
             context["tools"] = tools
         return self.template.render(**context)
 
-    def encode(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> list[int]:
-        text = self.render(messages, tools)
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of a rendered prompt (a template's text already holds its special tokens)."""
         if self.template is None:
             return self.backend.encode(text)
         return self.backend.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def encode(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> list[int]:
+        return self.tokenize(self.render(messages, tools))
 
 
 class TemplateError(ValueError):

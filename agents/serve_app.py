@@ -233,10 +233,11 @@ class ServeApp:
         try:
             body = await self._parse(request)
             try:
-                ids = self.chat_format.encode([_text_of(m) for m in body.messages], body.tools)
+                prompt = self.chat_format.render([_text_of(m) for m in body.messages], body.tools)
             except Exception as exc:  # noqa: BLE001 - the checkpoint's template failing on these messages is bad input
                 message = (str(exc).splitlines() or [type(exc).__name__])[0]
                 raise APIError(400, f"the model's chat template cannot render these messages: {message}", param="messages") from None
+            ids = self.chat_format.tokenize(prompt)
             if not ids:
                 raise APIError(400, "the messages hold no text to complete", param="messages")
             max_tokens = body.max_completion_tokens or body.max_tokens or max(self.engine.max_len - len(ids), 1)
