@@ -264,7 +264,7 @@ class Agent:
             # span says so the same way: ERROR status and the tool_misuse category.
             span_id: str | None = None
             try:
-                with rs.tool_span(call.name, call_id=call_id, arguments=json.dumps(call.arguments, default=str)) as span:
+                with rs.tool_span(call.name, call_id=call_id, arguments=call.arguments) as span:
                     span_id = rs.current_span_id()
                     span.set_attribute(ERROR_KIND_ATTR, ToolArgumentError.kind)
                     raise ToolArgumentError(f"unknown tool {call.name!r}; available: {', '.join(self.tools) or 'none'}")
@@ -402,7 +402,7 @@ def _record_task(workflow: Any, task: str) -> None:
     if tracing is None or not tracing.capture_content:
         return
     message = [{"role": "user", "parts": [{"type": "text", "content": task}]}]
-    workflow.set_attribute("gen_ai.input.messages", tracing.redact(json.dumps(message, ensure_ascii=False)))
+    workflow.set_attribute("gen_ai.input.messages", tracing.redact.to_json(message))
 
 
 def _current_trace_id() -> str | None:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from rootspan.agents import tasks as T
+from rootspan.safe_write import write_atomic
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "assets" / "demo-moe"
 TRAIN_SEED = 1234
@@ -67,7 +68,7 @@ def write_tokenizer(out: Path) -> None:
 
     tokenizer = Tokenizer(models.BPE(vocab=vocab(), merges=[], unk_token=None))
     tokenizer.decoder = decoders.Fuse()
-    tokenizer.save(str(out / "tokenizer.json"))
+    write_atomic(out / "tokenizer.json", tokenizer.to_str(pretty=True))  # never through a planted symlink
 
 
 # ---- training data --------------------------------------------------------------------------
@@ -248,7 +249,7 @@ def train(steps: int, batch_size: int, lr: float, out: Path, threads: int) -> di
         "train_seconds": round(train_s, 1),
         "accuracy": accuracy,
     }
-    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(out / "training.json", json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2), flush=True)
     return summary
 

@@ -37,9 +37,10 @@ def attribute_command(
     judge_model: str = typer.Option("default", "--judge-model", help="Model name sent to the judge endpoint."),
     write: bool = typer.Option(True, "--write/--no-write", help="Write verdicts.json into RUN (the first one) when it is a directory."),
 ) -> None:
-    """Who broke the run, at which step and why; critical path and bottlenecks for slowdowns."""
+    """Who broke the run, at which step and why; which traces were slow and the bottleneck behind each."""
     from rootspan.attribution import attribute_run, summarize
     from rootspan.attribution.render import render_verdicts
+    from rootspan.attribution.slow_traces import slow_summary
     from rootspan.cli_support import load_run_for_cli, print_json, warn
     from rootspan.rundir import write_verdicts
 
@@ -52,6 +53,7 @@ def attribute_command(
         raise UserError(f"{baseline}: the baseline run has no spans to compare with")
     verdicts = attribute_run(run, baseline=baseline_run, judge=_make_judge(judge, judge_model))
     summary = summarize(verdicts)
+    summary.update(slow_summary(run, verdicts, baseline_run))
     written = None
     if write and run_path.is_dir():
         try:

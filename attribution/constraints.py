@@ -26,7 +26,7 @@ from rootspan.attribution.evidence import Evidence, Weights, is_actor, is_tool
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.origin import answer_text, turn_of
 from rootspan.attribution.provenance import Provenance, author_of_input, unit_conflict
-from rootspan.attribution.values import DATE, NUMBER, Value, extract, is_year
+from rootspan.attribution.values import DATE, IDENTIFIER, NUMBER, Value, extract, is_year
 from rootspan.model import Span
 
 _UPPER = re.compile(r"\b(?:under|below|less than|at most|no more than|not (?:to )?exceed(?:ing)?|max(?:imum)?(?: of)?|up to|within(?: a budget of)?|budget(?: of| is|:)?|cap(?:ped)? at|limit(?: of| is|:)?)\s+(?:(?:USD|EUR|GBP)\s+)?$", re.I)
@@ -47,6 +47,11 @@ _UNIT_WORDS = {
 _METRIC = {"kg", "g", "km", "m", "cm", "mm", "l", "ml", "°c", "c"}
 _IMPERIAL = {"lb", "oz", "mi", "ft", "in", "gal", "°f", "f", "btu", "btu/h", "cfm", "psi", "gpm"}
 OPTIONS = 5  # an output with this many dates lists options someone else picks from
+# "within the flight window 2024-09-09 to 2024-09-22", "between 3 March 2025 and 9 March 2025":
+# two dates joined by to/through/until/and/a dash, with a word that makes them a limit near them
+# ("from X to Y" alone is often the period a report covers, not a limit on what may be chosen)
+_RANGE_JOIN = re.compile(r"^\s*(?:to|through|thru|until|till|and|-|–)\s*(?:and\s+)?$", re.I)
+_WINDOW_WORDS = re.compile(r"\b(?:window|within|inside|between|during|only|must|no later|no earlier|not before|not after)\b", re.I)
 _WEEKDAYS_ONLY = re.compile(r"\b(?:weekdays? only|only (?:on )?weekdays|on a weekday|no weekends?|not (?:on )?(?:a |the )?weekends?|business days? only|monday(?: to|-| through) friday)\b", re.I)
 _MONTH_YEAR = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b", re.I)
 _MONTHS = "january february march april may june july august september october november december".split()
@@ -82,16 +87,38 @@ class Constraints:
     format: str | None
     month: tuple[int, int] | None = None  # (year, month) when the task is about one month
     weekdays_only: bool = False
+    window: tuple[date, date] | None = None  # dates chosen must fall inside (inclusive)
 
     @property
     def empty(self) -> bool:
-        return not (self.bounds or self.years or self.unit or self.format or self.month or self.weekdays_only)
+        return not (self.bounds or self.years or self.unit or self.format or self.month or self.weekdays_only or self.window)
+
+
+def _day(value: Value) -> date | None:
+    try:
+        return date.fromisoformat(value.key[2:12]) if value.kind == DATE else None
+    except ValueError:
+        return None
+
+
+def date_window(task: str, values: list[Value]) -> tuple[date, date] | None:
+    """The one date range the task limits choices to, when it states one."""
+    dates = [value for value in values if _day(value) is not None]
+    windows = []
+    for first, second in zip(dates, dates[1:]):
+        between = task[first.start + len(first.raw) : second.start]
+        near = task[max(0, first.start - 60) : first.start] + " " + task[second.start + len(second.raw) : second.start + len(second.raw) + 40]
+        start, end = _day(first), _day(second)
+        if start is not None and end is not None and start < end and _RANGE_JOIN.match(between) and _WINDOW_WORDS.search(near):
+            windows.append((start, end))
+    return windows[0] if len(windows) == 1 else None
 
 
 def task_constraints(task: str) -> Constraints:
     bounds: list[Bound] = []
     years: set[int] = set()
-    for value in extract(task):
+    task_values = extract(task)
+    for value in task_values:
         before = task[max(0, value.start - 40) : value.start]
         if value.kind == NUMBER and is_year(value) and _YEAR_CONTEXT.search(before):
             years.add(int(value.number or 0))
@@ -115,6 +142,7 @@ def task_constraints(task: str) -> Constraints:
         format=format_match.group(1).lower() if format_match else None,
         month=next(iter(months)) if len(months) == 1 else None,
         weekdays_only=bool(_WEEKDAYS_ONLY.search(task)),
+        window=date_window(task, task_values),
     )
 
 
@@ -134,14 +162,35 @@ def _acting_texts(graph: AttributionGraph) -> Iterable[tuple[Span, str, str]]:
                 yield turn_of(graph, span), text, "its output"
 
 
-def _breaks(bound: Bound, value: Value) -> bool:
+_CURRENCY_UNITS = frozenset({"usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "cents"})
+# a unitless number under a budget in money must say it is money: "total": 650 is, downloads are not
+_MONEY_WORDS = re.compile(r"price|cost|total|budget|amount|spend|fee|charge|sum|subtotal|due|paid|pay", re.I)
+
+
+def _breaks(bound: Bound, value: Value, text: str = "") -> bool:
     if value.kind != NUMBER or value.number is None or bound.value.number is None or is_year(value):
         return False
     if bound.value.unit != value.unit and not (bound.value.unit is None or value.unit is None):
         return False
     if bound.value.unit is None and value.unit is not None:
         return False
+    if bound.value.unit in _CURRENCY_UNITS and value.unit is None and not _MONEY_WORDS.search(text[max(0, value.start - 30) : value.start]):
+        return False
     return value.number > bound.value.number if bound.upper else value.number < bound.value.number
+
+
+_JSON_KEY_BEFORE = re.compile(r"[\"']?[\w.-]+[\"']?\s*[:=]\s*$")
+
+
+def _counts(text: str, value: Value, noun: str) -> bool:
+    """The number may be a count of what a limit counts ("at most 2 alerts"): it says so ("3
+    alerts"), or it is a whole number standing alone; a fraction or a number under another key
+    ("price": 139.0) counts something else."""
+    after = noun_after(text, value)
+    if after is not None:
+        return after == noun
+    whole = value.number is not None and value.number == int(value.number) and "." not in value.raw
+    return whole and not _JSON_KEY_BEFORE.search(text[max(0, value.start - 40) : value.start])
 
 
 def _in_answer(text: str, answer: str) -> bool:
@@ -181,13 +230,20 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
     reached = answer_keys | argument_keys
     found: list[Evidence] = []
     blamed: set[str] = set()
+    picked: dict[str, str] = {}  # value key -> the id of the listed record it came with
 
     def introducer(step: Span, value: Value) -> Span:
         """Who first stated the breaking value: a step that passes a query or a plan on to a tool
-        carries the choice, the step that wrote it made it."""
+        carries the choice, the step that wrote it made it; a value of a record a tool listed was
+        chosen by whoever picked that record."""
         origin = prov.origin.get(value.key)
         if origin is None or origin == root.span_id or origin not in graph.by_id:
             return step
+        if is_tool(graph.span(origin)):
+            chosen = record_chooser(graph, prov, origin, value, step)
+            if chosen is not None:
+                picked[value.key] = chosen[1]
+                return chosen[0]
         first = turn_of(graph, graph.span(origin))
         return first if is_actor(first) and first is not graph.root and graph.position[first.span_id] <= graph.position[step.span_id] else step
 
@@ -207,13 +263,19 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                         f"answer; the task asks for {'at most' if bound.upper else 'at least'} {quote(bound.value.shown, 20)}")
                 continue
             # a number the task itself gave (an opt-out code, an order number) breaks no limit
-            broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v) and _reaches(v.key, reached)
-                           and (bound.noun is None or v.unit is not None or noun_after(text, v) in (None, bound.noun))), None)
+            broken = next((v for v in values if v.key not in prov.task_keys and _breaks(bound, v, text) and _reaches(v.key, reached)
+                           and (bound.noun is None or v.unit is not None or _counts(text, v, bound.noun))), None)
             if broken is not None:
                 limit = "at most" if bound.upper else "at least"
                 step = introducer(step, broken)
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) puts {quote(broken.shown, 20)} in {where}; "
                     f"the task asks for {limit} {quote(bound.value.shown, 20)}")
+            elif bound.upper and bound.noun is not None and bound.value.number is not None and "call" not in where:
+                listed = _listed_ids(values, answer_keys)
+                if len(listed) > bound.value.number and len(listed) >= MIN_LISTED:
+                    add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) lists {len(listed)} "
+                        f"({', '.join(quote(raw, 16) for raw in listed[:6])}) that reach the answer; the task asks for at most "
+                        f"{quote(bound.value.shown, 20)} {bound.noun}…")
         if constraints.years and "call" in where:
             wrong = next((v for v in values if _year_of(v) is not None and _year_of(v) not in constraints.years), None)
             if wrong is not None:
@@ -234,6 +296,16 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                 step = introducer(step, weekend)
                 add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) chose {quote(weekend.shown, 20)}, a "
                     f"{('Saturday', 'Sunday')[_weekday(weekend) - 5]}, used in {where}; the task asks for weekdays only")
+        if constraints.window:
+            # only a date that reaches the answer: a search or a trailing average may well look outside
+            first, last = constraints.window
+            outside = next((v for v in values if (day := _day(v)) is not None and not first <= day <= last and v.key in answer_keys), None)
+            if outside is not None:
+                chooser = introducer(step, outside)
+                choice = (f"picked {quote(picked[outside.key], 30)}, dated {quote(outside.shown, 20)}" if outside.key in picked
+                          else f"chose {quote(outside.shown, 20)}, used in {where}")
+                add(chooser, "disobey_task_spec", f"step {chooser.step} ({graph.agent(chooser)}) {choice}; "
+                    f"the task allows {first.isoformat()} to {last.isoformat()} only")
         if found:
             break  # the first step that broke a constraint is the divergence; later ones follow it
     if not found and constraints.unit and answer:
@@ -243,6 +315,49 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
         found.append(Evidence(step.span_id, "constraint", "disobey_task_spec", weights.direct,
                               f"step {step.step} ({graph.agent(step)}) answers in another format; the task asks for {constraints.format}"))
     return found
+
+
+MIN_LISTED = 3  # two ids side by side are as often a pair of versions or models as a list of picks
+
+
+def _listed_ids(values: list[Value], answer_keys: set[str]) -> list[str]:
+    """The largest set of ids of one type (SKU-..., ORD-...) a text lists that reach the answer:
+    what a cap on "products" or "tickets" counts when the items are named by id."""
+    groups: dict[str, dict[str, str]] = {}
+    for value in values:
+        if value.kind == IDENTIFIER and value.key in answer_keys:
+            prefix = re.sub(r"[\d_#-]+.*$", "", value.key[2:])
+            groups.setdefault(prefix, {})[value.key] = value.raw
+    return max((list(group.values()) for group in groups.values()), key=len, default=[])
+
+
+def _record_around(text: str, raw: str) -> str | None:
+    """The innermost JSON-like object ({...}) of a listing that holds ``raw``."""
+    at = text.find(raw)
+    if at < 0:
+        return None
+    start, end = text.rfind("{", 0, at), text.find("}", at)
+    return text[start : end + 1] if start >= 0 and end > at else None
+
+
+def record_chooser(graph: AttributionGraph, prov: Provenance, tool_id: str, value: Value, step: Span) -> tuple[Span, str] | None:
+    """The first agent step before ``step`` that named the record (by one of its ids) that a tool's
+    listing holds ``value`` in: a slot's date, a hotel's price come with the slot or hotel picked."""
+    record = _record_around(graph.outputs.get(tool_id, ""), value.raw)
+    if record is None:
+        return None
+    ids = {found.key: found.raw for found in extract(record) if found.kind == IDENTIFIER}
+    if not ids:
+        return None
+    limit = graph.position[step.span_id]
+    for span in graph.order:
+        if graph.position[span.span_id] > limit:
+            break
+        if is_actor(span) and span is not graph.root and graph.position[span.span_id] > graph.position[tool_id]:
+            named = next((ids[found.key] for found in prov.values_out.get(span.span_id, ()) if found.key in ids), None)
+            if named is not None:
+                return turn_of(graph, span), named
+    return None
 
 
 def _weekday(value: Value) -> int:

@@ -17,6 +17,7 @@ from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, is_actor
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.origin import turn_of
+from rootspan.model import Span, SpanKind
 
 _SENTENCE = re.compile(r"[^.!?\n]+")
 # exclusions only: numeric limits ("at most 3", "under $500") are the constraint rule's, and a
@@ -39,13 +40,25 @@ def _stems(text: str) -> set[str]:
     return {word[:5] for word in re.findall(r"[a-z]{4,}", text.lower()) if word not in _FILLER}
 
 
+# "no more than 3", "not later than Friday", "not to exceed $500": limits, the constraint rule's
+_LIMIT_PHRASE = re.compile(r"\b(?:no|not)\s+(?:more|fewer|less|later|earlier|longer|shorter|greater|higher|lower|to exceed)\b", re.I)
+
+
+def _excludes_something(sentence: str) -> bool:
+    """An exclusion word followed by what it excludes ("no attractions without step-free access");
+    "reorder every SKU below its reorder point, and nothing else" only stresses the instruction,
+    and "no more than 3 products" is a limit."""
+    sentence = _LIMIT_PHRASE.sub(" ", sentence)
+    return any(_stems(sentence[match.end() :]) - {"else"} for match in _RESTRICTS.finditer(sentence))
+
+
 def requirements(task: str) -> list[tuple[str, set[str]]]:
     """(sentence, content stems) of each sentence of the task that restricts what may be done."""
     found = []
     for match in _SENTENCE.finditer(task):
         sentence = match.group(0).strip()
         stems = _stems(sentence)
-        if _RESTRICTS.search(sentence) and len(stems) >= MIN_CONTENT_WORDS:
+        if _excludes_something(sentence) and len(stems) >= MIN_CONTENT_WORDS:
             found.append((sentence, stems))
     return found
 
@@ -76,6 +89,12 @@ def rule_dropped_requirement(graph: AttributionGraph, weights: Weights) -> Itera
         passed_on = stems_out[dropper.span_id] | _stems(graph.outputs.get(turn.span_id, ""))
         if not later or _holds(passed_on, stems):
             continue  # the requirement was passed on, or nothing came after
+        reset = _context_reset(graph, turn, later)
+        if reset is not None:
+            yield Evidence(reset.span_id, "dropped_requirement", "loss_of_history", weights.symptom,
+                           f"step {reset.step} ({graph.agent(reset)}) started {graph.agent(turn)}'s next turn without "
+                           f"{quote(sentence, 70)}, which its earlier turn (step {turn.step}) had")
+            return
         yield Evidence(
             turn.span_id,
             "dropped_requirement",
@@ -85,3 +104,20 @@ def rule_dropped_requirement(graph: AttributionGraph, weights: Weights) -> Itera
             f"no later step saw it",
         )
         return
+
+
+def _context_reset(graph: AttributionGraph, turn: Span, later: list[Span]) -> Span | None:
+    """The turn that fed the same agent's next turn, when that next turn had lost the requirement.
+
+    An agent that held the requirement and, in its next turn, no longer does did not drop it
+    itself: whoever assembled that turn's context (a session or memory manager, an orchestrator)
+    started it afresh. That is the turn just before, by another agent.
+    """
+    agent = graph.agent(turn)
+    by_id = {turn_of(graph, span).span_id: turn_of(graph, span) for span in later}
+    turns = list(by_id.values())
+    for index, candidate in enumerate(turns):
+        if candidate.kind is SpanKind.AGENT and graph.agent(candidate) == agent:
+            feeders = [previous for previous in turns[:index] if graph.agent(previous) != agent]
+            return feeders[-1] if feeders else None
+    return None

@@ -77,6 +77,7 @@ _CALLER_FAULT = re.compile(
     re.I,
 )
 _CODE_RUN = re.compile(r"Traceback \(most recent call last\)")
+_CODE_FAILURE = re.compile(r"Traceback|SyntaxError|NameError|IndentationError|ModuleNotFoundError|ImportError|AttributeError")
 def reports_failure(text: str) -> bool:
     """A tool's result that reports an error (a traceback, an exception line, an HTTP 4xx/5xx)."""
     return bool(_TOOL_FAILURE.search(text))
@@ -142,17 +143,21 @@ def _error_text(span: Span) -> str:
     return " ".join(part for part in parts if part)
 
 
-def caller_of(graph: AttributionGraph, span: Span) -> Span | None:
+def caller_of(graph: AttributionGraph, span: Span, options: bool = False) -> Span | None:
     """The agent step that asked for a tool call: a data-flow producer, else the previous actor step.
 
     In our tracer's traces a tool span is nested in the agent that called it; in flat logs
     (Who&When) the caller is the last actor before the tool.
     """
+    parent = graph.parent(span)
     producers = [graph.span(p) for p in graph.data_parents.get(span.span_id, {}) if p in graph.by_id]
     actors = [p for p in producers if is_actor(p) and p.span_id != span.span_id]
-    if actors:
+    # with ``options``: arguments a tool rejected were written by the turn the call was made in,
+    # whoever produced the values it passes on (the path a collector listed, loaded with the
+    # decimal option the analyst chose); code that failed is its author's, wherever it ran
+    inside_turn = options and parent is not None and parent.kind is SpanKind.AGENT and parent is not graph.root
+    if actors and not inside_turn:
         return max(actors, key=lambda s: graph.position[s.span_id])
-    parent = graph.parent(span)
     # a sibling LLM call that ended before the tool started wrote its arguments
     if parent is not None:
         siblings = [
@@ -176,21 +181,52 @@ def _recorded_category(span: Span) -> str | None:
     return value if isinstance(value, str) and value in CATEGORIES else None
 
 
+def _first_argument(text: str) -> str | None:
+    """The first argument of a call (the path, the query, the id it is about), when it is JSON."""
+    if not text or text.lstrip()[:1] != "{":
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(decoded, dict) or not decoded:
+        return None
+    first = next(iter(decoded.values()))
+    return first if isinstance(first, str) else json.dumps(first, sort_keys=True)
+
+
+def _same_target(graph: AttributionGraph, failed: Span, later: Span) -> bool:
+    """Whether a later call is about what the failed one was about.
+
+    Loading FR.csv after DE.csv failed does not recover DE: a path or an id (no spaces) must be
+    the same; a query in words may be reworded (half its words kept). Calls without JSON
+    arguments cannot be told apart and count as the same.
+    """
+    first, second = _first_argument(graph.inputs.get(failed.span_id, "")), _first_argument(graph.inputs.get(later.span_id, ""))
+    if first is None or second is None or first == second:
+        return True
+    if " " not in first.strip():
+        return False
+    words, others = set(first.lower().split()), set(second.lower().split())
+    return len(words & others) >= 0.5 * len(words | others)
+
+
 def recovered_by(graph: AttributionGraph, span: Span) -> Span | None:
-    """A later call of the same name by the same agent that succeeded: the error was recovered.
+    """A later call of the same name by the same agent, about the same target, that succeeded: the
+    error was recovered.
 
     Under the same parent (a retry loop) or in a later turn of the agent (a fixed query run again).
     """
     parent = graph.parent(span)
     siblings = graph.children(parent.span_id) if parent is not None else []
     for later in siblings:
-        if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and later is not span:
+        if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and later is not span and _same_target(graph, span, later):
             return later
     agent = graph.agent(span)
     if agent is None:
         return None
     for later in graph.order[graph.position[span.span_id] + 1 :]:
-        if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and graph.agent(later) == agent:
+        if later.name == span.name and later.start_ns >= span.end_ns and not later.is_error and graph.agent(later) == agent and _same_target(graph, span, later):
             return later
     return None
 
@@ -235,7 +271,7 @@ def rule_errors(graph: AttributionGraph, weights: Weights) -> Iterable[Evidence]
                 )
                 continue
             misuse = is_tool(span) and (recorded == "tool_misuse" or (category == "tool_error" and _CALLER_FAULT.search(text)))
-            caller = caller_of(graph, span) if misuse else None
+            caller = caller_of(graph, span, options=not _CODE_FAILURE.search(text)) if misuse else None
             if caller is not None:
                 yield Evidence(
                     span.span_id,
@@ -480,6 +516,9 @@ def _evaluate(expression: str) -> float | None:
         return None
 
 
+_EXPRESSION_SIGN = re.compile(r"[+*/()^]|\s-\s?|\d\s*-\s+\d")
+
+
 def _argument_strings(arguments: str) -> list[str]:
     try:
         decoded = json.loads(arguments)
@@ -499,6 +538,8 @@ def tool_arithmetic(graph: AttributionGraph, span: Span) -> bool | None:
     if len(result_numbers) != 1:
         return None
     for candidate in _argument_strings(graph.inputs[span.span_id]):
+        if not _EXPRESSION_SIGN.search(candidate):
+            continue  # "88-40213" and "555-1234" are codes, not subtractions
         value = _evaluate(candidate)
         if value is not None:
             return abs(value - float(result_numbers[0])) <= 1e-9 * max(1.0, abs(value))

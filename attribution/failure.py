@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from rootspan.attribution.calibration import ABSTAIN_BELOW, calibrated, raw_share
 from rootspan.attribution.actions import rule_unperformed_action
 from rootspan.attribution.constraints import rule_constraints, rule_handoff_fit
+from rootspan.attribution.coverage import rule_result_short_of_request
+from rootspan.attribution.defaults import rule_zeroed_result
 from rootspan.attribution.dropped import rule_dropped_requirement
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, collect, final_answer_span, is_actor
 from rootspan.attribution.graph import AttributionGraph
+from rootspan.attribution.invented_limits import rule_invented_limit
 from rootspan.attribution.origin import Origin, lineage, rule_never_retrieved, rule_swallowed_error, rule_unsupported, rule_value_origin, turn_of
 from rootspan.attribution.process import ProcessModel
+from rootspan.attribution.required_calls import rule_required_call_skipped
 from rootspan.attribution.provenance import build_provenance
 from rootspan.model import Alternative, Culprit, LineageLink, Span, SpanKind
 from rootspan.text import printable
@@ -119,7 +123,7 @@ def _fallback(graph: AttributionGraph) -> Span | None:
     return next(span for span in actors if graph.agent(span) == busiest)
 
 
-HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic"})  # failures that cause what follows
+HARD_RULES = frozenset({"error_status", "tool_empty", "tool_failed", "tool_arithmetic", "result_short_of_request", "zeroed_result"})  # failures that cause what follows
 MAX_CONSEQUENCES = 100_000
 
 
@@ -161,6 +165,9 @@ def _discount_consequences(
                     affected.add(consumer)
                     following.append(consumer)
         frontier = following
+    # a turn speaks through its model calls: when the call read the failed result, so did the turn
+    affected |= {turn_of(graph, graph.span(span_id)).span_id for span_id in list(affected)
+                 if span_id in graph.by_id and graph.span(span_id).kind is SpanKind.LLM}
     # a step is exempt only when it failed itself; a caller blamed for a call's failure is not
     failed_itself = {span_id for span_id in hard if any(item.rule in HARD_RULES and item.span_id == span_id for item in reasons[span_id])}
     # an agent that swallowed the failure and filled the gap is not its consequence but its author
@@ -186,6 +193,10 @@ def gather_evidence(graph: AttributionGraph, weights: Weights, process: ProcessM
     findings.extend(rule_handoff_fit(graph, weights))
     findings.extend(rule_unperformed_action(graph, weights))
     findings.extend(rule_dropped_requirement(graph, weights))
+    findings.extend(rule_result_short_of_request(graph, weights))
+    findings.extend(rule_required_call_skipped(graph, weights))
+    findings.extend(rule_zeroed_result(graph, weights))
+    findings.extend(rule_invented_limit(graph, weights))
     findings.extend(rule_never_retrieved(graph, provenance, findings, weights))
     return findings, origins, sink
 

@@ -198,6 +198,24 @@ def _carriers(graph: AttributionGraph, prov: Provenance, key: str, origin: str, 
     return list(reversed(found))
 
 
+def _computed_on_the_way(graph: AttributionGraph, prov: Provenance, key: str, sink: Span | None) -> Claim | None:
+    """The last tool call before the sink that computed the value from its own arguments.
+
+    A calculator's 10.0 mL is where the answer's 10.0 came from, even when a 10.0 stood in a
+    plate-reader dump long before: the first place a number appears is its origin only when
+    nothing computed it since.
+    """
+    limit = graph.position[sink.span_id] if sink is not None else len(graph.order)
+    found = None
+    for holder in prov.holders.get(key, ()):
+        if holder == prov.origin.get(key) or graph.position[holder] > limit or not is_tool(graph.span(holder)):
+            continue
+        claim = prov.claim(holder, key)
+        if claim is not None and claim.status == DERIVED:
+            found = claim
+    return found
+
+
 def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: Span | None, share: float = 1.0, depth: int = 0,
                 whole_listing: bool = False) -> list[Origin]:
     """Origins of one decisive value, each with its share of the blame.
@@ -211,7 +229,7 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         step = turn_of(graph, graph.span(changed.span_id)).span_id
         chain = _carriers(graph, prov, key, step, sink) + [step]
         return [Origin(step, value, share, "tool_output_misread", changed.how, chain)]
-    claim = prov.first_claim(key)
+    claim = _computed_on_the_way(graph, prov, key, sink) or prov.first_claim(key)
     if claim is None:
         origin = prov.origin.get(key)
         if origin is None or origin in prov.task_keys or (graph.root is not None and origin == graph.root.span_id):
@@ -249,9 +267,14 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
         return [Origin(step, value, share * 0.5, "hallucination", f"{value.shown} = {claim.how}", chain)]
     if is_tool(span):
         expected = graph.trace.expected
-        listing = _is_listing(prov, span.span_id, value)
-        right_one_there = bool(expected) and any(
-            v.key in prov.origin and prov.origin[v.key] == span.span_id for v in extract(expected or "") if v.kind in CLAIM_KINDS
+        expected_values = extract(expected or "") if expected else []
+        right_one_there = any(
+            v.key in prov.origin and prov.origin[v.key] == span.span_id for v in expected_values if v.kind in CLAIM_KINDS
+        )
+        # the expected value of the same kind came back in the same result (LMS-204 beside
+        # LES-118): the tool offered both, whatever their types, and someone chose
+        listing = _is_listing(prov, span.span_id, value) or any(
+            v.kind == value.kind and v.key != value.key and prov.origin.get(v.key) == span.span_id for v in expected_values
         )
         picker = _picker(graph, prov, key, span.span_id) if listing and not whole_listing else None
         if picker is not None:
@@ -432,6 +455,14 @@ def rule_never_retrieved(graph: AttributionGraph, prov: Provenance, evidence: li
                      "is the first retrieval that came back with nothing")]
 
 
+# a stand-in for what a failed call should have given, or leaving that part out
+_STAND_IN = re.compile(
+    r"\b(?:using (?:the |a |an )?(?:scheduled|default|estimated|cached|previous|last|planned|typical|average)\b[^.\n]{0,30}|"
+    r"assum(?:e|ing) [^.\n]{0,30}|fall(?:ing)? back to [^.\n]{0,30}|instead of [^.\n]{0,30}|"
+    r"skip(?:ping)? [^.\n]{0,30}|(?:without|excluding|leaving out|leave out) (?:it|them|that|those|this|the [^.\n]{0,20})|"
+    r"move on|carry on without)",
+    re.I,
+)
 _REPORTS_TROUBLE = re.compile(
     r"\b(?:fail(?:ed|s|ure)?|error|exception|blocked|denied|unavailable|timed? ?out|could not|couldn't|cannot|can't|unable|"
     r"retry|rolled back|not (?:available|reachable|found))\b",
@@ -459,8 +490,18 @@ def rule_swallowed_error(graph: AttributionGraph, prov: Provenance, weights: Wei
         if turn is span or turn is graph.root or turn.span_id in seen or turn.kind is not SpanKind.AGENT:
             continue
         stated = [turn.span_id] + [child.span_id for child in graph.children(turn.span_id) if child.kind is SpanKind.LLM and child.start_ns >= span.end_ns]
+        # a turn that puts a stand-in in the missing data's place or leaves that part out ("using
+        # the scheduled 38 h", "skip DE"), however openly, made the run's decision: the steps after
+        # it carry a result short of the task
+        stand_in = next((match for holder in stated for match in [_STAND_IN.search(graph.outputs[holder])] if match), None)
+        if stand_in is not None:
+            seen.add(turn.span_id)
+            found.append(Evidence(turn.span_id, "swallowed_error", "task_derailment", weights.direct,
+                                  f"step {turn.step} ({graph.agent(turn)}) went on after step {span.step} failed and was not "
+                                  f"retried, with '{quote(stand_in.group(0), 30)}' in place of what the call should have returned"))
+            continue
         if any(_REPORTS_TROUBLE.search(graph.outputs[holder]) for holder in stated):
-            continue  # it told of the failure: nothing was swallowed
+            continue  # it told of the failure and stated nothing in its place
         invented = [
             claim.value for holder in stated for claim in prov.claims.get(holder, ())
             if claim.status == NOVEL and claim.value.key in answer_keys and specificity(claim.value) >= 0.6

@@ -34,6 +34,7 @@ from rootspan.attribution.values import (
     CLAIM_KINDS,
     DATE,
     DECISION,
+    day_month_key,
     NUMBER,
     Value,
     extract,
@@ -477,6 +478,11 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
         if value.kind == DATE:
             dates.pop(value.key, None)
             dates[value.key] = prov.origin[value.key]
+            alias = day_month_key(value.key)  # "16 Sep" later is this date, said without its year
+            if alias is not None and alias not in prov.origin:
+                prov.origin[alias] = prov.origin[value.key]
+                prov.origin_unit[alias] = None
+                known.add(alias)
         elif value.number is not None and len(numbers_seen) < 10_000:
             numbers_seen[value.key] = value.number
         if value.number is not None and not is_year(value):
@@ -584,6 +590,10 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
             return gathered[0]
         claims: list[Claim] = prov.claims.setdefault(span_id, [])
         seen_here: set[str] = set()
+        # a tool called with a few numbers computes from them (a long dump of numbers does not)
+        computes_here = span.kind is SpanKind.TOOL and 2 <= sum(
+            1 for value in prov.values_in.get(span_id, ()) if value.number is not None and not is_year(value)
+        ) <= TRIPLE_OPERANDS
         for value in values:
             if value.key in seen_here:
                 continue
@@ -591,6 +601,15 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
             prov.holders.setdefault(value.key, []).append(span_id)
             if span is root:
                 continue  # the run's answer on the root repeats what a step said
+            if value.key in known and computes_here:
+                # a calculator's 10.0 that its own arguments give (500 x 2.5 / 125) was computed
+                # here, even when a 10.0 appeared somewhere earlier by chance (an argument equal
+                # to the result is passed through, not computed)
+                arguments = [operand for operand in own_numbers_of(span_id) if number_key(operand[0]) != value.key]
+                derived = try_derive(value, arguments, tool=True)
+                if derived is not None:
+                    claims.append(Claim(span_id, value, DERIVED, *derived))
+                    continue
             if value.key in known:
                 origin = prov.origin[value.key]
                 if value.kind == NUMBER and unit_conflict(prov.origin_unit.get(value.key), value.unit):

@@ -27,11 +27,21 @@ def _step_label(run: Run, trace_id: str, span_id: str) -> str:
     return f"step {step} {printable(trace.agent_of(span) or shorten(span.name, 30))}"
 
 
-def _bottleneck_line(run: Run, verdict: Verdict, bottleneck: Bottleneck) -> str:
+def _bottleneck_line(run: Run, verdict: Verdict, bottleneck: Bottleneck, primary: bool = False) -> str:
     where = _step_label(run, verdict.trace_id, bottleneck.span_id)
     name = printable(shorten(bottleneck.name, 36)) if bottleneck.name else ""
     duration = format_duration(bottleneck.duration_ns) if bottleneck.duration_ns else ""
-    return f"{100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip()
+    mark = "  <- primary" if primary else ""
+    return f"{100 * bottleneck.share:5.1f}%  {printable(bottleneck.bound_by):<22} {where}  {name}  {duration}".rstrip() + mark
+
+
+def by_share(verdict: Verdict) -> list[Bottleneck]:
+    """The verdict's bottlenecks by share, biggest first, for lists a user reads.
+
+    verdicts.json keeps the engine's order (the primary bottleneck first, the one the one-line
+    report names); a list is read as a ranking, so it is shown by share with the primary marked.
+    """
+    return sorted(verdict.bottlenecks, key=lambda bottleneck: -bottleneck.share)
 
 
 def lineage_line(verdict: Verdict) -> str:
@@ -60,7 +70,7 @@ def render_verdict(run: Run, verdict: Verdict, compared: bool = False) -> list[s
         if top is not None:
             where = _step_label(run, verdict.trace_id, top.span_id)
             duration = f", {format_duration(top.duration_ns)}" if top.duration_ns else ""
-            tail = f"  (top bottleneck: {printable(top.bound_by)} {100 * top.share:.1f}% at {where}{duration})"
+            tail = f"  (primary bottleneck: {printable(top.bound_by)} {100 * top.share:.1f}% at {where}{duration})"
         lines = [f"trace {verdict.trace_id}  success{tail}"]
         if compared and top is not None and top.evidence:
             lines.append(f"    {printable(top.evidence[0])}")
@@ -99,11 +109,16 @@ def render_verdict(run: Run, verdict: Verdict, compared: bool = False) -> list[s
         )
         lines.append(f"  alternatives  {alternatives}")
     if verdict.bottlenecks:
-        shown = verdict.bottlenecks[:MAX_BOTTLENECKS]
+        primary = verdict.bottlenecks[0]
+        ranked = by_share(verdict)
+        shown = ranked[:MAX_BOTTLENECKS]
+        if primary not in shown:  # the one the engine blames is always shown, last
+            shown[-1] = primary
         more = len(verdict.bottlenecks) - len(shown)
-        lines.append("  bottlenecks" + (f" (top {len(shown)} of {len(verdict.bottlenecks)}; --json has all)" if more else ""))
+        lines.append("  bottlenecks by share" + (f" (top {len(shown)} of {len(verdict.bottlenecks)}; --json has all)" if more else ""))
         for bottleneck in shown:
-            lines.append("    " + _bottleneck_line(run, verdict, bottleneck))
+            marked = bottleneck is primary and bottleneck is not ranked[0]
+            lines.append("    " + _bottleneck_line(run, verdict, bottleneck, marked))
             lines.extend(f"        {printable(sentence)}" for sentence in bottleneck.evidence[:2])
     return lines
 
@@ -119,9 +134,35 @@ def render_verdicts(run: Run, verdicts: list[Verdict], summary: dict[str, Any], 
     agents = ", ".join(f"{printable(agent)} {count}" for agent, count in summary.get("culprit_agents", {}).items())
     lines.append(
         f"summary: {summary.get('traces', 0)} traces, {summary.get('failures', 0)} failed"
+        + slow_part(summary)
         + (f"; culprits: {agents}" if agents else "")
     )
     return "\n".join(lines)
+
+
+def slow_trace_phrase(item: dict[str, Any]) -> str:
+    """'trace 3f2a… 10.3x its peers, step 4 (researcher) web_search, bound_by tool_io'."""
+    against = "the baseline" if item.get("against") == "baseline" else "its peers"
+    text = f"trace {printable(str(item.get('trace_id', '?'))[:12])} {item.get('ratio', 0):.1f}x {against}"
+    if item.get("bound_by"):
+        step = "?" if item.get("step") is None else item["step"]
+        agent = f" ({printable(item['agent'])})" if item.get("agent") else ""
+        name = f" {printable(shorten(str(item['name']), 36))}" if item.get("name") else ""
+        text += f", step {step}{agent}{name}, bound_by {printable(item['bound_by'])}"
+    return text
+
+
+MAX_SLOW_NAMED = 3  # the summary line names this many slow traces, and counts the rest
+
+
+def slow_part(summary: dict[str, Any]) -> str:
+    """', 1 slow: trace … 10.3x its peers, …' for the summary line ('' when none is slow)."""
+    slow = summary.get("slow_traces") or []
+    if not slow:
+        return ", 0 slow" if "slow" in summary else ""
+    named = "; ".join(slow_trace_phrase(item) for item in slow[:MAX_SLOW_NAMED])
+    more = f"; and {len(slow) - MAX_SLOW_NAMED} more (--json lists all)" if len(slow) > MAX_SLOW_NAMED else ""
+    return f", {len(slow)} slow: {named}{more}"
 
 
 def render_whowhen(result: dict[str, Any], priors: dict[str, dict[str, float]], with_truth: bool, split: str) -> str:

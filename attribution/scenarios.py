@@ -97,6 +97,22 @@ def _truth(run: Run, label: dict[str, Any]) -> tuple[Verdict | None, dict[str, A
     return None
 
 
+def turn_step(trace: Any, span: Any) -> int | None:
+    """The step of the agent turn a model call belongs to; any other span's own step.
+
+    Ground truth and verdicts may name either the model call that produced a wrong value or the
+    agent turn around it (the engine reports turns: a call's words are its turn's); both name the
+    same step of the run, so steps are compared at turn level.
+    """
+    from rootspan.model import SpanKind
+
+    if span.kind is SpanKind.LLM:
+        for ancestor in trace.ancestors(span):
+            if ancestor.kind is SpanKind.AGENT:
+                return ancestor.step
+    return span.step
+
+
 def score_failure(run_dir: Path) -> dict[str, Any]:
     """The verdict of one failing scenario against its ground truth."""
     from rootspan.attribution import attribute_run
@@ -114,8 +130,10 @@ def score_failure(run_dir: Path) -> dict[str, Any]:
     if verdict is None or verdict.outcome != "failure":
         return {"error": "the run did not fail", "succeeded": label.get("succeeded")}
     guess = top_candidate(verdict)
+    trace = expected["trace"]
+    guessed_span = trace.get(guess.span_id) if guess is not None else None
     agent_ok = guess is not None and guess.agent == expected["agent"]
-    step_ok = guess is not None and guess.step == expected["step"]
+    step_ok = guessed_span is not None and turn_step(trace, guessed_span) == turn_step(trace, expected["span"])
     return {
         "predicted": {"agent": getattr(guess, "agent", None), "step": getattr(guess, "step", None), "category": verdict.category},
         "expected": {"agent": expected["agent"], "step": expected["step"], "category": label.get("category")},

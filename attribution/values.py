@@ -22,6 +22,7 @@ MAX_VALUES = 400  # per text: long dumps hold thousands of numbers; provenance n
 
 NUMBER = "number"
 DATE = "date"
+DAY_MONTH = "day_month"  # a date written without its year ("16 Sep"): key "dm:09-16"
 IDENTIFIER = "identifier"
 QUOTED = "quoted"
 NAME = "name"
@@ -30,7 +31,7 @@ URL = "url"
 CODE = "code"
 DECISION = "decision"
 
-CLAIM_KINDS = frozenset({NUMBER, DATE, QUOTED, NAME, DECISION})  # what a step can be wrong about
+CLAIM_KINDS = frozenset({NUMBER, DATE, DAY_MONTH, QUOTED, NAME, DECISION})  # what a step can be wrong about
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,20 @@ _IDENTIFIER = re.compile(
 # the text into such tokens first and matching each whole is several times faster than scanning
 # every position with look-arounds
 _DIGIT_TOKEN = re.compile(r"[\w#-]*\d[\w#-]*")
+_DIGIT_GROUPS = re.compile(r"\d{1,8}(?:-\d{1,8}){1,4}")
+
+
+def _numeric_code(raw: str) -> bool:
+    """A dash-joined code of digits (SKU "88-40213", "555-1234", "12-3456-78"), not a range.
+
+    "5-10 days" and "1000-1500 units" are ranges (groups of one length, or short ones); a code has
+    three or more groups, or groups of different lengths with one of four digits or more.
+    """
+    if not _DIGIT_GROUPS.fullmatch(raw):
+        return False
+    groups = raw.split("-")
+    lengths = {len(group) for group in groups}
+    return len(groups) >= 3 or (len(lengths) > 1 and max(lengths) >= 4)
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+\.\d+(?:[.-]\w+)?(?![\w.])|(?<![\w.])v\d+(?:\.\d+)?(?![\w.])")
 _V_DIGIT = re.compile(r"v\d")  # "v2": the only version form without a dot; most prose holds a "v"
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?Z?)?(?!\d)")
@@ -180,7 +195,51 @@ def _date_values(text: str, taken: list[tuple[int, int]]) -> list[Value]:
         if key:
             found.append(Value(DATE, key, match.group(0), match.start()))
             taken.append(match.span())
+    if any(month in lower for month in _MONTH_STEMS):
+        found.extend(_partial_dates(text, taken))
     return found
+
+
+# "12-18 Sep", "3 March", "Sep 16", "June 3-5": a day and month with no year. The year is implied
+# by the run (the task's "2024-09-12 to 2024-09-18"), so these are dates ("dm:09-16"), supported by
+# any full date of that day and month, and their numbers are not quantities.
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+# Month names count only capitalised ("May 3", "SEP 16"): "you may 3 times" and "march 5 miles" are verbs.
+_CAPITAL_MONTH = "|".join(
+    alternative for m in _MONTHS for alternative in (m[:3].capitalize() + r"(?:" + m[3:] + r")?", m[:3].upper() + r"(?:" + m[3:].upper() + r")?")
+)
+_DAY_MONTH = re.compile(rf"\b{_DAY}(?:\s?[-–]\s?{_DAY})?\s+({_CAPITAL_MONTH})\b\.?(?:,?\s+(\d{{4}})\b)?")
+_MONTH_DAY = re.compile(rf"\b({_CAPITAL_MONTH})\.?\s+{_DAY}(?:\s?[-–]\s?{_DAY})?\b(?:,?\s+(\d{{4}})\b)?")
+
+
+def day_month_key(key: str) -> str | None:
+    """The day-and-month key a full date also supports ("d:2024-09-16..." -> "dm:09-16")."""
+    return "dm:" + key[7:12] if key.startswith("d:") and len(key) >= 12 else None
+
+
+def _partial_dates(text: str, taken: list[tuple[int, int]]) -> list[Value]:
+    found: list[Value] = []
+    for pattern, day_groups, month_group, year_group in ((_DAY_MONTH, (1, 2), 3, 4), (_MONTH_DAY, (2, 3), 1, 4)):
+        for match in pattern.finditer(text):
+            month = _month(match.group(month_group))
+            year = match.group(year_group)
+            for group in day_groups:
+                day = match.group(group)
+                if day is None or _inside(match.start(group), taken):
+                    continue
+                if year:
+                    key = _iso(int(year), month, int(day))
+                    if key:
+                        found.append(Value(DATE, key, match.group(0), match.start(group)))
+                elif 1 <= int(day) <= 31:
+                    found.append(Value(DAY_MONTH, f"dm:{month:02d}-{int(day):02d}", match.group(0), match.start(group)))
+            taken.append(match.span())
+    return found
+
+
+def date_values(text: str) -> list[Value]:
+    """Only the dates of a text (ISO, slash, word forms and yearless ones): cheaper than ``extract``."""
+    return _date_values(text, [])
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
@@ -213,7 +272,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         start = match.start()
         if raw.startswith("#") and not _IDENTIFIER.fullmatch(raw):
             raw, start = raw[1:], start + 1
-        if not _IDENTIFIER.fullmatch(raw):
+        if not (_IDENTIFIER.fullmatch(raw) or _numeric_code(raw)):
             continue
         found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, start))
         taken.append((start, start + len(raw)))
@@ -230,8 +289,9 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         word = tail.strip().lower()
         end = match.end()
         tail_unit = None
-        if word in _MULTIPLIERS and not tail.startswith("-") and (word != "m" or match.group("cur")):
-            number *= _MULTIPLIERS[word]
+        scale = word.split("/", 1)[0]  # "$5.4k/day" is 5400 a day
+        if scale in _MULTIPLIERS and not tail.startswith("-") and (scale != "m" or match.group("cur")):
+            number *= _MULTIPLIERS[scale]
         elif word == "%":
             tail_unit = "%"
         elif word.lstrip("-") in _UNIT_WORDS:
@@ -296,8 +356,10 @@ def claims(values: list[Value]) -> list[Value]:
 
 
 def is_small_count(value: Value) -> bool:
-    """0..10 without a unit: counts and ordinals that every text is full of."""
-    return value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number) and 0 <= value.number <= 10
+    """0..10 without a unit, written as a whole number: counts and ordinals that every text is
+    full of ("10.0" is a measured quantity)."""
+    return (value.kind == NUMBER and value.unit is None and value.number is not None and value.number == int(value.number)
+            and 0 <= value.number <= 10 and "." not in value.raw)
 
 
 def specificity(value: Value) -> float:
@@ -311,6 +373,8 @@ def specificity(value: Value) -> float:
         return 1.0 if value.unit is not None or digits >= 3 else 0.7
     if value.kind == DATE:
         return 1.0
+    if value.kind == DAY_MONTH:
+        return 0.7  # a day and month without the year: as specific as a two-digit number
     if value.kind in (NAME, QUOTED):
         return 0.6
     return 0.4

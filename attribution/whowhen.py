@@ -258,17 +258,17 @@ def log_label(log: Log) -> Label:
 
 def import_logs(source: Path, out: Path) -> list[Path]:
     """Write one run directory per log: OUT/<subset>/<id>/{traces.jsonl,labels.json}."""
-    from rootspan.rundir import TRACES_FILE, write_labels, write_traces
+    from rootspan.rundir import write_labels, write_traces
+    from rootspan.safe_write import ensure_dir
 
     written: list[Path] = []
     for log in find_logs(source):
         run_dir = out / log.subset / log.log_id
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            traces = run_dir / TRACES_FILE
-            if traces.exists():
-                traces.unlink()  # re-import replaces, never appends a second copy
-            write_traces(run_dir, log_to_spans(log))
+            # OUT/<subset>/<id> made without following a symlinked folder planted below OUT;
+            # re-import replaces the files whole (atomically), never appends a second copy
+            ensure_dir(run_dir, root=out)
+            write_traces(run_dir, log_to_spans(log), replace=True)
             write_labels(run_dir, log_label(log))
         except OSError as exc:
             raise UserError(f"{run_dir}: cannot write the run directory ({exc.strerror or exc})") from exc

@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from rootspan.safe_write import write_atomic
 from rootspan.tracer.bench import run_benchmark
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_benchmark(n_spans=args.spans, rounds=args.rounds, profiling=not args.no_profiling)
     text = json.dumps(result, indent=2) + "\n"
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
     return 0

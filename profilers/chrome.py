@@ -46,9 +46,12 @@ class Window:
 
 
 def read_chrome_trace(path: Any) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
-    """A Chrome trace file -> (events, baseTimeNanoseconds, the other top-level fields)."""
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
+    """A Chrome trace file (a path, or a file opened in binary mode) -> (events, baseTimeNanoseconds, the other top-level fields)."""
+    if hasattr(path, "read"):
+        data = json.load(path)
+    else:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
     if isinstance(data, list):  # the bare-array form of the format
         return [e for e in data if isinstance(e, dict)], 0, {}
     if not isinstance(data, dict) or not isinstance(data.get("traceEvents"), list):

@@ -10,15 +10,46 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from rootspan.profilers.chrome import GPU_CATS, RUNTIME_CATS, Window, read_chrome_trace
 from rootspan.rundir import KERNELS_DIR
+from rootspan.profilers.sampler import note_once
+from rootspan.safe_write import ensure_dir, write_atomic
+
+
+def _read_own_file(path: Path) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    """The existing kernels file, opened without following a symlink (ELOOP if it is one)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        return read_chrome_trace(handle)
+
+
+def _set_aside(path: Path, exc: BaseException) -> None:
+    """Rename an existing file this process cannot merge into, so the new one does not replace it.
+
+    The name keeps the trace id but not the ``.json`` ending, so loaders do not take it for a
+    trace's kernels file; the warning says where it went.
+    """
+    for _ in range(100):
+        aside = path.with_name(f"{path.name}.unreadable-{os.urandom(4).hex()}")
+        if not os.path.lexists(aside):
+            break
+    reason = getattr(exc, "strerror", None) or exc
+    try:
+        os.rename(path, aside)
+    except OSError as rename_exc:
+        raise OSError(f"{path}: unreadable ({reason}) and cannot be set aside ({rename_exc.strerror or rename_exc})") from None
+    note_once(f"{path} was unreadable ({reason}); kept as {aside.name}, new kernel events written to {path.name}")
 
 
 class KernelStore:
     def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
         self.directory = run_dir / KERNELS_DIR
         self._events: dict[str, list[dict[str, Any]]] = {}
         self._base: dict[str, int] = {}
@@ -71,19 +102,20 @@ class KernelStore:
             return None
         base = self._base.pop(trace_id)
         meta = self._meta.pop(trace_id, {})
-        self.directory.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.directory, root=self.run_dir)  # refuses a kernels/ that is a symlink
         path = self.directory / f"{trace_id}.json"
-        if path.is_file():
+        if os.path.lexists(path):
             try:
-                old_events, old_base, _ = read_chrome_trace(path)
+                old_events, old_base, _ = _read_own_file(path)
+            except (OSError, ValueError, RecursionError) as exc:
+                _set_aside(path, exc)  # never lose what is there: kept under another name
+            else:
                 shift = (base - old_base) / 1000.0
                 for event in events:
                     if "ts" in event:
                         event["ts"] = float(event["ts"]) + shift
                 events = old_events + events
                 base = old_base
-            except (OSError, ValueError):
-                pass  # an unreadable old file is replaced by what this process knows
         document = {
             "schemaVersion": 1,
             "deviceProperties": meta.get("deviceProperties", []),
@@ -92,11 +124,7 @@ class KernelStore:
             "traceName": f"rootspan trace {trace_id}",
             "traceEvents": events,
         }
-        tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            tmp.unlink(missing_ok=True)  # a full disk must not leave half a file in kernels/
-            raise
+        # a random O_EXCL temp name, then rename: a symlink planted at the file (or a symlinked
+        # kernels/ folder) is never written through, and a full disk leaves no half file
+        write_atomic(path, json.dumps(document, separators=(",", ":")), root=self.run_dir)
         return path

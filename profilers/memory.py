@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from rootspan.profilers import names as n
 from rootspan.profilers.sampler import note_once
+from rootspan.safe_write import write_atomic
 
 _UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 _TRIED = re.compile(r"Tried to allocate (\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB)")
@@ -123,11 +124,9 @@ class MemoryTracker:
                 self._snapshotted.add(trace_id)
                 path = self.run_dir / f"oom-{trace_id}-{span_id}.pickle"
                 try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    with path.open("wb") as handle:
-                        pickle.dump(torch.cuda.memory._snapshot(), handle)
+                    # whole and atomic, never through a symlink planted at the name
+                    write_atomic(path, pickle.dumps(torch.cuda.memory._snapshot()), root=self.run_dir)
                     attrs[n.GPU_MEM_SNAPSHOT] = path.name
                 except Exception as exc:  # noqa: BLE001 - the OOM is the news; a failed snapshot must not hide it
-                    path.unlink(missing_ok=True)  # no half-written pickle for a reader to choke on
                     note_once(f"OOM allocator snapshot not written ({type(exc).__name__}: {exc})")
         return attrs

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rootspan.errors import UserError
+from rootspan.safe_write import write_atomic
 from rootspan.metrics import load_metrics
 from rootspan.model import Run, Span, StatusCode, Trace
 from rootspan.profilers.chrome import read_chrome_trace
@@ -244,7 +245,9 @@ def export_perfetto(run: Run, output: Path) -> dict[str, Any]:
             text = json.dumps(document, separators=(",", ":"), allow_nan=False)
         except ValueError:  # strict JSON only: browsers' JSON.parse rejects NaN and Infinity
             text = json.dumps(_without_non_finite(document), separators=(",", ":"), allow_nan=False)
-        output.write_text(text, encoding="utf-8")
+        write_atomic(output, text)  # a symlink planted at FILE is replaced, its target never written
+    except UserError:
+        raise
     except OSError as exc:
         raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from exc
     return {"output": str(output), **counts}

@@ -204,6 +204,33 @@ def trusted_span(values: dict[str, Any]) -> Span:
     return span
 
 
+def _number_unstepped(spans: list[Span], by_id: dict[str, Span]) -> None:
+    """Give every span a step, as DESIGN.md promises, where its producer gave none.
+
+    rootspan's tracer numbers every span in start order from 0; other producers (OpenInference,
+    OpenLLMetry, a server in another process) often number nothing. A trace with no numbered span
+    is numbered the way the tracer would have done it; a span without a number in a trace that has
+    some takes the step of its nearest numbered ancestor (it is part of that step), so no producer's
+    number is ever changed or duplicated under another meaning. The number is written into the
+    in-memory attributes only; files are never touched.
+    """
+    unnumbered = [span for span in spans if span.step is None]
+    if not unnumbered:
+        return
+    if len(unnumbered) == len(spans):
+        for index, span in enumerate(spans):  # already in start order
+            span.attributes[sc.ROOTSPAN_STEP] = index
+        return
+    for span in unnumbered:
+        parent = by_id.get(span.parent_span_id) if span.parent_span_id else None
+        for _ in range(256):
+            if parent is None or parent.step is not None:
+                break
+            parent = by_id.get(parent.parent_span_id) if parent.parent_span_id else None
+        if parent is not None and parent.step is not None:
+            span.attributes[sc.ROOTSPAN_STEP] = parent.step
+
+
 class Trace(BaseModel):
     """All spans of one trace id, with the tree and step order the analyses need."""
 
@@ -230,6 +257,7 @@ class Trace(BaseModel):
             else:
                 roots.append(span)
         roots.sort(key=lambda s: (s.parent_span_id is not None, s.start_ns))
+        _number_unstepped(self.spans, by_id)
         self.__pydantic_private__["_index"] = {
             "by_id": by_id,
             "children": children,

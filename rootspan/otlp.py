@@ -74,6 +74,11 @@ def _decode_int(raw: Any, what: str = "value", low: int = INT64_MIN, high: int =
         except ValueError:  # also Python's own limit on digits in a string
             raise OTLPDecodeError(f"{what} is not an integer: {_shown(raw)}") from None
     elif kind is float and raw.is_integer():
+        # orjson (the fast line parser) turns an integer literal beyond 64 bits into a float
+        # without a word: -9223372036854775809 arrives as -2.0**63, which is in range. No real
+        # producer writes a 64-bit-sized integer as a float, so at that magnitude it is refused.
+        if abs(raw) >= 2.0**63:
+            raise OTLPDecodeError(f"{what} {_shown(raw)} is beyond 64-bit integers (or a float where an integer belongs)")
         value = int(raw)
     else:
         raise OTLPDecodeError(f"{what} is not an integer: {_shown(raw)}")

@@ -18,6 +18,7 @@ from rootspan.errors import UserError
 from rootspan.jsonl import parse_json_line
 from rootspan.model import Label, Run, Span, Trace, Verdict
 from rootspan.perf import gc_paused
+from rootspan.safe_write import append_bytes, is_inside, write_atomic
 from rootspan.otlp import OTLPDecodeError, decode_span, is_traces_data, iter_traces_data, spans_to_traces_data
 
 TRACES_FILE = "traces.jsonl"
@@ -50,15 +51,30 @@ class _Warnings:
 
 
 def resolve_traces_path(path: Path) -> Path:
-    """A run directory or a traces file -> the traces file, or a one-line UserError."""
+    """A run directory or a traces file -> the traces file, or a one-line UserError.
+
+    A traces file named on the command line is read wherever it is; the one inside a run
+    directory must not be a symlink out of that directory (a run directory from someone else
+    could otherwise make rootspan read, and export, any file of the user's).
+    """
     if not path.exists():
         raise UserError(f"{path}: no such file or directory")
     if path.is_dir():
         candidate = path / TRACES_FILE
         if not candidate.is_file():
             raise UserError(f"{path}: not a run directory (no {TRACES_FILE} in it)")
+        if not is_inside(candidate, path):
+            raise UserError(f"{candidate}: a symbolic link to outside the run directory; not read")
         return candidate
     return path
+
+
+def _inside_run(path: Path, run_dir: Path, warnings: _Warnings) -> bool:
+    """Whether a run file may be read: symlinks out of the run directory are skipped, with a warning."""
+    if is_inside(path, run_dir):
+        return True
+    warnings.add("symlink", f"{path}: a symbolic link to outside the run directory; skipped")
+    return False
 
 
 def _report_problems(warnings: _Warnings, where: str, problems: list[str]) -> None:
@@ -189,11 +205,15 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     if run_dir is not None:
         kernels = run_dir / KERNELS_DIR
         if kernels.is_dir():
-            run.kernel_files = {item.stem: item for item in sorted(kernels.glob("*.json"))}
+            run.kernel_files = {
+                item.stem: item
+                for item in sorted(kernels.glob("*.json"))
+                if item.is_file() and _inside_run(item, run_dir, warnings)
+            }
         metrics = run_dir / METRICS_FILE
-        run.metrics_path = metrics if metrics.is_file() else None
+        run.metrics_path = metrics if metrics.is_file() and _inside_run(metrics, run_dir, warnings) else None
         labels_path = run_dir / LABELS_FILE
-        if labels_path.is_file():
+        if labels_path.is_file() and _inside_run(labels_path, run_dir, warnings):
             try:
                 run.labels = read_labels(labels_path)
             except UserError as exc:
@@ -202,19 +222,26 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     return run
 
 
-def append_jsonl(path: Path, obj: dict[str, Any]) -> None:
-    """Append one JSON object as one line; a single write keeps lines whole for live readers."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def append_jsonl(path: Path, obj: dict[str, Any], root: Path | None = None) -> None:
+    """Append one JSON object as one line; a single write keeps lines whole for live readers.
+
+    A symlink (or FIFO) planted at ``path`` is refused (``safe_write.UnsafePathError``, an
+    OSError), as is a symlinked folder between ``root`` and the file.
+    """
     line = json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n"
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line)
+    append_bytes(path, line.encode("utf-8"), root=root)
 
 
-def write_traces(path: str | os.PathLike[str], spans: Iterable[Span]) -> Path:
-    """Append spans as one TracesData line to a run directory's traces file (or to a .jsonl path)."""
+def write_traces(path: str | os.PathLike[str], spans: Iterable[Span], replace: bool = False) -> Path:
+    """Spans as one TracesData line in a run directory's traces file (or a .jsonl path): appended,
+    or with ``replace`` written as the whole file (atomically, like every whole-file writer)."""
     path = Path(path)
     target = path if path.suffix == ".jsonl" else path / TRACES_FILE
-    append_jsonl(target, spans_to_traces_data(spans))
+    if replace:
+        line = json.dumps(spans_to_traces_data(spans), separators=(",", ":"), ensure_ascii=False) + "\n"
+        write_atomic(target, line, root=target.parent)
+    else:
+        append_jsonl(target, spans_to_traces_data(spans))
     return target
 
 
@@ -228,25 +255,22 @@ def read_labels(path: Path) -> Label:
 
 def write_labels(run_dir: str | os.PathLike[str], label: Label) -> Path:
     target = Path(run_dir) / LABELS_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(label.model_dump_json(indent=2, exclude_none=False) + "\n", encoding="utf-8")
-    return target
+    return write_atomic(target, label.model_dump_json(indent=2, exclude_none=False) + "\n", root=run_dir)
 
 
 def write_verdicts(run_dir: str | os.PathLike[str], verdicts: list[Verdict], summary: dict[str, Any] | None = None) -> Path:
     """verdicts.json: ``{"verdicts": [...], "summary": {...}}``; replaced whole on each analysis."""
     target = Path(run_dir) / VERDICTS_FILE
     payload = {"verdicts": [verdict.model_dump(mode="json") for verdict in verdicts], "summary": summary or {}}
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_atomic(target, json.dumps(payload, indent=2) + "\n", root=run_dir)
 
 
 def read_verdicts(run_dir: str | os.PathLike[str]) -> list[Verdict]:
     target = Path(run_dir) / VERDICTS_FILE
     if not target.is_file():
         return []
+    if not is_inside(target, Path(run_dir)):
+        raise UserError(f"{target}: a symbolic link to outside the run directory; not read")
     try:
         payload = json.loads(target.read_text(encoding="utf-8"))
         return [Verdict.model_validate(item) for item in payload.get("verdicts", [])]

@@ -52,6 +52,10 @@ ROOTSPAN_DONE_CLAIMED = "rootspan.done_claimed"  # true: this step declares the 
 ROOTSPAN_CODE_EXIT = "rootspan.code.exit_code"  # exit code of code a tool ran for an agent
 ROOTSPAN_CODE_OUTPUT = "rootspan.code.output"  # what that code printed
 ROOTSPAN_STOP = "rootspan.stop"  # true: this step ends the run (a terminate signal)
+# "synthetic": the span's timestamps order the steps but measure nothing (an importer made them
+# up, as for Who&When logs). No bottlenecks or slowdowns are computed for a trace whose root says so.
+ROOTSPAN_TIMING = "rootspan.timing"
+TIMING_SYNTHETIC = "synthetic"
 ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
 # A model server's phase of one request (rootspan serve): "queue", "prefill" or "decode".
 ROOTSPAN_SERVE_PHASE = "rootspan.serve.phase"

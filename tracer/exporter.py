@@ -16,7 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from rootspan.otlp import encode_attributes
+from rootspan.errors import UserError
 from rootspan.rundir import TRACES_FILE, append_jsonl
+from rootspan.text import printable
 
 
 # Agent apps repeat the same few attribute pairs on every span (operation, agent and tool names,
@@ -131,13 +133,15 @@ class RunDirSpanExporter(SpanExporter):
         if not spans:
             return SpanExportResult.SUCCESS
         try:
-            append_jsonl(self.path, spans_to_traces_data(spans))
+            append_jsonl(self.path, spans_to_traces_data(spans), root=self.run_dir)
         except (OSError, ValueError, TypeError) as exc:
             # A full disk or an unwritable directory must not crash the app being traced; say
             # why once, and the counting wrapper reports how many spans it cost at shutdown.
             if not self._warned:
                 self._warned = True
-                print(f"rootspan: warning: cannot write {self.path}: {exc}", file=sys.stderr)
+                # a refused symlink already names the path; other errors get it here
+                reason = str(exc) if isinstance(exc, UserError) else f"cannot write {self.path}: {exc}"
+                print(f"rootspan: warning: {printable(reason)}", file=sys.stderr)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 

@@ -28,6 +28,7 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from rootspan.tracer import endpoint as endpoint_credentials
 from rootspan.tracer.delivery import CountingBatchSpanProcessor, loss_report
 from rootspan.tracer.exporter import RunDirSpanExporter
 from rootspan.tracer.redact import Redactor
@@ -205,6 +206,7 @@ def _build(
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE}))
     counters = StepCounters()
+    redactor = Redactor(redact_patterns)
     provider = TracerProvider(sampler=StepSampler(counters), resource=resource, shutdown_on_exit=False)
     deliveries: list[CountingBatchSpanProcessor] = []
     if resolved_dir is not None:
@@ -215,7 +217,10 @@ def _build(
         # Imported only when asked for: the protobuf/requests stack costs ~100 ms of start-up.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        deliveries.append(CountingBatchSpanProcessor(OTLPSpanExporter(), label=f"OTLP endpoint {endpoint}"))
+        # The label is printed (shutdown line, late-span warning): never with userinfo or query.
+        endpoint_credentials.install_filter(redactor)
+        deliveries.append(CountingBatchSpanProcessor(
+            OTLPSpanExporter(), label=f"OTLP endpoint {endpoint_credentials.display_endpoint(endpoint)}"))
     downstream: SpanProcessor
     if len(deliveries) == 1:
         downstream = deliveries[0]
@@ -238,9 +243,9 @@ def _build(
         profile=profile,
         provider=provider,
         tracer=provider.get_tracer(SCOPE_NAME),
-        redact=Redactor(redact_patterns),
+        redact=redactor,
         counters=counters,
-        otlp_endpoint=endpoint,
+        otlp_endpoint=endpoint_credentials.display_endpoint(endpoint) if endpoint else None,
         parent_context=_parent_from_env(),
         deliveries=deliveries,
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import json
 import traceback
 from typing import Any, Callable, Iterable, TypeVar, overload
 
@@ -110,19 +109,6 @@ def record_exception(span: Any, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, f"{exc_type.__name__}: {message}"))
 
 
-def _json(value: Any) -> str:
-    """Captured content as text; never raises, since it runs between span start and the app's call."""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, default=str, ensure_ascii=False)
-    except Exception:  # noqa: BLE001 - a __str__ that raises, nesting too deep, a cycle
-        try:
-            return str(value)
-        except Exception:  # noqa: BLE001
-            return f"<{type(value).__name__} that cannot be shown>"
-
-
 class SpanHandle:
     """What a ``with`` block yields: the live OTel span plus rootspan's helpers."""
 
@@ -151,7 +137,7 @@ class SpanHandle:
         """The step's result, recorded only with content capture on (redacted)."""
         tracing = pipeline._active
         if tracing is not None and tracing.capture_content:
-            self.span.set_attribute(self.result_key, tracing.redact(_json(value)))
+            self.span.set_attribute(self.result_key, tracing.redact.to_json(value))
 
 
 class ToolCall(SpanHandle):
@@ -184,10 +170,10 @@ class LLMCall(SpanHandle):
         if tracing is None or not tracing.capture_content:
             return
         if input is not None:
-            self.span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, tracing.redact(_json(to_semconv_messages(input, "user"))))
+            self.span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, tracing.redact.to_json(to_semconv_messages(input, "user")))
         if output is not None:
             self.span.set_attribute(
-                sc.GEN_AI_OUTPUT_MESSAGES, tracing.redact(_json(to_semconv_messages(output, "assistant")))
+                sc.GEN_AI_OUTPUT_MESSAGES, tracing.redact.to_json(to_semconv_messages(output, "assistant"))
             )
 
     def set_result(self, value: Any) -> None:
@@ -289,7 +275,7 @@ def _capture_call(scope: SpanScope, span: Any, fn: Callable[..., Any], args: tup
         payload: Any = dict(bound.arguments)
     except (TypeError, ValueError):
         payload = {"args": list(args), "kwargs": kwargs}
-    span.set_attribute(scope.capture_arguments, tracing.redact(_json(payload)))
+    span.set_attribute(scope.capture_arguments, tracing.redact.to_json(payload))
 
 
 def _capture_result(scope: SpanScope, span: Any, result: Any) -> None:
@@ -424,7 +410,7 @@ def tool_span(name: str, call_id: str | None = None, arguments: Any = None) -> S
     if arguments is not None:
         tracing = pipeline._active
         if tracing is not None and tracing.capture_content:
-            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = tracing.redact(_json(arguments))
+            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = tracing.redact.to_json(arguments)
     return SpanScope(f"execute_tool {name}", attributes, SpanKind.INTERNAL, ToolCall)
 
 
@@ -483,7 +469,7 @@ def workflow(name: Any = None, conversation_id: str | None = None, task: Any = N
             attributes[sc.GEN_AI_CONVERSATION_ID] = str(conversation_id)
         tracing = pipeline._active
         if task is not None and tracing is not None and tracing.capture_content:
-            attributes[sc.GEN_AI_INPUT_MESSAGES] = tracing.redact(_json(to_semconv_messages(task, "user")))
+            attributes[sc.GEN_AI_INPUT_MESSAGES] = tracing.redact.to_json(to_semconv_messages(task, "user"))
         return SpanScope(f"invoke_workflow {workflow_name}", attributes, SpanKind.INTERNAL, SpanHandle)
 
     if callable(name):
@@ -519,7 +505,7 @@ def record_output(text: Any) -> None:
     tracing = pipeline._active
     if tracing is None or not tracing.capture_content:
         return
-    trace_api.get_current_span().set_attribute(sc.ROOTSPAN_OUTPUT, tracing.redact(_json(text)))
+    trace_api.get_current_span().set_attribute(sc.ROOTSPAN_OUTPUT, tracing.redact.to_json(text))
 
 
 def handoff(to: str, reason: str | None = None) -> None:
@@ -552,6 +538,6 @@ def outcome(success: bool, reason: str | None = None, expected: Any = None, answ
     if reason is not None:
         span.set_attribute(sc.ROOTSPAN_OUTCOME_REASON, redact(str(reason)))
     if expected is not None:
-        span.set_attribute(sc.ROOTSPAN_EXPECTED, redact(_json(expected)))
+        span.set_attribute(sc.ROOTSPAN_EXPECTED, redact.to_json(expected))
     if answer is not None and _capturing():
-        span.set_attribute(sc.ROOTSPAN_OUTPUT, redact(_json(answer)))
+        span.set_attribute(sc.ROOTSPAN_OUTPUT, redact.to_json(answer))

@@ -40,6 +40,14 @@ class TraceAnalysis:
         """The engine ran but its evidence was too weak to name a culprit (it ranks candidates instead)."""
         return self.verdict is not None and not self.verdict.determined
 
+    @property
+    def primary_bottleneck(self) -> str | None:
+        """The span of the verdict's first bottleneck (the engine's primary one), where `c` goes
+        when there is no culprit: a slow trace's answer is where its time went."""
+        if self.verdict is None or not self.verdict.determined or not self.verdict.bottlenecks:
+            return None
+        return self.verdict.bottlenecks[0].span_id
+
     def no_culprit_notice(self) -> str:
         """What `c` says when there is nothing to jump to."""
         if self.undetermined:
@@ -100,15 +108,36 @@ def compute_verdicts(run: Run) -> tuple[dict[str, Verdict], str]:
     return {verdict.trace_id: verdict for verdict in verdicts}, ""
 
 
+# A span is marked on the critical path when it holds at least this share of the trace's time on
+# it (the report's MIN_SHARE for bottlenecks): the parents a path merely runs inside, and
+# microsecond gaps of a parent between two children, are not where the time went.
+CRITICAL_MIN_SHARE = 0.01
+
+
 def compute_critical_path(trace: Trace) -> tuple[list[str], str]:
+    """The spans that own the critical path's time (in time order), not every ancestor around them.
+
+    ``critical_path.critical_path`` adds each owner's ancestors (the chain the path runs inside),
+    which marks the root and every agent turn of every trace; the waterfall marks only owners.
+    """
     try:
-        from rootspan.attribution.critical_path import critical_path
+        from rootspan.attribution.critical_path import critical_segments
     except ImportError:
         return [], "critical path unavailable (attribution engine not installed)"
     try:
-        return [span.span_id for span in critical_path(trace)], ""
+        segments = critical_segments(trace)
     except Exception as exc:  # noqa: BLE001 - see compute_verdicts
         return [], f"critical path failed: {_first_line(exc)}"
+    wall = max(1, trace.duration_ns)
+    time: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for segment in segments:
+        if segment.span is not None:
+            span_id = segment.span.span_id
+            time[span_id] = time.get(span_id, 0) + segment.duration_ns
+            first.setdefault(span_id, segment.start_ns)
+    owners = [span_id for span_id, ns in time.items() if ns >= CRITICAL_MIN_SHARE * wall]
+    return sorted(owners, key=lambda span_id: first[span_id]), ""
 
 
 def _step_key(trace: Trace, span: Span) -> tuple[str, str | None, str]:
@@ -151,6 +180,22 @@ def pair_traces(baseline: list[Trace], candidate: list[Trace]) -> list[tuple[Tra
         (baseline[index] if index < len(baseline) else None, candidate[index] if index < len(candidate) else None)
         for index in range(count)
     ]
+
+
+def pair_change(baseline: Trace | None, candidate: Trace | None) -> tuple[bool, int]:
+    """How much a pair changed, for ranking: (status or presence changed, |duration delta|)."""
+    if baseline is None or candidate is None:
+        present = baseline or candidate
+        return True, present.duration_ns if present is not None else 0
+    status_changed = (baseline.outcome or "") != (candidate.outcome or "") or (
+        any(span.is_error for span in baseline.spans) != any(span.is_error for span in candidate.spans))
+    return status_changed, abs(candidate.duration_ns - baseline.duration_ns)
+
+
+def pairs_by_change(pairs: list[tuple[Trace | None, Trace | None]]) -> list[int]:
+    """Pair indexes, biggest change first (a changed status outranks any duration; ties in order)."""
+    changes = [pair_change(a, b) for a, b in pairs]
+    return sorted(range(len(pairs)), key=lambda index: (not changes[index][0], -changes[index][1], index))
 
 
 def analyse_loaded(run: Run, need_verdicts: bool) -> RunAnalysis:

@@ -125,7 +125,8 @@ class RootspanApp(App[None]):
         # the default screen, and nothing ever pops back to it (escape stops at the traces list).
         self.push_screen(TracesScreen(data))
         if data.diff_mode:
-            self.push_screen(DiffScreen(data, 0))
+            # Open on the pair that changed most (p in the diff lists every pair by its change).
+            self.push_screen(DiffScreen(data, None))
 
     # -- background work for screens -----------------------------------------------------------
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
 from rootspan.model import Verdict
 from rootspan.text import format_duration, printable, shorten
+
+if TYPE_CHECKING:
+    from rootspan.attribution.slow_traces import SlowTrace
 
 STATUS_STYLES = {"failure": "bold red", "error": "bold red", "success": "green", "ok": "green"}
 
@@ -59,8 +64,22 @@ def undetermined_line(verdict: Verdict) -> str:
     return f"undetermined ({verdict.category})" if verdict.category else "undetermined"
 
 
-def verdict_line(verdict: Verdict | None) -> str:
-    """The verdict in a few words: category and culprit for failures, top bottleneck for slowdowns."""
+def slow_line(slow: "SlowTrace") -> str:
+    """'slow 4.2x peers: tool_io @ step 5 solver' (the bottleneck once a verdict names it)."""
+    against = "baseline" if slow.against == "baseline" else "peers"
+    text = f"slow {slow.ratio:.1f}x {against}"
+    if slow.bound_by:
+        where = f" @ step {slow.step}" if slow.step is not None else ""
+        agent = f" {printable(slow.agent)}" if slow.agent else ""
+        text += f": {printable(slow.bound_by)}{where}{agent}"
+    return text
+
+
+def verdict_line(verdict: Verdict | None, slow: "SlowTrace | None" = None) -> str:
+    """The verdict in a few words: category and culprit for failures, the slowdown or the primary
+    bottleneck (the verdict's first, as in ``rootspan attribute``) otherwise."""
+    if slow is not None and not names_culprit(verdict) and (verdict is None or verdict.determined):
+        return slow_line(slow)
     if verdict is None:
         return "-"
     if not verdict.determined:
@@ -71,6 +90,6 @@ def verdict_line(verdict: Verdict | None) -> str:
         agent = f" {printable(culprit.agent)}" if culprit.agent else ""
         return f"{verdict.category or 'failure'} @ {where}{agent}"
     if verdict.bottlenecks:
-        top = max(verdict.bottlenecks, key=lambda item: item.share)
+        top = verdict.bottlenecks[0]
         return f"{verdict.outcome}; bound by {top.bound_by} {top.share:.0%}"
     return verdict.outcome

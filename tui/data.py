@@ -10,11 +10,14 @@ import math
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rootspan import semconv as sc
 from rootspan.errors import UserError
 from rootspan.model import Run, Span, StatusCode, Trace, Verdict
+
+if TYPE_CHECKING:
+    from rootspan.attribution.slow_traces import SlowTrace
 
 GPU_KERNEL_TIME = "rootspan.gpu.kernel_time_ns"
 # How far into a traces file the cheap pre-flight check looks for an OTLP object.
@@ -37,6 +40,7 @@ class TraceSummary:
     output_tokens: int
     gpu_time_ns: int | None
     verdict: Verdict | None = None
+    slow: "SlowTrace | None" = None  # much slower than its peers (attribution.slow_traces)
 
     @property
     def tokens(self) -> int:
@@ -61,6 +65,16 @@ class RunView:
 
     def trace(self, trace_id: str) -> Trace:
         return self.run.traces[trace_id]
+
+    def slow_of(self, trace_id: str, verdict: Verdict | None = None) -> "SlowTrace | None":
+        """The trace's slow finding, its reason taken from ``verdict`` when it had none yet."""
+        summary = next((item for item in self.summaries if item.trace_id == trace_id), None)
+        slow = summary.slow if summary is not None else None
+        if slow is not None and slow.bound_by is None and verdict is not None and trace_id in self.run.traces:
+            from rootspan.attribution.slow_traces import with_bottleneck
+
+            slow = with_bottleneck(slow, self.run.traces[trace_id], verdict)
+        return slow
 
 
 @dataclass(repr=False)
@@ -184,7 +198,25 @@ def build_run_view(run: Run) -> RunView:
         except UserError as exc:
             note = str(exc)
     summaries = [summarize_trace(trace, verdicts.get(trace.trace_id)) for trace in run.trace_list()]
-    return RunView(run=run, summaries=summaries, verdicts=verdicts, verdict_note=note)
+    view = RunView(run=run, summaries=summaries, verdicts=verdicts, verdict_note=note)
+    mark_slow(view)
+    return view
+
+
+def mark_slow(view: RunView, computed: dict[str, Verdict] | None = None) -> None:
+    """Set each summary's ``slow`` (durations only; the bottleneck from whichever verdict is known).
+
+    Durations against peers need no engine run, so slow traces show on the first screen; the
+    reason (the primary bottleneck) comes with the verdict, saved or computed later.
+    """
+    try:
+        from rootspan.attribution.slow_traces import find_slow_traces
+    except ImportError:  # the UI works without the attribution engine installed
+        return
+    known = {**(computed or {}), **view.verdicts}
+    slow = {item.trace_id: item for item in find_slow_traces(view.run, list(known.values()))}
+    for summary in view.summaries:
+        summary.slow = slow.get(summary.trace_id)
 
 
 def load_view_data(path: Path, candidate: Path | None = None, merge: Sequence[Path] = ()) -> ViewData:

@@ -17,6 +17,7 @@ from rich.text import Text
 from rootspan import semconv as sc
 from rootspan.model import MetricPoint, Span, Trace
 from rootspan.text import format_duration, printable
+from rootspan.tui.units import format_bytes, number, with_unit
 
 GPU_PREFIX = sc.ROOTSPAN_GPU_PREFIX
 CPU_PREFIX = sc.ROOTSPAN_CPU_PREFIX
@@ -87,7 +88,7 @@ def attributes_text(span: Span) -> Text:
     for key in keys:
         text.append(printable(key), "bold")
         text.append(" = ")
-        text.append(plain(span.attributes[key]))
+        _value_with_unit(text, key, span.attributes[key])
         text.append("\n")
     if span.resource:
         text.append("resource: ", "dim")
@@ -173,12 +174,7 @@ def _num(value: float, unit: str) -> str:
     return f"{text} {unit}" if unit and unit != "1" else text
 
 
-def _bytes(value: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
+_bytes = format_bytes
 
 
 def gpu_series(span: Span, points: list[MetricPoint]) -> list[GpuSeries]:
@@ -201,15 +197,7 @@ def _device(point: MetricPoint) -> Any:
     return point.attributes.get("hw.id", point.attributes.get("gpu", None))
 
 
-def _number(value: Any) -> float | None:
-    """A finite number from an untrusted attribute value, or None (strings, lists, NaN, inf)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
+_number = number
 
 
 def _duration_of(value: Any) -> str:
@@ -285,9 +273,19 @@ def gpu_text(span: Span) -> Text | None:
             continue
         text.append(printable(key), "dim")
         text.append(" = ")
-        text.append(plain(attrs[key]))
+        _value_with_unit(text, key, attrs[key])
         text.append("\n")
     return text
+
+
+def _value_with_unit(text: Text, key: str, value: Any) -> None:
+    """'1.23s (1234567890)': the unit the key names (tui/units.py), the raw figure dim beside it."""
+    shown = with_unit(key, value)
+    if shown is None:
+        text.append(plain(value))
+        return
+    text.append(shown)
+    text.append(f"  ({plain(value)})", "dim")
 
 
 def _top_kernels(raw: Any) -> list[str]:

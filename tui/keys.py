@@ -11,7 +11,8 @@ def _sections() -> list[tuple[str, list[type]]]:
     from rootspan.tui.app import RootspanApp
     from rootspan.tui.screens_blame import BlameScreen
     from rootspan.tui.screens_detail import DetailScreen
-    from rootspan.tui.screens_diff import DiffScreen
+    from rootspan.tui.keytable import KeyTable
+    from rootspan.tui.screens_diff import DiffScreen, PairsScreen
     from rootspan.tui.screens_traces import TracesScreen
     from rootspan.tui.screens_waterfall import WaterfallScreen
     from rootspan.tui.waterfall import Waterfall
@@ -23,6 +24,8 @@ def _sections() -> list[tuple[str, list[type]]]:
         ("Span detail", [DetailScreen]),
         ("Blame", [BlameScreen]),
         ("Diff (two runs)", [DiffScreen]),
+        ("Pairs of traces (p in the diff)", [PairsScreen]),
+        ("Every list (traces, diff, pairs, handoffs, lineage)", [KeyTable]),
     ]
 
 

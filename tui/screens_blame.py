@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from typing import TYPE_CHECKING
+
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,12 +18,39 @@ from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import NO_VERDICT_HINT, TraceAnalysis
 from rootspan.tui.busy import Busy
 from rootspan.tui.data import RunView
+from rootspan.tui.keytable import KeyOptionList
 from rootspan.tui.lineage import lineage_texts
 from rootspan.tui.messages import AnalysisReady
+from rootspan.tui.screens_waterfall import primary_notice
+
+if TYPE_CHECKING:
+    from rootspan.attribution.slow_traces import SlowTrace
 
 
-def verdict_head(trace: Trace, analysis: TraceAnalysis) -> Text:
-    """Outcome, category and the culprit (or "undetermined"): what goes above the lineage list."""
+def slow_text(slow: SlowTrace) -> Text:
+    """'slow  4.2x its peers (median 425ms): 1.78s; primary bottleneck ...'."""
+    text = Text()
+    against = "the baseline" if slow.against == "baseline" else "its peers"
+    reference = "the baseline's" if slow.against == "baseline" else "a median of"
+    text.append("\nslow ", "bold")
+    text.append(f"{slow.ratio:.1f}x {against}", "bold yellow")
+    text.append(f"  {format_duration(slow.duration_ns)} against {reference} {format_duration(slow.reference_ns)}")
+    if slow.bound_by:
+        text.append("\nprimary bottleneck ", "bold")
+        text.append(f"step {'?' if slow.step is None else slow.step}  ")
+        text.append(printable(slow.agent or "-"), "bold")
+        if slow.name:
+            text.append("  " + printable(slow.name))
+        text.append("  bound by ", "dim")
+        text.append(printable(slow.bound_by), "yellow")
+        text.append("   (c jumps to it)", "dim")
+    text.append("\n")
+    return text
+
+
+def verdict_head(trace: Trace, analysis: TraceAnalysis, slow: SlowTrace | None = None) -> Text:
+    """Outcome, category and the culprit (or "undetermined"), or how slow the trace was and why:
+    what goes above the lineage list."""
     verdict = analysis.verdict
     text = Text()
     if verdict is None:
@@ -40,6 +69,8 @@ def verdict_head(trace: Trace, analysis: TraceAnalysis) -> Text:
         text.append(_undetermined(verdict))
     elif verdict.culprit is not None:
         text.append(_culprit(trace, verdict.culprit))
+    if slow is not None:
+        text.append(slow_text(slow))
     if verdict.lineage:
         text.append("\nlineage (failing output back to its source)", "bold underline")
         text.append("   l then ⏎ opens a hop", "dim")
@@ -136,16 +167,27 @@ def _span_list(trace: Trace, span_ids: list[str]) -> Text:
 
 
 def _bottlenecks(trace: Trace, verdict: Verdict) -> Text:
+    """By share, biggest first, each with its step and agent (three "chat" calls read alike
+    otherwise); the engine's primary bottleneck (the verdict's first) is marked when it is not
+    also the biggest."""
     text = Text()
-    for item in sorted(verdict.bottlenecks, key=lambda b: -b.share):
+    primary = verdict.bottlenecks[0] if verdict.bottlenecks else None
+    ranked = sorted(verdict.bottlenecks, key=lambda b: -b.share)
+    for item in ranked:
         span = trace.get(item.span_id)
         name = item.name or (span.name if span else item.span_id)
         duration = item.duration_ns or (span.duration_ns if span else 0)
+        agent = item.agent or (trace.agent_of(span) if span is not None else None)
+        step = span.step if span is not None else None
         text.append(f"  {item.share:>5.0%}  ", "bold")
         text.append(printable(item.bound_by), "yellow")
+        text.append(f"  step {'?' if step is None else step}  ")
+        text.append(printable(agent or "-"), "bold")
         text.append("  " + printable(name))
         if duration:
             text.append(f"  {format_duration(duration)}", "dim")
+        if item is primary and item is not ranked[0]:
+            text.append("  ◆ primary", "bold yellow")
         text.append("\n")
         for line in item.evidence:
             text.append("         " + printable(line) + "\n", "dim")
@@ -156,7 +198,8 @@ class BlameScreen(Screen):
     """Waits for the app's analysis worker, then shows the verdict; lineage hops open in the waterfall."""
 
     BINDINGS = [
-        Binding("c", "culprit", "Go to culprit", tooltip="Open the waterfall on the culprit, failure path and critical path marked"),
+        Binding("c", "culprit", "Go to culprit",
+                tooltip="Open the waterfall on the culprit (no culprit: the primary bottleneck), paths marked"),
         Binding("l", "lineage", "Lineage", show=False, tooltip="The lineage list: ↑/↓ pick a hop, ⏎ opens it in the waterfall"),
         Binding("w", "waterfall", "Waterfall"),
         Binding("escape", "back", "Back"),
@@ -180,7 +223,7 @@ class BlameScreen(Screen):
             yield Static(Text(""), classes="section", id="blame-body")
             # A list rather than text so that a hop can be picked; hidden while there is no lineage.
             # markup=False and Text prompts: values and quotes are model output, never markup.
-            lineage = OptionList(id="blame-lineage", markup=False, compact=True)
+            lineage = KeyOptionList(id="blame-lineage", markup=False, compact=True)
             lineage.display = False
             yield lineage
             yield Static(Text(""), classes="section", id="blame-rest")
@@ -195,10 +238,14 @@ class BlameScreen(Screen):
         self.analysis = message.analysis
         for indicator in self.query("#blame-loading"):
             indicator.remove()
-        self.query_one("#blame-body", Static).update(verdict_head(self.trace, message.analysis))
+        self.query_one("#blame-body", Static).update(verdict_head(self.trace, message.analysis, self._slow()))
         self._show_lineage(message.analysis.verdict)
         self.query_one("#blame-rest", Static).update(verdict_body(self.trace, message.analysis))
         self.query_one("#blame").focus()
+
+    def _slow(self) -> SlowTrace | None:
+        """The trace's slow finding, with its bottleneck from the verdict the blame view now has."""
+        return self.run_view.slow_of(self.trace.trace_id, self.analysis.verdict if self.analysis else None)
 
     def _show_lineage(self, verdict: Verdict | None) -> None:
         self.hops = list(verdict.lineage) if verdict is not None else []
@@ -234,10 +281,13 @@ class BlameScreen(Screen):
     def action_culprit(self) -> None:
         if self.analysis is None:
             self.notify("the analysis is still running")
-        elif self.analysis.culprit is None:
-            self.notify(self.analysis.no_culprit_notice(), severity="warning")
-        else:
+        elif self.analysis.culprit is not None:
             self.app.open_waterfall(self.run_view, self.trace, focus=self.analysis.culprit)
+        elif self.analysis.primary_bottleneck is not None and self.trace.get(self.analysis.primary_bottleneck):
+            self.app.open_waterfall(self.run_view, self.trace, focus=self.analysis.primary_bottleneck)
+            self.notify(primary_notice(self.trace, self.analysis), markup=False)  # agent names are trace text
+        else:
+            self.notify(self.analysis.no_culprit_notice(), severity="warning")
 
     def action_waterfall(self) -> None:
         self.app.open_waterfall(self.run_view, self.trace)

@@ -16,10 +16,11 @@ from textual.widgets import DataTable, Footer, Static
 from rootspan import semconv as sc
 from rootspan.model import Span, Trace
 from rootspan.text import format_duration, printable
-from rootspan.tui.analysis import pair_traces
+from rootspan.tui.analysis import pair_change, pair_traces, pairs_by_change
 from rootspan.tui.cells import compact, delta_style, signed_duration, signed_number
 from rootspan.tui.data import GPU_KERNEL_TIME, ViewData, summarize_trace
 from rootspan.tui.difftable import COLUMNS, DiffCell, column_width, draw_row, fit_widths, header
+from rootspan.tui.keytable import KeyTable
 from rootspan.tui.messages import AlignmentReady
 
 # A step counts as changed when its duration moved by this fraction (and by at least 1 ms).
@@ -79,16 +80,21 @@ class DiffScreen(Screen):
 
     BINDINGS = [
         Binding("right_square_bracket", "pair(1)", "Next pair", tooltip="Next pair of traces (traces pair up in start order)"),
-        Binding("left_square_bracket", "pair(-1)", "Previous pair"),
+        Binding("left_square_bracket", "pair(-1)", "Previous pair", show=False),
+        Binding("p", "pairs", "Pairs", tooltip="Every pair of traces sorted by how much it changed; ⏎ opens one"),
         Binding("enter", "open", "Detail", tooltip="Detail of the step (the candidate's, or the baseline's if removed)"),
         Binding("escape", "back", "Back"),
     ]
 
-    def __init__(self, data: ViewData, pair_index: int = 0) -> None:
+    def __init__(self, data: ViewData, pair_index: int | None = 0) -> None:
+        """``pair_index`` None: open on the pair that changed most."""
         super().__init__()
         assert data.candidate is not None
         self.data = data
         self.pairs = pair_traces(data.primary.run.trace_list(), data.candidate.run.trace_list())
+        self.ranking = pairs_by_change(self.pairs)
+        if pair_index is None:
+            pair_index = self.ranking[0] if self.ranking else 0
         self.pair_index = max(0, min(pair_index, len(self.pairs) - 1)) if self.pairs else 0
         self.rows: list[DiffRow] = []
         self._cell_rows: list[list[DiffCell]] = []
@@ -97,7 +103,7 @@ class DiffScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text("aligning…"), classes="title", id="diff-title")
         # No cell padding: difftable puts one blank cell between columns, so all ten fit 80 columns.
-        yield DataTable(id="diff", cursor_type="row", zebra_stripes=True, cell_padding=0)
+        yield KeyTable(id="diff", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Static(Text(""), classes="note", id="diff-note")
         yield Footer()
 
@@ -164,7 +170,9 @@ class DiffScreen(Screen):
 
     def _title(self, baseline: Trace | None, candidate: Trace | None) -> Text:
         text = Text()
-        text.append(f"pair {self.pair_index + 1}/{len(self.pairs)}  ", "bold")
+        text.append(f"pair {self.pair_index + 1}/{len(self.pairs)}", "bold")
+        rank = self.ranking.index(self.pair_index) + 1 if self.pair_index in self.ranking else 0
+        text.append(f" (change rank {rank}/{len(self.pairs)}, p lists pairs)  ", "dim")
         for label, trace, run_view in (("A", baseline, self.data.primary), ("B", candidate, self.data.candidate)):
             text.append(f"{label}: ", "bold")
             text.append(printable(run_view.label if run_view else "-"))
@@ -219,6 +227,17 @@ class DiffScreen(Screen):
             self.pair_index = (self.pair_index + step) % len(self.pairs)
             self.show_pair()
 
+    def action_pairs(self) -> None:
+        if not self.pairs:
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None and index != self.pair_index:
+                self.pair_index = index
+                self.show_pair()
+
+        self.app.push_screen(PairsScreen(self.pairs, self.ranking, self.pair_index), chosen)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open()
@@ -236,3 +255,61 @@ class DiffScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+class PairsScreen(Screen[int]):
+    """Every pair of traces, biggest change first: status changes, then by |Δ time|; ⏎ opens one."""
+
+    BINDINGS = [
+        Binding("enter", "choose", "Open pair", tooltip="Open the pair under the cursor in the diff"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, pairs: list[tuple[Trace | None, Trace | None]], ranking: list[int], current: int) -> None:
+        super().__init__()
+        self.pairs, self.ranking, self.current = pairs, ranking, current
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"{len(self.pairs)} pairs of traces, biggest change first (⏎ opens one)", "bold"), classes="title")
+        yield KeyTable(id="pairs", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(KeyTable)
+        for column in ("pair", "name", "status A → B", "time A", "time B", "Δ time"):
+            table.add_column(column, key=column)
+        for index in self.ranking:
+            a, b = self.pairs[index]
+            root = (b or a).root if (b or a) is not None else None
+            status = " → ".join(_status(trace) for trace in (a, b))
+            changed, _ = pair_change(a, b)
+            delta = (b.duration_ns if b else 0) - (a.duration_ns if a else 0)
+            table.add_row(
+                Text(str(index + 1), justify="right"),
+                Text(printable(root.name) if root is not None else "-"),
+                Text(status, "bold yellow" if changed else ""),
+                Text(format_duration(a.duration_ns) if a else "-", justify="right"),
+                Text(format_duration(b.duration_ns) if b else "-", justify="right"),
+                Text(signed_duration(delta), delta_style(delta), justify="right"),
+                key=str(index),
+            )
+        table.move_cursor(row=self.ranking.index(self.current) if self.current in self.ranking else 0)
+        table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.dismiss(int(event.row_key.value or 0))
+
+    def action_choose(self) -> None:
+        table = self.query_one(KeyTable)
+        if table.row_count:
+            self.dismiss(self.ranking[table.cursor_row])
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def _status(trace: Trace | None) -> str:
+    if trace is None:
+        return "(none)"
+    return trace.outcome or ("error" if any(span.is_error for span in trace.spans) else "ok")

@@ -19,6 +19,7 @@ from rootspan.tui.analysis import TraceAnalysis
 from rootspan.tui.busy import Busy
 from rootspan.tui.cells import cell, compact, verdict_line, verdict_style
 from rootspan.tui.data import GPU_KERNEL_TIME, RunView
+from rootspan.tui.keytable import KeyTable
 from rootspan.tui.lanes import LaneLayout, build_lanes
 from rootspan.tui.messages import AnalysisReady
 from rootspan.tui.spantree import SpanFilter, WaterfallModel
@@ -26,6 +27,17 @@ from rootspan.tui.swimlanes import Swimlanes
 from rootspan.tui.waterfall import Waterfall
 
 KIND_CYCLE: list[SpanKind | None] = [None, SpanKind.AGENT, SpanKind.LLM, SpanKind.TOOL, SpanKind.WORKFLOW, SpanKind.OTHER]
+
+
+def primary_notice(trace: Trace, analysis: TraceAnalysis) -> str:
+    """What `c` says when it jumps to the primary bottleneck rather than a culprit."""
+    assert analysis.verdict is not None
+    top = analysis.verdict.bottlenecks[0]
+    span = trace.get(top.span_id)
+    step = f" step {span.step}" if span is not None and span.step is not None else ""
+    agent = trace.agent_of(span) if span is not None else None
+    who = f" ({printable(agent)})" if agent else ""
+    return f"no culprit: the primary bottleneck,{step}{who} bound by {printable(top.bound_by)}, {top.share:.0%} of the time"
 
 
 class WaterfallScreen(Screen):
@@ -41,7 +53,8 @@ class WaterfallScreen(Screen):
         Binding("x", "clear_filter", "Clear filter", show=False, tooltip="Clear every filter"),
         Binding("s", "swimlanes", "Lanes", tooltip="Agent swimlanes with handoffs, and the handoff list (toggle)"),
         Binding("b", "blame", "Blame", tooltip="The verdict for this trace: culprit, evidence, bottlenecks"),
-        Binding("c", "culprit", "Culprit", show=False, tooltip="Jump to the culprit span the verdict names"),
+        Binding("c", "culprit", "Culprit", show=False,
+                tooltip="Jump to the culprit span the verdict names (no culprit: the primary bottleneck)"),
         Binding("right_square_bracket", "next_error(1)", "Next error", show=False),
         Binding("left_square_bracket", "next_error(-1)", "Previous error", show=False),
         Binding("plus", "expand_all", "Expand all", show=False),
@@ -98,7 +111,7 @@ class WaterfallScreen(Screen):
             self._apply_analysis()
         self.query_one("#wf-loading").remove()
         waterfall = Waterfall(model, id="waterfall")
-        handoffs = DataTable(id="handoffs", cursor_type="row")
+        handoffs = KeyTable(id="handoffs", cursor_type="row")
         lanes_box = Vertical(Swimlanes(lanes, id="swimlanes"), handoffs, id="lanes")
         self.mount(waterfall, lanes_box, after=self.query_one("#wf-title"))
         self._fill_handoffs(handoffs, lanes)
@@ -123,7 +136,8 @@ class WaterfallScreen(Screen):
             text.append("\n")
             if verdict is not None:
                 text.append("verdict: ", "bold")
-                text.append(printable(verdict_line(verdict)), verdict_style(verdict))
+                slow = self.run_view.slow_of(self.trace.trace_id, verdict)
+                text.append(printable(verdict_line(verdict, slow)), verdict_style(verdict) or ("yellow" if slow else ""))
                 if not verdict.determined and verdict.alternatives:
                     count = len(verdict.alternatives)
                     text.append(f"  b lists {count} candidate{'s' if count != 1 else ''}", "dim")
@@ -132,7 +146,8 @@ class WaterfallScreen(Screen):
             else:
                 text.append("no verdict", "dim")
             if self.analysis.critical_path:
-                text.append("  » critical path", "yellow")
+                count = len(self.analysis.critical_path)
+                text.append(f"  » critical path ({count} span{'s' if count != 1 else ''})", "yellow")
             if self.analysis.notes:
                 text.append("\n" + printable("; ".join(self.analysis.notes)), "dim")
         return text
@@ -300,10 +315,13 @@ class WaterfallScreen(Screen):
     def action_culprit(self) -> None:
         if self.analysis is None:
             self.notify("the analysis is still running", severity="information")
-        elif self.analysis.culprit is None:
-            self.notify(self.analysis.no_culprit_notice(), severity="warning")
-        else:
+        elif self.analysis.culprit is not None:
             self.focus_span(self.analysis.culprit)
+        elif self.analysis.primary_bottleneck is not None and self.trace.get(self.analysis.primary_bottleneck):
+            self.focus_span(self.analysis.primary_bottleneck)
+            self.notify(primary_notice(self.trace, self.analysis), markup=False)  # agent names are trace text
+        else:
+            self.notify(self.analysis.no_culprit_notice(), severity="warning")
 
     def action_next_error(self, direction: int) -> None:
         waterfall = self._waterfall()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import torch
 from safetensors import safe_open
@@ -20,7 +22,10 @@ from safetensors.torch import save_file
 
 from rootspan.agents.moe.config import MoEConfig
 from rootspan.agents.moe.model import DeepseekMoEModel, init_weights
+from rootspan.agents.moe.paths import allowed_roots, inside
 from rootspan.errors import UserError
+from rootspan.safe_write import write_atomic
+from rootspan.text import printable
 
 INDEX_FILE = "model.safetensors.index.json"
 _MTP_SHARED = ("embed_tokens.weight", "shared_head.head.weight")  # duplicates of the main model's
@@ -36,22 +41,47 @@ def _open_safetensors(path: Path):  # noqa: ANN202 - safetensors' handle type is
         raise UserError(f"{path}: not a readable safetensors file ({exc})") from None
 
 
+def _index_entry(root: Path, index: Path, name: object, fname: object, roots: list[Path]) -> Path:
+    """One weight_map entry -> the shard's path, refusing any that leaves the checkpoint folder.
+
+    A downloaded checkpoint is untrusted: an index naming ``/etc/...``, ``../other/x`` or a
+    symlink out of the folder would make the loader open files the user never pointed it at.
+    """
+    shown = f"{printable(name)!r} -> {printable(fname)!r}"[:200]
+    if not isinstance(name, str) or not isinstance(fname, str) or not fname:
+        raise UserError(f"{index}: weight_map entry {shown} is not a tensor name -> file name pair")
+    relative = PurePosixPath(fname)
+    if relative.is_absolute() or PureWindowsPath(fname).is_absolute() or ".." in relative.parts or "\\" in fname:
+        raise UserError(f"{index}: weight_map entry {shown} points outside the checkpoint folder")
+    path = root / relative
+    if not inside(path, roots):
+        raise UserError(f"{index}: weight_map entry {shown} is a symbolic link to outside the checkpoint folder")
+    return path
+
+
 class TensorSource:
     """Lazy reader over one directory's safetensors files, by tensor name."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         index = root / INDEX_FILE
+        roots = allowed_roots(root)
+        if os.path.lexists(index) and not inside(index, roots):
+            raise UserError(f"{index}: a symbolic link to outside the checkpoint folder; not read")
         if index.is_file():
             try:
                 weight_map = json.loads(index.read_text())["weight_map"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                items = list(weight_map.items())
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
                 raise UserError(f"{index}: not a safetensors index (no valid weight_map: {exc})") from None
-            self.where = {name: root / fname for name, fname in weight_map.items()}
+            self.where = {name: _index_entry(root, index, name, fname, roots) for name, fname in items}
         else:
             files = sorted(root.glob("*.safetensors"))
             if not files:
                 raise UserError(f"no .safetensors files in {root}")
+            for f in files:
+                if not inside(f, roots):
+                    raise UserError(f"{f}: a symbolic link to outside the checkpoint folder; not read")
             self.where = {}
             for f in files:
                 with _open_safetensors(f) as h:
@@ -84,6 +114,8 @@ def read_config(path: str | Path) -> MoEConfig:
     cfg = root / "config.json"
     if not cfg.is_file():
         raise UserError(f"{root} has no config.json (expected an HF-format checkpoint directory)")
+    if not inside(cfg, allowed_roots(root)):
+        raise UserError(f"{cfg}: a symbolic link to outside the checkpoint folder; not read")
     try:
         return MoEConfig.from_hf_config(json.loads(cfg.read_text()))
     except json.JSONDecodeError as e:
@@ -236,8 +268,42 @@ def checkpoint_tensors(model: DeepseekMoEModel) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in out.items()}
 
 
+def _save_tensors(tensors: dict[str, torch.Tensor], root: Path, fname: str) -> None:
+    """safetensors' save_file into a fresh private folder inside ``root``, then renamed into place:
+    save_file opens its path following symlinks, so it never gets the final name directly."""
+    staging = tempfile.mkdtemp(prefix=".rootspan-save-", dir=root)  # 0700, exclusive, random name
+    try:
+        staged = os.path.join(staging, fname)
+        save_file(tensors, staged, metadata={"format": "pt"})
+        os.chmod(staged, 0o666 & ~_umask())
+        os.replace(staged, root / fname)
+    finally:
+        for leftover in Path(staging).iterdir():
+            leftover.unlink()
+        os.rmdir(staging)
+
+
+def _umask() -> int:
+    """The process umask. Python has no getter; Linux shows it in /proc, elsewhere it is read by
+    setting and restoring it (briefly process-wide, so only where /proc cannot tell)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_checkpoint(model: DeepseekMoEModel, path: str | Path, max_shard_bytes: int | None = None) -> Path:
-    """Write config.json + model.safetensors (or shards + model.safetensors.index.json)."""
+    """Write config.json + model.safetensors (or shards + model.safetensors.index.json).
+
+    Every file is written under a fresh name and renamed into place, so a symlink already at
+    one of these names is replaced, never written through.
+    """
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     tensors = checkpoint_tensors(model)
@@ -246,9 +312,9 @@ def save_checkpoint(model: DeepseekMoEModel, path: str | Path, max_shard_bytes: 
         hf["quantization_config"] = {
             "quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [128, 128],
         }
-    (root / "config.json").write_text(json.dumps(hf, indent=2) + "\n")
+    write_atomic(root / "config.json", json.dumps(hf, indent=2) + "\n")
     if max_shard_bytes is None:
-        save_file(tensors, str(root / "model.safetensors"), metadata={"format": "pt"})
+        _save_tensors(tensors, root, "model.safetensors")
         return root
     shards: list[dict[str, torch.Tensor]] = [{}]
     size = 0
@@ -262,11 +328,11 @@ def save_checkpoint(model: DeepseekMoEModel, path: str | Path, max_shard_bytes: 
     weight_map = {}
     for i, shard in enumerate(shards, 1):
         fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-        save_file(shard, str(root / fname), metadata={"format": "pt"})
+        _save_tensors(shard, root, fname)
         weight_map.update({n: fname for n in shard})
     total = sum(t.numel() * t.element_size() for t in tensors.values())
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
-    (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+    write_atomic(root / INDEX_FILE, json.dumps(index, indent=2) + "\n")
     return root
 
 

@@ -138,7 +138,10 @@ def generate_cmd(
         model, torch.tensor([prompt_ids]), max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
         eos_token_id=model.config.eos_ids or None, use_mtp=use_mtp,
     )[0].tolist()
-    print(tokenizer.decode(out) if tokenizer is not None else " ".join(map(str, out)))
+    from rootspan.text import printable
+
+    # model output through the checkpoint's own tokenizer: escapes and bidi controls shown, not run
+    print(printable(tokenizer.decode(out), keep_newlines=True) if tokenizer is not None else " ".join(map(str, out)))
     if stats:
         print(json.dumps(model.moe_stats()), file=sys.stderr)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rootspan.agents.moe.paths import allowed_roots, inside
 from rootspan.errors import UserError
 
 
@@ -15,6 +16,8 @@ def load_tokenizer(path: str | Path):  # -> tokenizers.Tokenizer
     file = p / "tokenizer.json" if p.is_dir() else p
     if not file.is_file():
         raise UserError(f"no tokenizer.json at {p}")
+    if p.is_dir() and not inside(file, allowed_roots(p)):
+        raise UserError(f"{file}: a symbolic link to outside the checkpoint folder; not read")
     try:
         return Tokenizer.from_file(str(file))
     except Exception as e:  # the tokenizers package raises its own untyped exception

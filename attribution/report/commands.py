@@ -14,6 +14,8 @@ from typer.core import TyperCommand
 
 from rootspan.cli_app import app, bench_app
 from rootspan.errors import UserError
+from rootspan.safe_write import write_atomic
+from rootspan.text import printable
 
 FORMATS = ("md", "junit", "json")
 _MULTI_VALUE = ("--baseline", "-b", "--candidate", "-c")
@@ -54,7 +56,9 @@ def _svg_path(output: Path) -> Path:
 def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)  # a symlink planted at FILE is replaced, its target never written
+    except UserError:
+        raise
     except OSError as exc:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
@@ -142,7 +146,7 @@ def report_command(
         typer.echo(text, nl=False)
     else:
         _write(output, text)
-        typer.echo(f"rootspan report: {headline(report)} -> {output}")
+        typer.echo(f"rootspan report: {printable(headline(report))} -> {printable(output)}")
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 

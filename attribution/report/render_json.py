@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from rootspan.attribution.report.compare import Report
+from rootspan.text import escape_json_invisible
 
 SCHEMA_VERSION = 1
 
@@ -49,4 +50,5 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    # non-ASCII names stay readable; the invisible and bidi ones among them become \\u escapes
+    return escape_json_invisible(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False, allow_nan=False)) + "\n"

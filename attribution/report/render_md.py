@@ -31,9 +31,10 @@ def md(text: object, width: int = 200) -> str:
     """Untrusted text as inert Markdown: one line, no HTML, no markup, no control characters."""
     value = shorten(printable(text), width)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A zero-width space after @ keeps a span named "@org/team" from pinging people in a PR comment.
-    value = value.replace("@", "@\u200b")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    value = _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    # A zero-width space after @ keeps a span named "@org/team" from pinging people in a PR comment;
+    # written as an entity, so the Markdown file itself holds no invisible character.
+    return value.replace("@", "@&#8203;")
 
 
 def code(text: object, width: int = 80) -> str:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import rootspan.tracer as rs
+from rootspan.safe_write import write_atomic
 
 CLASSES = ("structural", "provenance", "process", "constraint", "slowdown")
 
@@ -117,7 +118,7 @@ class Scenario:
             "category": self.category,
             "bound_by": self.bound_by,
         }
-        (out / "labels.json").write_text(json.dumps(label, indent=1) + "\n", encoding="utf-8")
+        write_atomic(out / "labels.json", json.dumps(label, indent=1) + "\n", root=out)
 
 
 if __name__ == "__main__":

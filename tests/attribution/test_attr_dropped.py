@@ -46,3 +46,38 @@ def test_only_sentences_that_exclude_something_are_requirements() -> None:
     found = [sentence for sentence, _ in requirements(TASK)]
     assert found == ["My father uses a wheelchair, so no attractions without step-free access"]
     assert requirements("Book a table for 4 at 19:30 within 1 km of the museum.") == []
+
+
+FLIGHT_TASK = "Find me a flight from Oslo to Tokyo on 12 March. No overnight layovers, my daughter is travelling with me."
+
+
+def test_the_step_that_restarted_an_agents_context_is_blamed_not_the_agent() -> None:
+    """A chat app's memory keeps only the latest reply between the booking agent's turns, so the
+    agent's second turn starts without "no overnight layovers" and books one. The agent's first
+    turn read the requirement and did not restate it, but it was not the one that lost it."""
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0, input=FLIGHT_TASK, **{"rootspan.outcome": "failure"}),
+        span("booker-1", 1, 20, "run", op="invoke_agent", agent="booking_agent", step=1),
+        span("booker-1-llm", 2, 19, "booker-1", op="chat", step=2, input=FLIGHT_TASK,
+             output="I found three options; shall I look at fares for the direct one?"),
+        span("memory", 21, 30, "run", op="invoke_agent", agent="session_memory", step=3),
+        span("memory-llm", 22, 29, "memory", op="chat", step=4, input="Summarise the latest reply: I found three options; shall I look at fares for the direct one?",
+             output="User wants Oslo to Tokyo on 12 March for two people."),
+        span("booker-2", 31, 60, "run", op="invoke_agent", agent="booking_agent", step=5),
+        span("booker-2-llm", 32, 59, "booker-2", op="chat", step=6,
+             input="History: User wants Oslo to Tokyo on 12 March for two people. Book the cheapest fare.",
+             output="Booked SK1454 via Helsinki with a 14-hour overnight connection."),
+    )
+    (item,) = _found(t)
+    assert item.span_id == sid("memory") and item.category == "loss_of_history"
+    assert "booking_agent" in item.sentence and "layover" in item.sentence
+
+
+def test_nothing_else_stresses_the_instruction_and_excludes_nothing() -> None:
+    task = "Reorder every reviewed SKU whose on-hand plus inbound units are below its reorder point, and nothing else."
+    assert requirements(task) == []
+    assert requirements("Order bolts for the store, but nothing from the 2022 price list.") != []
+
+
+def test_a_numeric_limit_is_not_an_exclusion_to_pass_on() -> None:
+    assert requirements("Gift ideas for a coffee lover: no more than 3 products, under USD 120 in total.") == []

@@ -138,3 +138,47 @@ def test_a_tool_returning_a_wrong_price_is_blamed_not_the_writer_who_computed_fr
     assert culprit.name == "execute_tool price_lookup"
     assert any("28" in line and "7" in line for line in verdict.evidence)
     assert json.loads(verdict.model_dump_json())["lineage"][-1]["role"] == "introduced"
+
+
+def test_a_date_repeated_without_its_year_is_given_by_the_full_date() -> None:
+    root = span("root", 0, 100, op="invoke_workflow", input="Report spend from 2024-09-12 to 2024-09-18.",
+                rootspan__outcome="failure")
+    writer = span("writer", 30, 40, "root", op="invoke_agent", agent="writer", output="Weekly (12-18 Sep): flat.")
+    claims = _claims(trace(root, writer), "invoke_agent writer")
+    assert claims["dm:09-12"].status == GIVEN and claims["dm:09-18"].status == GIVEN
+
+
+def test_picking_one_of_two_matches_blames_the_picker_when_the_right_one_was_listed() -> None:
+    """A directory search for "Lincoln" returns an elementary and a middle school (ids of different
+    types); the planner routes buses to the elementary one; the requester meant the middle school."""
+    from attr_builders import sid
+
+    matches = json.dumps({"query": "Lincoln", "matches": [{"id": "LES-118", "name": "Lincoln Elementary", "bell": "08:40"},
+                                                          {"id": "LMS-204", "name": "Lincoln Middle", "bell": "07:50"}]})
+    t = trace(
+        span("root", 0, 100, op="invoke_workflow", input="Plan morning bus routes for Lincoln.", rootspan__outcome="failure",
+             rootspan__expected='{"school_id": "LMS-204"}', rootspan__output='{"school_id": "LES-118", "routes": 4}'),
+        span("directory", 1, 20, "root", op="invoke_agent", agent="directory_agent"),
+        span("search", 2, 10, "directory", op="execute_tool", tool="school_directory_search", arguments='{"q": "Lincoln"}', result=matches),
+        span("planner", 21, 60, "root", op="invoke_agent", agent="route_planner", inputs=["directory"]),
+        span("planner-llm", 22, 59, "planner", op="chat", input=f"Plan routes for {matches}",
+             output="Routing for LES-118 (Lincoln Elementary), bell 08:40: 4 routes."),
+    )
+    verdict = attribute_trace(t)
+    top = verdict.culprit or verdict.alternatives[0]
+    assert top.span_id == sid("planner")
+
+
+def test_a_calculators_result_is_computed_from_its_arguments_not_an_earlier_lookalike() -> None:
+    """A plate-reader dump happens to hold a 10.0; the dilution calculator's 10.0 mL comes from
+    its own arguments (500 mL x 2.5 mg/L / 125 mg/L), so the answer is traced to its operands."""
+    dump = "well sample dilution conc\nB2 LOT-0317 10.0 12.5\nB3 LOT-0320 1 48.2"
+    root = span("root", 0, 100, op="invoke_workflow", input="Prepare 500 mL at 2.5 mg/L from lot LOT-0317.",
+                rootspan__outcome="failure", rootspan__output="Pipette 10.0 mL of stock.")
+    reader = span("reader", 1, 5, "root", op="execute_tool", tool="plate_reader_export", arguments='{"run": "R-1"}', result=dump)
+    summary = span("summary", 6, 10, "root", op="invoke_agent", agent="assay_summariser", output="LOT-0317 measured 125 mg/L.")
+    calc = span("calc", 11, 15, "root", op="execute_tool", tool="dilution_calc",
+                arguments='{"stock_mg_l": 125.0, "target_mg_l": 2.5, "final_ml": 500}', result='{"stock_ml": 10.0}')
+    graph = build_graph(trace(root, reader, summary, calc))
+    claim = {c.value.key: c for c in build_provenance(graph).claims[calc.span_id]}["n:10"]
+    assert claim.status == DERIVED and "125" in claim.how

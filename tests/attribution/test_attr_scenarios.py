@@ -91,3 +91,18 @@ def test_a_folder_without_scenarios_is_a_one_line_error(tmp_path: Path) -> None:
         discover(tmp_path)
     with pytest.raises(UserError, match="no scenario folder"):
         discover(tmp_path / "missing")
+
+
+def test_a_model_call_and_its_agent_turn_are_the_same_step_when_scoring() -> None:
+    from attr_builders import sid, span, trace
+
+    from rootspan.attribution.scenarios import turn_step
+
+    t = trace(
+        span("run", 0, 100, op="invoke_workflow", step=0),
+        span("coder", 1, 50, "run", op="invoke_agent", agent="coder", step=1),
+        span("coder-llm", 2, 40, "coder", op="chat", step=2),
+        span("coder-tool", 41, 49, "coder", op="execute_tool", tool="run_tests", step=3),
+    )
+    assert turn_step(t, t.get(sid("coder-llm"))) == turn_step(t, t.get(sid("coder"))) == 1
+    assert turn_step(t, t.get(sid("coder-tool"))) == 3  # a tool call is its own step

@@ -37,3 +37,19 @@ def test_dates_in_three_notations_share_a_key() -> None:
 def test_specific_values_weigh_more_than_counts() -> None:
     price, count = extract("$28 for 2")
     assert specificity(price) > specificity(count)
+
+
+def test_a_day_and_month_without_a_year_is_a_date_not_two_numbers() -> None:
+    from rootspan.attribution.values import DAY_MONTH
+
+    text = "FinOps weekly (12-18 Sep): spend flat at ~$5.4k/day; next review Oct 2, flight on 3 March."
+    assert kinds(text, DAY_MONTH) == ["dm:09-12", "dm:09-18", "dm:10-02", "dm:03-03"]
+    assert kinds(text, NUMBER) == ["n:5400"]  # "$5.4k/day" is 5400 a day
+    assert kinds("12–18 September 2024", DATE) == ["d:2024-09-12", "d:2024-09-18"]  # a range with its year
+    # a lower-case month word is a verb, not a date
+    assert kinds("you may 3 times march 5 miles", DAY_MONTH) == []
+
+
+def test_dash_joined_digit_codes_are_identifiers_and_ranges_stay_numbers() -> None:
+    assert kinds("SKU 88-40213, call 555-1234, ref 12-3456-78", IDENTIFIER) == ["i:88-40213", "i:555-1234", "i:12-3456-78"]
+    assert kinds("takes 5-10 days, 1000-1500 units, in 1999-2004", NUMBER) == ["n:5", "n:10", "n:1000", "n:1500", "n:1999", "n:2004"]

@@ -244,8 +244,6 @@ def test_a_window_that_cannot_be_exported_raises_for_the_note(tmp_path, monkeypa
 
 
 def test_a_kernels_file_that_cannot_be_written_leaves_no_temporary(tmp_path, monkeypatch):
-    from pathlib import Path
-
     from rootspan.profilers.chrome import Window
     from rootspan.profilers.kernel_files import KernelStore
 
@@ -254,11 +252,27 @@ def test_a_kernels_file_that_cannot_be_written_leaves_no_temporary(tmp_path, mon
                     cuda=False, meta={}, start_ns=0, end_ns=10)
     store.add_window(window, {}, {}, "t" * 32)
 
-    def full_disk(self, *args, **kwargs):
-        self.open("w").close()  # the file exists, half written, when the disk fills
-        raise OSError(28, "No space left on device")
+    import os
 
-    monkeypatch.setattr(Path, "write_text", full_disk)
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        """The temporary file exists (created by the real open), and writing it fills the disk."""
+
+        def __init__(self, fd, *args, **kwargs):
+            self.handle = real_fdopen(fd, *args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[:10])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("rootspan.safe_write.os.fdopen", FullDisk)
     with pytest.raises(OSError):
         store.flush("t" * 32)
     assert list((tmp_path / "kernels").iterdir()) == []

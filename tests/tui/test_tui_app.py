@@ -31,9 +31,11 @@ def test_traces_list_shows_every_column(run_dir: Path) -> None:
         table = pilot.app.screen.query_one(DataTable)
         assert table.row_count == 2
         row = [cell.plain.strip() for cell in table.get_row_at(0)]
-        assert row[:7] == ["failure (1✗)", "invoke_workflow solve-ticket", "200ms", "11", "530", "32ms", "tool_error @ step 11 coder"]
-        assert row[7] == "3: planner, researcher, coder"
-        assert row[8] == TRACE_FAIL[:12]
+        # T0 is 2023-11-14 22:13:20 UTC
+        assert row[:8] == ["failure (1✗)", "invoke_workflow solve-ticket", "22:13:20", "200ms", "11", "530", "32ms",
+                           "tool_error @ step 11 coder"]
+        assert row[8] == "3: planner, researcher, coder"
+        assert row[9] == TRACE_FAIL[:12]
 
     # Wide enough for the optional agents and trace id columns.
     run_pilot(_app(run_dir), script, size=(160, 30))
@@ -44,16 +46,19 @@ def test_traces_list_fits_80_columns_with_whole_headers(run_dir: Path) -> None:
         table = pilot.app.screen.query_one(DataTable)
         lines = screen_text(pilot.app).splitlines()
         header = next(line for line in lines if line.lstrip().startswith("status"))
-        assert header.split() == ["status", "name", "duration", "steps", "tokens", "GPU", "verdict"]
+        assert header.split() == ["status", "name", "start", "duration", "steps", "tokens", "GPU", "verdict"]
         assert [column.key.value for column in table.columns.values()] == \
-            ["status", "name", "duration", "steps", "tokens", "GPU", "verdict"]
+            ["status", "name", "start", "duration", "steps", "tokens", "GPU", "verdict"]
         assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scrolling
         row = next(line for line in lines if "failure (1✗)" in line)
         # The numbers are whole; the name and the verdict are shortened with an ellipsis.
         assert " 200ms " in row and " 11 " in row and " 530 " in row and " 32ms " in row
         verdict = row[header.index("verdict"):].strip()
         assert verdict.startswith("tool_error @") and verdict.endswith("…")
-        assert "invoke_workflow" in row and "solve-ticket" not in row
+        assert "invoke_work" in row and "solve-ticket" not in row
+        # ... and the detail line under the table has the whole verdict and trace id.
+        detail = widget_text(pilot.app.screen.query_one("#traces-detail"))
+        assert "tool_error @ step 11 coder" in detail and TRACE_FAIL in detail
 
     run_pilot(_app(run_dir), script, size=(80, 24))
 
@@ -65,7 +70,7 @@ def test_traces_list_relays_out_on_resize(run_dir: Path) -> None:
         await pilot.resize_terminal(160, 30)
         await settle(pilot)
         assert [column.key.value for column in table.columns.values()][-2:] == ["agents", "trace"]
-        assert table.get_row_at(0)[6].plain.strip() == "tool_error @ step 11 coder"
+        assert table.get_row_at(0)[7].plain.strip() == "tool_error @ step 11 coder"
 
     run_pilot(_app(run_dir), script, size=(80, 24))
 
@@ -366,12 +371,12 @@ def test_engine_verdicts_fill_the_traces_list(run_dir: Path) -> None:
 
     async def script(pilot) -> None:
         table = pilot.app.screen.query_one(DataTable)
-        assert table.get_row_at(1)[6].plain.strip() == "-"
+        assert table.get_row_at(1)[7].plain.strip() == "-"
         await pilot.press("down", "b")
         await settle(pilot)
         await pilot.press("escape")
-        assert table.get_row_at(1)[6].plain.strip() == "hallucination @ step 2 planner"
-        assert table.get_row_at(0)[6].plain.strip() == "tool_error @ step 11 coder"  # saved verdict kept
+        assert table.get_row_at(1)[7].plain.strip() == "hallucination @ step 2 planner"
+        assert table.get_row_at(0)[7].plain.strip() == "tool_error @ step 11 coder"  # saved verdict kept
         assert table.cursor_row == 1  # laying the table out again keeps the selected trace
 
     run_pilot(RootspanApp(run_dir, engine=OkEngine()), script, size=(160, 30))  # verdicts whole

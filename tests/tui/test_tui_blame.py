@@ -114,7 +114,7 @@ def test_verdict_without_lineage_shows_nothing_extra(run_dir: Path) -> None:
 def test_undetermined_verdict_names_no_culprit_and_lists_the_candidates(run_dir: Path) -> None:
     async def script(pilot) -> None:
         table = pilot.app.screen.query_one(DataTable)
-        assert table.get_row_at(0)[6].plain.strip() == "undetermined (hallucination)"
+        assert table.get_row_at(0)[7].plain.strip() == "undetermined (hallucination)"
         await pilot.press("enter")
         await settle(pilot)
         waterfall = pilot.app.screen.query_one(Waterfall)

@@ -71,3 +71,28 @@ def test_snapshot_diff(in_tmp: Path, snap_compare) -> None:
     make_candidate(in_tmp / "candidate")
     app = RootspanApp(Path("run"), Path("candidate"), engine=FixedEngine())
     assert snap_compare(app, run_before=_keys())
+
+
+def test_snapshot_traces_list_many_sorted_and_filtered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snap_compare) -> None:
+    """300 traces at 120 columns: failures first, then failed only, the cursor's detail line under the table."""
+    from tui_fixtures import make_many
+
+    monkeypatch.chdir(tmp_path)
+    make_many(tmp_path / "many")
+    app = RootspanApp(Path("many"), engine=FixedEngine())
+    assert snap_compare(app, run_before=_keys("s", "s", "s", "g", "j"), terminal_size=(120, 30))
+
+
+def test_snapshot_traces_list_filter_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snap_compare) -> None:
+    from tui_fixtures import make_many
+
+    monkeypatch.chdir(tmp_path)
+    make_many(tmp_path / "many", 40)
+    app = RootspanApp(Path("many"), engine=FixedEngine())
+    assert snap_compare(app, run_before=_keys("slash", *"slow"))
+
+
+def test_snapshot_diff_pairs_overview(in_tmp: Path, snap_compare) -> None:
+    make_candidate(in_tmp / "candidate")
+    app = RootspanApp(Path("run"), Path("candidate"), engine=FixedEngine())
+    assert snap_compare(app, run_before=_keys("p"))

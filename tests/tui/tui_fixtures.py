@@ -231,3 +231,54 @@ def widget_text(widget) -> str:
 
     statics = [widget] if isinstance(widget, Static) else list(widget.query(Static))
     return "\n".join(str(static.render()) for static in statics)
+
+
+def many_traces(count: int = 300, seed: int = 7, slow_index: int | None = 5) -> list[Span]:
+    """``count`` small traces of one app (the traces list at the scale of a day's CI runs).
+
+    Each trace is a workflow with three agent turns (an LLM call, and a tool call in the second);
+    durations vary log-normally by about 20% around 300 ms. Every 9th trace fails in its tool (with
+    a status ERROR span); trace ``slow_index`` is 10x slower than the rest in its tool, the one slow trace.
+    Trace i starts i seconds after T0, so start order is index order.
+    """
+    import random
+
+    rng = random.Random(seed)
+    spans: list[Span] = []
+    for index in range(count):
+        t = f"{index + 1:08x}" + "ab" * 12
+        s = lambda n: f"{index + 1:08x}{n:08x}"  # noqa: E731
+        base = index * 1000.0  # ms after T0
+        failed = index % 9 == 4
+        clock = base
+        turns = []
+        for number, agent in enumerate(("planner", "researcher", "writer")):
+            llm = 60 * rng.lognormvariate(0, 0.2)
+            tool = (40 * rng.lognormvariate(0, 0.2) * (10 if index == slow_index else 1)) if agent == "researcher" else 0.0
+            turns.append((number, agent, clock, llm, tool))
+            clock += llm + tool + 2
+        outcome = "failure" if failed else "success"
+        spans.append(_span(t, s(1), None, "invoke_workflow report", base, clock + 1, 0, rootspan__outcome=outcome))
+        step = 1
+        for number, agent, start, llm, tool in turns:
+            turn = s(10 + number * 3)
+            spans.append(_span(t, turn, s(1), f"invoke_agent {agent}", start, start + llm + tool + 1, step,
+                               gen_ai__agent__name=agent))
+            spans.append(_span(t, s(11 + number * 3), turn, "chat tiny-moe", start + 0.5, start + 0.5 + llm, step + 1,
+                               gen_ai__usage__input_tokens=100 + index % 50, gen_ai__usage__output_tokens=20))
+            step += 2
+            if tool:
+                call = _span(t, s(12 + number * 3), turn, "execute_tool web_search", start + llm + 0.6,
+                             start + llm + 0.6 + tool, step, gen_ai__tool__name="web_search")
+                if failed:
+                    call.status_code = StatusCode.ERROR
+                    call.status_message = "TimeoutError: search backend"
+                spans.append(call)
+                step += 1
+    return spans
+
+
+def make_many(path: Path, count: int = 300, slow_index: int | None = 5) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    write_traces(path, many_traces(count, slow_index=slow_index))
+    return path
