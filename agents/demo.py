@@ -91,6 +91,24 @@ def check_device(device: str) -> None:
             raise UserError("--device cuda asked for but CUDA is not available on this machine")
 
 
+BACKENDS = ("moe", "openai")
+# Faults that reach into the model in this process (its router, its CUDA graphs, its device).
+MODEL_FAULTS = frozenset({"moe-routing-skew", "host-sync", "no-cuda-graphs", "memory-pressure", "gpu-contention"})
+
+
+def check_backend(kind: str, base_url: str | None, fault: Fault | None) -> None:
+    """A one-line UserError for a backend the demo cannot run: unknown, no URL, or a fault that needs the model here."""
+    if kind not in BACKENDS:
+        raise UserError(f"unknown backend {kind!r}; use moe (in process) or openai (an OpenAI-compatible server)")
+    if kind == "openai":
+        if not base_url or not base_url.startswith(("http://", "https://")):
+            raise UserError("--backend openai needs --base-url http(s)://HOST:PORT/v1 (e.g. of rootspan serve)")
+        if fault is not None and fault.name in MODEL_FAULTS:
+            raise UserError(f"fault {fault.name} acts on the in-process model; run it with --backend moe")
+    elif base_url:
+        raise UserError("--base-url goes with --backend openai")
+
+
 def default_run_dir() -> Path:
     return Path("runs") / f"demo-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
 
@@ -104,13 +122,21 @@ def run_demo(
     profile: str = "sample",
     checkpoint: str | os.PathLike[str] | None = None,
     progress: Callable[[TaskOutcome], None] | None = None,
+    backend_kind: str = "moe",
+    base_url: str | None = None,
+    model_name: str = "demo-moe",
 ) -> DemoResult:
-    """Run the team on ``tasks`` seeded problems; returns outcomes and the label (with a fault)."""
+    """Run the team on ``tasks`` seeded problems; returns outcomes and the label (with a fault).
+
+    ``backend_kind="openai"`` sends every LLM call to ``base_url`` (e.g. ``rootspan serve``)
+    instead of loading the model here; the server's own run directory then holds the prefill and
+    decode spans of each call, and the two directories merge by trace id."""
     if tasks < 1:
         raise UserError("--tasks must be at least 1")
     check_seed(seed)
     check_device(device)
     entry = resolve_fault(fault, device)
+    check_backend(backend_kind, base_url, entry)
     # Under `rootspan record -o DIR` the tracer writes to ROOTSPAN_RUN_DIR whatever we ask, so the
     # labels must go there too.
     env_dir = os.environ.get("ROOTSPAN_RUN_DIR", "").strip()
@@ -143,7 +169,16 @@ def run_demo(
     # starts while the model loads. The load makes no spans.
     rs.setup(service="rootspan-demo", run_dir=out, capture_content=True, profile=profile)
     try:
-        backend = MoEBackend(checkpoint or DEMO_CHECKPOINT, device=device)
+        backend: Any
+        if backend_kind == "openai":
+            from rootspan.agents.openai_backend import OpenAIBackend
+
+            assert base_url is not None  # check_backend
+            # Not "rootspan-moe": seen from this process the model is remote (llm_remote_latency until the
+            # server's run directory is merged in and its prefill/decode spans explain the wait).
+            backend = OpenAIBackend(model_name, base_url=base_url, stream=True, provider="rootspan-serve")
+        else:
+            backend = MoEBackend(checkpoint or DEMO_CHECKPOINT, device=device)
         problems = T.make_tasks(tasks, seed)
         injector = FaultInjector(entry, seed, problems, backend) if entry is not None else None
         # Inside the try: prepare() may start busy processes that must end even if setup fails.

@@ -4,7 +4,9 @@ Uses only the standard library (http.client), so it adds no dependency and its f
 ours to name: HTTP errors (429 -> rate_limited, others -> exception), stalls (timeout) and bodies
 that are not the JSON the protocol promises all raise ``BackendError`` with a one-line message,
 and the chat span records the status code and error type. Streaming (SSE) records the time to
-first token. The API key comes from the environment and is never put on a span.
+first token. The API key comes from the environment and is never put on a span. Every request
+carries the current span's W3C ``traceparent`` (OTel's propagator), so a tracing server joins
+its spans to the client's trace.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import socket
 import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
+
+from rootspan.tracer.propagation import inject_traceparent
 
 from rootspan.agents.backends import (
     ERROR_KIND_ATTR,
@@ -70,6 +74,9 @@ class OpenAIBackend:
         key = os.environ.get(self._api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        # W3C traceparent/tracestate of the current span (the chat span): a server that extracts
+        # it (rootspan serve, vLLM with OTLP on) records its work as children of this call.
+        inject_traceparent(headers)
         return headers
 
     def complete(self, messages: list[dict[str, Any]], *, call: Any = None, **options: Any) -> Completion:

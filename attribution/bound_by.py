@@ -99,6 +99,8 @@ BENIGN_THROTTLE_REASONS = frozenset(
 )
 
 # Providers whose model runs inside the traced process (the profilers see its kernels/ops).
+# rootspan.serve.phase values (rootspan serve's spans) -> the bound_by they stand for.
+SERVE_PHASES = {"queue": "queueing", "prefill": "llm_prefill", "decode": "llm_decode"}
 LOCAL_PROVIDERS = frozenset({"rootspan-moe", "rootspan", "transformers", "huggingface", "hf", "llama_cpp", "local"})
 
 # Time to first token, in seconds, under the names instrumentations use for it.
@@ -541,6 +543,14 @@ def classify(span: Span, profile: Profile, own: bool = False, norms: Norms = Nor
     contention = cpu_contention(span, profile, label, norms, own)
     if contention is not None:
         return contention
+    serve_phase = None if own else SERVE_PHASES.get(str(span.attributes.get(sc.ROOTSPAN_SERVE_PHASE)))
+    if serve_phase is not None:
+        # A model server's queue wait, prefill or decode of one request (rootspan serve), joined to
+        # the client's trace: the phase is the cause unless the device shows something worse.
+        if device is not None:
+            return device
+        what = {"queueing": "waiting for a batch slot", "llm_prefill": "prefill", "llm_decode": "decode"}[serve_phase]
+        return Classification(serve_phase, [f"{label}: model server {what}, {format_duration(span.duration_ns)}"])
     if span.kind == SpanKind.LLM and not own:
         if not is_local_llm(span):
             provider = span.attributes.get(sc.GEN_AI_PROVIDER_NAME) or span.attributes.get(sc.GEN_AI_SYSTEM_DEPRECATED)

@@ -27,12 +27,15 @@ def _make_judge(url: Optional[str], model: str) -> Any:
 
 @app.command("attribute")
 def attribute_command(
-    run_path: Path = typer.Argument(..., metavar="RUN", help="A run directory or a traces.jsonl file."),
+    run_paths: list[Path] = typer.Argument(
+        ..., metavar="RUN", help="A run directory or a traces.jsonl file; several: parts of the same traces "
+        "(a client's and a model server's), merged by trace id."
+    ),
     as_json: bool = typer.Option(False, "--json", help='Print {"verdicts": [...], "summary": {...}} as JSON.'),
     baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="RUN", help="A baseline run to compare timings with."),
     judge: Optional[str] = typer.Option(None, "--judge", metavar="URL", help=JUDGE_HELP),
     judge_model: str = typer.Option("default", "--judge-model", help="Model name sent to the judge endpoint."),
-    write: bool = typer.Option(True, "--write/--no-write", help="Write verdicts.json into RUN when it is a directory."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write verdicts.json into RUN (the first one) when it is a directory."),
 ) -> None:
     """Who broke the run, at which step and why; which traces were slow and the bottleneck behind each."""
     from rootspan.attribution import attribute_run, summarize
@@ -41,7 +44,8 @@ def attribute_command(
     from rootspan.cli_support import load_run_for_cli, print_json, warn
     from rootspan.rundir import write_verdicts
 
-    run = load_run_for_cli(run_path)
+    run = load_run_for_cli(run_paths)
+    run_path = run_paths[0]  # verdicts.json goes to the first run directory
     if not run.traces:
         raise UserError(f"{run_path}: no spans to analyse")
     baseline_run = load_run_for_cli(baseline) if baseline is not None else None

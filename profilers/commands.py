@@ -11,7 +11,7 @@ from rootspan.cli_app import export_app
 
 @export_app.command("perfetto")
 def perfetto_command(
-    run: Path = typer.Argument(..., help="Run directory or traces .jsonl file."),
+    run: list[Path] = typer.Argument(..., metavar="RUN", help="Run directory or traces .jsonl file; several: parts of the same traces, merged by trace id."),
     output: Path = typer.Option(..., "-o", "--output", help="Chrome/Perfetto JSON file to write (open in ui.perfetto.dev)."),
     json_output: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
@@ -20,7 +20,10 @@ def perfetto_command(
     from rootspan.profilers.perfetto import export_perfetto
 
     loaded = load_run_for_cli(run)
-    refuse_to_overwrite_inputs(output, [loaded])
+    from rootspan.model import Run
+
+    # The merged run names only the first path; every input is protected all the same.
+    refuse_to_overwrite_inputs(output, [loaded] + [Run(path=path) for path in run[1:]])
     warnings_before = len(loaded.warnings)
     summary = export_perfetto(loaded, output)
     for message in loaded.warnings[warnings_before:]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rootspan.errors import UserError
 from rootspan.model import Run
@@ -17,9 +17,17 @@ def warn(message: str) -> None:
     print(f"rootspan: warning: {printable(message)}", file=sys.stderr)
 
 
-def load_run_for_cli(path: Path, quiet: bool = False) -> Run:
-    """Load a run, reporting each loader warning as one stderr line (partial results still load)."""
-    run = load_run(path)
+def load_run_for_cli(path: Path | Sequence[Path], quiet: bool = False) -> Run:
+    """Load a run, reporting each loader warning as one stderr line (partial results still load).
+
+    Several paths are parts of the same traces (a client's and a model server's run directory):
+    they load as one run, merged by trace id (rootspan.merge)."""
+    if isinstance(path, (list, tuple)):
+        from rootspan.merge import load_runs
+
+        run = load_runs(path)
+    else:
+        run = load_run(path)
     if not quiet:
         for message in run.warnings:
             warn(message)

@@ -38,13 +38,15 @@ def _row(trace: Trace, span: Span) -> dict[str, object]:
 
 @app.command("spans")
 def spans_command(
-    run_path: Path = typer.Argument(..., metavar="RUN", help="A run directory or a traces.jsonl file."),
+    run_paths: list[Path] = typer.Argument(
+        ..., metavar="RUN", help="A run directory or a traces.jsonl file; several: parts of the same traces, merged by trace id."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
 ) -> None:
     """A plain table of the spans: step, agent, kind, name, duration, status."""
     from rootspan.cli_support import load_run_for_cli, print_json
 
-    run = load_run_for_cli(run_path)
+    run = load_run_for_cli(run_paths)
     rows = span_rows(run)
     if as_json:
         print_json(rows)

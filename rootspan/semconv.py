@@ -57,6 +57,8 @@ ROOTSPAN_STOP = "rootspan.stop"  # true: this step ends the run (a terminate sig
 ROOTSPAN_TIMING = "rootspan.timing"
 TIMING_SYNTHETIC = "synthetic"
 ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
+# A model server's phase of one request (rootspan serve): "queue", "prefill" or "decode".
+ROOTSPAN_SERVE_PHASE = "rootspan.serve.phase"
 ROOTSPAN_CPU_PREFIX = "rootspan.cpu."
 
 OPENINFERENCE_SPAN_KIND = "openinference.span.kind"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with the right build of torch, then rootspan with its torch and test extras.
+# Create .venv with the right build of torch, then rootspan with its torch, serve and test extras.
 # Safe to re-run.
 #
 # Which torch:
@@ -64,5 +64,5 @@ else
     echo "setup: could not install $TORCH from ROOTSPAN_TORCH_INDEX=$index" >&2
     exit 1
 fi
-.venv/bin/python -m pip install -q -e ".[torch,test]"
+.venv/bin/python -m pip install -q -e ".[torch,serve,test]"
 echo "rootspan installed in .venv ($(.venv/bin/rootspan --version 2>/dev/null || echo ok))"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
+from typing import Sequence
 
 from textual import work
 from textual.app import App
@@ -65,9 +66,11 @@ class RootspanApp(App[None]):
         """The unhandled exception that ended the app, if one did."""
         return self._exception if self.return_code else None
 
-    def __init__(self, path: Path, candidate: Path | None = None, engine: Engine | None = None) -> None:
+    def __init__(self, path: Path, candidate: Path | None = None, engine: Engine | None = None,
+                 merge: Sequence[Path] = ()) -> None:
         super().__init__()
         self.run_path = Path(path)
+        self.merge_paths = [Path(p) for p in merge]
         self.candidate_path = Path(candidate) if candidate is not None else None
         self.engine = engine or Engine()
         self.data: ViewData | None = None
@@ -77,7 +80,7 @@ class RootspanApp(App[None]):
         self._metrics: dict[int, tuple[list[MetricPoint], list[str]]] = {}
 
     def get_default_screen(self) -> Screen:
-        paths = [self.run_path] + ([self.candidate_path] if self.candidate_path else [])
+        paths = [self.run_path, *self.merge_paths] + ([self.candidate_path] if self.candidate_path else [])
         return LoadingScreen(" and ".join(f"{path} ({_size(path)})" for path in paths))
 
     def on_mount(self) -> None:
@@ -93,7 +96,7 @@ class RootspanApp(App[None]):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            data = load_view_data(self.run_path, self.candidate_path)
+            data = load_view_data(self.run_path, self.candidate_path, self.merge_paths)
         except UserError as exc:
             self.call_from_thread(self.show_error, str(exc))
         except Exception as exc:  # noqa: BLE001 - a corrupt run is an error screen, never a traceback

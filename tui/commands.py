@@ -28,6 +28,10 @@ def view_command(
     candidate: Optional[Path] = typer.Argument(
         None, metavar="RUN2", help="A second run: opens the diff view (RUN is the baseline)."
     ),
+    merge: list[Path] = typer.Option(
+        [], "--merge", metavar="RUN", help="Another run directory holding parts of RUN's traces (e.g. rootspan serve's), "
+        "merged into RUN by trace id; repeatable."
+    ),
 ) -> None:
     """The terminal UI: traces, waterfall and agent lanes, span detail, blame; with RUN2, a diff.
 
@@ -39,6 +43,8 @@ def view_command(
     # Cheap checks first, so a wrong path is a one-line error before the screen is taken over;
     # the full parse runs in the app's worker thread.
     check_traces_path(run_path)
+    for path in merge:
+        check_traces_path(path)
     if candidate is not None:
         check_traces_path(candidate)
 
@@ -47,7 +53,7 @@ def view_command(
 
     from rootspan.tui.app import RootspanApp
 
-    viewer = RootspanApp(run_path, candidate)
+    viewer = RootspanApp(run_path, candidate, merge=merge)
     viewer.run()
     if viewer.load_error:
         raise UserError(viewer.load_error)

@@ -10,7 +10,7 @@ import math
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from rootspan import semconv as sc
 from rootspan.errors import UserError
@@ -219,10 +219,14 @@ def mark_slow(view: RunView, computed: dict[str, Verdict] | None = None) -> None
         summary.slow = slow.get(summary.trace_id)
 
 
-def load_view_data(path: Path, candidate: Path | None = None) -> ViewData:
-    """Load one run (or two, for diff mode); slow for big runs, so callers run it in a worker."""
+def load_view_data(path: Path, candidate: Path | None = None, merge: Sequence[Path] = ()) -> ViewData:
+    """Load one run (or two, for diff mode); slow for big runs, so callers run it in a worker.
+
+    ``merge``: more run directories holding parts of the first run's traces (a model server's),
+    merged into it by trace id."""
+    from rootspan.merge import load_runs
     from rootspan.rundir import load_run
 
-    primary = build_run_view(load_run(path))
+    primary = build_run_view(load_runs([path, *merge]))
     second = build_run_view(load_run(candidate)) if candidate is not None else None
     return ViewData(primary=primary, candidate=second)
