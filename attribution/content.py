@@ -165,3 +165,18 @@ def quote(text: str, width: int = 80) -> str:
     """A one-line excerpt of untrusted text for an evidence sentence (made printable later)."""
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A text that is one JSON object (a call's arguments, a record a tool returned), else None.
+
+    Checked by its first character before parsing: most span texts are prose, and the rules that
+    read arguments and results ask for every tool call of a long trace.
+    """
+    if not text or text.lstrip()[:1] != "{":
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None

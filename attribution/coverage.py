@@ -12,13 +12,12 @@ made, so data that cannot exist yet is not counted as missing.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from collections import Counter
 from typing import Iterable
 
-from rootspan.attribution.content import quote
+from rootspan.attribution.content import json_object, quote
 from rootspan.attribution.evidence import Evidence, Weights, is_tool
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.values import DATE, date_values
@@ -68,11 +67,8 @@ def _asked_day(arguments: str) -> date | None:
     "invoices due before 2024-06-10" rightly returns earlier dates only; a day that is not a
     bound (day, date, as_of, for) asks for that day's data.
     """
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict):
+    parsed = json_object(arguments)
+    if parsed is None:
         return None
     dated = [(str(key), day) for key, item in parsed.items() if isinstance(item, str) for day in _days(item)]
     if len(dated) != 1 or _BOUND_KEY.search(dated[0][0]):

@@ -9,11 +9,10 @@ swallowed failure far more often than a coincidence; in a failed run it is a sym
 
 from __future__ import annotations
 
-import json
 from typing import Iterable
 
 from rootspan import semconv as sc
-from rootspan.attribution.content import quote
+from rootspan.attribution.content import json_object, quote
 from rootspan.attribution.evidence import Evidence, Weights, is_tool
 from rootspan.attribution.graph import AttributionGraph
 
@@ -24,13 +23,8 @@ SIBLINGS_WITH_FIGURES = 2 / 3  # share of the other calls with a non-zero value 
 
 def _numbers(text: str) -> dict[str, float] | None:
     """Top-level numeric fields of a JSON object result, or None for anything else."""
-    if not text or text.lstrip()[:1] != "{":
-        return None
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(decoded, dict):
+    decoded = json_object(text)
+    if decoded is None:
         return None
     return {key: float(value) for key, value in decoded.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from rootspan import semconv as sc
-from rootspan.attribution.content import numbers, quote, tokens
+from rootspan.attribution.content import json_object, numbers, quote, tokens
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.values import claims, extract, is_small_count
 from rootspan.model import Span, SpanKind
@@ -192,13 +192,8 @@ def _recorded_category(span: Span) -> str | None:
 
 def _first_argument(text: str) -> str | None:
     """The first argument of a call (the path, the query, the id it is about), when it is JSON."""
-    if not text or text.lstrip()[:1] != "{":
-        return None
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(decoded, dict) or not decoded:
+    decoded = json_object(text)
+    if not decoded:
         return None
     first = next(iter(decoded.values()))
     return first if isinstance(first, str) else json.dumps(first, sort_keys=True)
