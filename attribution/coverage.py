@@ -29,7 +29,8 @@ MIN_SERIES = 3  # distinct dates in the result within the range: fewer are recor
 REGULAR_WITHIN_DAYS = 3
 SHORT_BY_DAYS = 2  # a series that ends a day early is a reporting lag, two or more is a gap
 MIN_DATED_RECORDS = 3  # a snapshot's dates (its as-of, its rows); one or two dates are a record's own history
-_BOUND_KEY = re.compile(r"before|until|till|upto|up_to|end|to$|max|latest|lt|cutoff", re.I)
+# a key part that makes a date a bound: due_before, end, to, until, max_date, lt, cutoff
+_BOUND_KEY = re.compile(r"(?:^|[_\W])(?:before|until|till|upto|up|end|to|max|latest|lt|lte|cutoff|through)(?:[_\W]|$)", re.I)
 SERIES_STEPS = 2  # ...and more than two of the series' own steps: sparse events (a card's purchases) have gaps
 
 
