@@ -92,7 +92,12 @@ class Provenance:
         origin = self.origin.get(key)
         if origin is None:
             return None
-        return next((claim for claim in self.claims.get(origin, ()) if claim.value.key == key), None)
+        claims = self.claims.get(origin, ())
+        found = next((claim for claim in claims if claim.value.key == key), None)
+        if found is None and key.startswith("dm:"):
+            # "9 Sep" was first stated as a full date ("2024-09-09"): that statement is its origin
+            found = next((claim for claim in claims if day_month_key(claim.value.key) == key), None)
+        return found
 
     def claim(self, span_id: str, key: str) -> Claim | None:
         return next((claim for claim in self.claims.get(span_id, ()) if claim.value.key == key), None)

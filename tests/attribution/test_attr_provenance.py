@@ -182,3 +182,19 @@ def test_a_calculators_result_is_computed_from_its_arguments_not_an_earlier_look
     graph = build_graph(trace(root, reader, summary, calc))
     claim = {c.value.key: c for c in build_provenance(graph).claims[calc.span_id]}["n:10"]
     assert claim.status == DERIVED and "125" in claim.how
+
+
+def test_a_yearless_date_in_the_answer_is_traced_to_the_full_date_a_tool_returned() -> None:
+    from rootspan.attribution.origin import trace_value
+    from rootspan.attribution.values import extract as values_of
+
+    root = span("root", 0, 100, op="invoke_workflow", input="Weekly active users by platform.", rootspan__outcome="failure",
+                rootspan__output="Crash spike since 9 Sep on Android.")
+    export = span("export", 1, 5, "root", op="execute_tool", tool="query_active_users", arguments='{"week": "W37"}',
+                  result="date,platform,active\n2024-09-09,android,9900\n2024-09-10,android,9120")
+    writer = span("writer", 6, 20, "root", op="invoke_agent", agent="reporter", output="Crash spike since 9 Sep on Android.")
+    graph = build_graph(trace(root, export, writer))
+    prov = build_provenance(graph)
+    (day,) = [value for value in values_of("Crash spike since 9 Sep on Android.") if value.key == "dm:09-09"]
+    (origin,) = trace_value(graph, prov, day, graph.span(writer.span_id))
+    assert origin.span_id == export.span_id and origin.how == "returned by the tool"
