@@ -24,7 +24,7 @@ from rootspan import semconv as sc
 from rootspan.attribution.content import quote
 from rootspan.attribution.evidence import Evidence, Weights, is_actor, is_tool
 from rootspan.attribution.graph import AttributionGraph
-from rootspan.attribution.origin import answer_text, turn_of
+from rootspan.attribution.origin import answer_text, record_chooser, turn_of
 from rootspan.attribution.provenance import Provenance, author_of_input, unit_conflict
 from rootspan.attribution.values import DATE, IDENTIFIER, NUMBER, Value, extract, is_year
 from rootspan.model import Span
@@ -329,35 +329,6 @@ def _listed_ids(values: list[Value], answer_keys: set[str]) -> list[str]:
             prefix = re.sub(r"[\d_#-]+.*$", "", value.key[2:])
             groups.setdefault(prefix, {})[value.key] = value.raw
     return max((list(group.values()) for group in groups.values()), key=len, default=[])
-
-
-def _record_around(text: str, raw: str) -> str | None:
-    """The innermost JSON-like object ({...}) of a listing that holds ``raw``."""
-    at = text.find(raw)
-    if at < 0:
-        return None
-    start, end = text.rfind("{", 0, at), text.find("}", at)
-    return text[start : end + 1] if start >= 0 and end > at else None
-
-
-def record_chooser(graph: AttributionGraph, prov: Provenance, tool_id: str, value: Value, step: Span) -> tuple[Span, str] | None:
-    """The first agent step before ``step`` that named the record (by one of its ids) that a tool's
-    listing holds ``value`` in: a slot's date, a hotel's price come with the slot or hotel picked."""
-    record = _record_around(graph.outputs.get(tool_id, ""), value.raw)
-    if record is None:
-        return None
-    ids = {found.key: found.raw for found in extract(record) if found.kind == IDENTIFIER}
-    if not ids:
-        return None
-    limit = graph.position[step.span_id]
-    for span in graph.order:
-        if graph.position[span.span_id] > limit:
-            break
-        if is_actor(span) and span is not graph.root and graph.position[span.span_id] > graph.position[tool_id]:
-            named = next((ids[found.key] for found in prov.values_out.get(span.span_id, ()) if found.key in ids), None)
-            if named is not None:
-                return turn_of(graph, span), named
-    return None
 
 
 def _weekday(value: Value) -> int:

@@ -17,6 +17,7 @@ Two generic refinements, each following how people read a failure:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from rootspan.attribution.content import quote
@@ -24,7 +25,18 @@ from rootspan.attribution.expected import closeness, disagreeing_fields, leaf_va
 from rootspan.attribution.evidence import Evidence, Weights, final_answer_span, is_actor, is_tool, recovered_by, reports_failure
 from rootspan.attribution.graph import AttributionGraph
 from rootspan.attribution.provenance import DERIVED, NOVEL, UNIT_CHANGED, Claim, Provenance
-from rootspan.attribution.values import CLAIM_KINDS, DECISION, IDENTIFIER, NUMBER, Value, extract, is_small_count, is_year, specificity
+from rootspan.attribution.values import (
+    CLAIM_KINDS,
+    DECISION,
+    IDENTIFIER,
+    NUMBER,
+    Value,
+    day_month_key,
+    extract,
+    is_small_count,
+    is_year,
+    specificity,
+)
 from rootspan.model import LineageLink, Span, SpanKind
 
 LISTING_SIZE = 5  # a tool output with this many values of one kind is a listing someone picks from
@@ -151,6 +163,41 @@ def decisive_values(graph: AttributionGraph, prov: Provenance, text: str) -> lis
 
 def _id_prefix(value: Value) -> str:
     return re.sub(r"[\d_#-]+.*$", "", value.key[2:]) if value.kind == IDENTIFIER else ""
+
+
+def _record_around(text: str, raw: str) -> str | None:
+    """The innermost JSON-like object ({...}) of a listing that holds ``raw``."""
+    at = text.find(raw)
+    if at < 0:
+        return None
+    start, end = text.rfind("{", 0, at), text.find("}", at)
+    return text[start : end + 1] if start >= 0 and end > at else None
+
+
+def record_chooser(graph: AttributionGraph, prov: Provenance, tool_id: str, value: Value, step: Span) -> tuple[Span, str] | None:
+    """The first agent step before ``step`` that named the record (by one of its ids) that a tool's
+    listing holds ``value`` in: a slot's date, a hotel's price come with the slot or hotel picked.
+
+    Only a listing offers a choice: the record's id must have a sibling of its type in the result.
+    """
+    text = graph.outputs.get(tool_id, "")
+    written = next((v.raw for v in prov.values_out.get(tool_id, ()) if v.key == value.key or day_month_key(v.key) == value.key), value.raw)
+    record = _record_around(text, written)
+    if record is None:
+        return None
+    prefixes = Counter(_id_prefix(found) for found in {v.key: v for v in prov.values_out.get(tool_id, ()) if v.kind == IDENTIFIER}.values())
+    ids = {found.key: found.raw for found in extract(record) if found.kind == IDENTIFIER and prefixes[_id_prefix(found)] >= 2}
+    if not ids:
+        return None
+    limit = graph.position[step.span_id]
+    for span in graph.order:
+        if graph.position[span.span_id] > limit:
+            break
+        if is_actor(span) and span is not graph.root and graph.position[span.span_id] > graph.position[tool_id]:
+            named = next((ids[found.key] for found in prov.values_out.get(span.span_id, ()) if found.key in ids), None)
+            if named is not None:
+                return turn_of(graph, span), named
+    return None
 
 
 def _is_listing(prov: Provenance, span_id: str, value: Value) -> bool:
@@ -286,6 +333,15 @@ def trace_value(graph: AttributionGraph, prov: Provenance, value: Value, sink: S
             if not right_one_there:
                 found.append(Origin(span.span_id, value, share - picker_share, "tool_wrong_result", "returned by the tool", chain, sourced=True))
             return found
+        chosen = record_chooser(graph, prov, span.span_id, value, sink) if sink is not None and not whole_listing else None
+        if chosen is not None and chosen[0] is not graph.root:
+            # the value came with a record someone picked out of the listing (a subscription's
+            # renewal date with the subscription): the pick is the reading, as for the id itself
+            turn, named = chosen
+            picked_chain = _carriers(graph, prov, key, turn.span_id, sink) + [turn.span_id]
+            return [Origin(turn.span_id, value, share * 0.6, "tool_output_misread",
+                           f"came with {named}, picked out of {quote(span.name, 40)}'s listing", picked_chain, sourced=True),
+                    Origin(span.span_id, value, share * 0.4, "tool_wrong_result", "returned by the tool", chain, sourced=True)]
         if reports_failure(graph.outputs[span.span_id]):
             # a check that reports a failure observed it; the value it returned is the symptom
             return [Origin(span.span_id, value, share * REPORTED_FAILURE_SHARE, "tool_error", "the tool's report of a failure", chain, sourced=True)]

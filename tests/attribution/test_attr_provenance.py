@@ -198,3 +198,26 @@ def test_a_yearless_date_in_the_answer_is_traced_to_the_full_date_a_tool_returne
     (day,) = [value for value in values_of("Crash spike since 9 Sep on Android.") if value.key == "dm:09-09"]
     (origin,) = trace_value(graph, prov, day, graph.span(writer.span_id))
     assert origin.span_id == export.span_id and origin.how == "returned by the tool"
+
+
+def test_a_value_that_came_with_a_picked_record_blames_the_picker() -> None:
+    """Two subscriptions are listed; the account agent cancels one without asking; the reply's
+    renewal date is that subscription's, so it was chosen with it, not invented by the tool."""
+    from attr_builders import sid
+
+    listing = json.dumps([{"id": "SUB-3301", "product": "Family plan", "renews": "2024-11-01"},
+                          {"id": "SUB-3317", "product": "Solo plan", "renews": "2024-10-14"}])
+    t = trace(
+        span("root", 0, 100, op="invoke_workflow", input="please cancel my subscription", rootspan__outcome="failure",
+             rootspan__expected="ask which subscription to cancel",
+             rootspan__output="Done: SUB-3301 is cancelled; you keep access until 1 November."),
+        span("account", 1, 50, "root", op="invoke_agent", agent="account_agent"),
+        span("list", 2, 5, "account", op="execute_tool", tool="list_subscriptions", arguments='{"customer": "CU-1"}', result=listing),
+        span("account-llm", 6, 40, "account", op="chat", input=f"Subscriptions: {listing}", output="Cancel SUB-3301."),
+        span("messenger", 51, 99, "root", op="invoke_agent", agent="messenger", inputs=["account"],
+             output="Done: SUB-3301 is cancelled; you keep access until 1 November."),
+    )
+    verdict = attribute_trace(t)
+    top = verdict.culprit or verdict.alternatives[0]
+    assert top.span_id == sid("account")
+    assert any("came with SUB-3301" in line for line in verdict.evidence)
