@@ -274,8 +274,8 @@ def rule_constraints(graph: AttributionGraph, prov: Provenance, weights: Weights
                 listed = _listed_ids(values, answer_keys)
                 if len(listed) > bound.value.number and len(listed) >= MIN_LISTED:
                     add(step, "disobey_task_spec", f"step {step.step} ({graph.agent(step)}) lists {len(listed)} "
-                        f"({', '.join(quote(raw, 16) for raw in listed[:6])}) that reach the answer; the task asks for at most "
-                        f"{quote(bound.value.shown, 20)} {bound.noun}…")
+                        f"({', '.join(quote(raw, 16) for raw in listed[:6])}) that reach the answer; the task caps them at "
+                        f"{quote(bound.value.shown, 20)}")
         if constraints.years and "call" in where:
             wrong = next((v for v in values if _year_of(v) is not None and _year_of(v) not in constraints.years), None)
             if wrong is not None:

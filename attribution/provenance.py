@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -34,6 +35,7 @@ from rootspan.attribution.values import (
     CLAIM_KINDS,
     DATE,
     DECISION,
+    IDENTIFIER,
     day_month_key,
     NUMBER,
     Value,
@@ -46,6 +48,7 @@ from rootspan.model import Span, SpanKind
 
 GIVEN = "given"
 DERIVED = "derived"
+_ID_LIKE = re.compile(r"[A-Za-z]{1,12}(?:[-_][A-Za-z0-9]{1,12}){0,3}[-_#]?\d[\w-]*")
 NOVEL = "novel"
 UNIT_CHANGED = "unit_changed"
 
@@ -294,6 +297,49 @@ def derive(value: Value, own: list[Operand], recent: list[Operand], rescales: bo
     return None
 
 
+MAX_RECORD_SOURCES = 64  # tool listings kept for totals over picked records, per trace
+MIN_PICKED = 2  # a total over one record is that record's figure, found as given
+
+
+def records_by_id(text: str) -> dict[str, dict[str, float]]:
+    """A tool's JSON listing as {id: {numeric field: value}} (records with an "id"/"sku"-like string)."""
+    if not text or text.lstrip()[:1] != "[" or len(text) > 200_000:
+        return {}
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return {}
+    found: dict[str, dict[str, float]] = {}
+    for record in decoded if isinstance(decoded, list) else ():
+        if not isinstance(record, dict):
+            continue
+        ident = next((item for item in record.values() if isinstance(item, str) and _ID_LIKE.fullmatch(item)), None)
+        fields = {key: float(item) for key, item in record.items() if isinstance(item, (int, float)) and not isinstance(item, bool)}
+        if ident is not None and fields:
+            found["i:" + ident.lower()] = fields
+    return found
+
+
+def picked_total(value: Value, beside: list[Value], sources: list[tuple[str, dict[str, dict[str, float]]]]) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+    """The value is the total of one field over the records a step named beside it ("5 items,
+    USD 112.98" from the prices a catalogue listed for those 5 ids): computed, not invented."""
+    target = value.number
+    ids = {other.key for other in beside if other.kind == IDENTIFIER}
+    if target is None or len(ids) < MIN_PICKED:
+        return None
+    decimals = _decimals(value.raw)
+    for source, records in reversed(sources):
+        chosen = [records[key] for key in ids if key in records]
+        if len(chosen) < MIN_PICKED:
+            continue
+        for field in chosen[0]:
+            if all(field in record for record in chosen):
+                total = sum(record[field] for record in chosen)
+                if _matches(target, decimals, total, False):
+                    return (source,), f"the sum of {field} over the {len(chosen)} records named", ()
+    return None
+
+
 def _aggregate(value: Value, listings: dict[str, list[float]], grouped: dict[str, dict[str, tuple[str, tuple[str, ...]]]] | None = None) -> Derivation | None:
     """The value is the sum or mean of one earlier span's listing of numbers, or of one group of its rows."""
     target = value.number
@@ -473,6 +519,7 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
     root = graph.root
 
     dates: dict[str, str] = {}  # date key -> origin span, oldest first
+    record_sources: list[tuple[str, dict[str, dict[str, float]]]] = []  # tool span -> its records by id
     numbers_seen: dict[str, float] = {}  # every number key the run has held, for durations
 
     def register(value: Value, source: str) -> None:
@@ -625,12 +672,18 @@ def build_provenance(graph: AttributionGraph) -> Provenance:
             derived = try_derive(value, own_numbers, tool=span.kind is SpanKind.TOOL)
             if derived is None and span.kind is not SpanKind.TOOL:
                 derived = offset_of(value)
+            if derived is None and span.kind is not SpanKind.TOOL and value.kind == NUMBER and _decimals(value.raw):
+                derived = picked_total(value, values, record_sources)
             if derived is not None:
                 claims.append(Claim(span_id, value, DERIVED, *derived))
                 register(value, span_id)
                 continue
             claims.append(Claim(span_id, value, NOVEL if value.kind != DECISION else DECISION))
             register(value, span_id)
+        if span.kind is SpanKind.TOOL and len(record_sources) < MAX_RECORD_SOURCES:
+            records = records_by_id(graph.outputs[span_id])
+            if records:
+                record_sources.append((span_id, records))
         numbers_here = [value.number for value in values if value.number is not None and not is_year(value)]
         if len(numbers_here) >= 3:
             listings[span_id] = numbers_here[:200]

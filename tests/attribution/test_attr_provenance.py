@@ -221,3 +221,15 @@ def test_a_value_that_came_with_a_picked_record_blames_the_picker() -> None:
     top = verdict.culprit or verdict.alternatives[0]
     assert top.span_id == sid("account")
     assert any("came with SUB-3301" in line for line in verdict.evidence)
+
+
+def test_a_total_over_the_records_a_step_named_is_computed_not_invented() -> None:
+    catalog = json.dumps([{"sku": "SKU-CF-2281", "price": 29.0}, {"sku": "SKU-CF-3310", "price": 49.0},
+                          {"sku": "SKU-CF-0442", "price": 18.5}, {"sku": "SKU-CF-7001", "price": 99.0}])
+    answer = '{"items": ["SKU-CF-2281", "SKU-CF-3310", "SKU-CF-0442"], "total_usd": 96.50}'
+    root = span("root", 0, 100, op="invoke_workflow", input="Three coffee gifts.", rootspan__outcome="failure", rootspan__output=answer)
+    search = span("search", 1, 5, "root", op="execute_tool", tool="catalog_search", arguments='{"q": "coffee"}', result=catalog)
+    pricer = span("pricer", 6, 20, "root", op="invoke_agent", agent="pricer", output=answer)
+    graph = build_graph(trace(root, search, pricer))
+    claim = {c.value.key: c for c in build_provenance(graph).claims[pricer.span_id]}["n:96.5"]
+    assert claim.status == DERIVED and claim.how == "the sum of price over the 3 records named"
