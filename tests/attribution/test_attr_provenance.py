@@ -232,4 +232,13 @@ def test_a_total_over_the_records_a_step_named_is_computed_not_invented() -> Non
     pricer = span("pricer", 6, 20, "root", op="invoke_agent", agent="pricer", output=answer)
     graph = build_graph(trace(root, search, pricer))
     claim = {c.value.key: c for c in build_provenance(graph).claims[pricer.span_id]}["n:96.5"]
-    assert claim.status == DERIVED and claim.how == "the sum of price over the 3 records named"
+    assert claim.status == DERIVED and search.span_id in claim.sources
+    # the record-wise total on its own: found from the listing by the ids named beside the value
+    from rootspan.attribution.provenance import picked_total, records_by_id
+    from rootspan.attribution.values import extract as values_of
+
+    beside = values_of(answer)
+    (total,) = [value for value in beside if value.key == "n:96.5"]
+    sources, how, _ = picked_total(total, beside, [(search.span_id, records_by_id(catalog))])
+    assert sources == (search.span_id,) and how == "the sum of price over the 3 records named"
+    assert picked_total(total, beside[:1], [(search.span_id, records_by_id(catalog))]) is None  # one id: no total
