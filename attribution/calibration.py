@@ -23,9 +23,9 @@ from typing import Sequence
 # Fitted on the scenario corpus' tune part (see docs/benchmarks.md for the command and figures).
 # The share barely separates right from wrong (a near 0), direct backing does (c > 0): most
 # confidences sit near the corpus' accuracy, higher where a direct finding backs the culprit.
-PLATT_A = 0.2015  # weight of logit(share)
-PLATT_B = 0.3923  # intercept
-PLATT_C = 0.8225  # weight of direct backing (0 or 1)
+PLATT_A = 0.1130  # weight of logit(share)
+PLATT_B = 0.6626  # intercept
+PLATT_C = 0.7132  # weight of direct backing (0 or 1)
 ABSTAIN_BELOW = 0.5  # below even odds the verdict is undetermined: the ranked candidates, no name
 ECE_BINS = 10
 RIDGE = 4.0  # a prior worth a few points: a few dozen scenarios must not make the curve a step

@@ -61,6 +61,14 @@ _DIGIT_TOKEN = re.compile(r"[\w#-]*\d[\w#-]*")
 _DIGIT_GROUPS = re.compile(r"\d{1,8}(?:-\d{1,8}){1,4}")
 
 
+# span and trace ids, hashes, git SHAs, UUIDs: hex with digits and letters ("992dd226a71e82ff")
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]{7,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def _hex_id(raw: str) -> bool:
+    return bool(_HEX_TOKEN.fullmatch(raw)) and any(ch.isdigit() for ch in raw) and any(ch.isalpha() for ch in raw)
+
+
 def _numeric_code(raw: str) -> bool:
     """A dash-joined code of digits (SKU "88-40213", "555-1234", "12-3456-78"), not a range.
 
@@ -272,7 +280,7 @@ def extract(text: str, limit: int = MAX_VALUES) -> list[Value]:
         start = match.start()
         if raw.startswith("#") and not _IDENTIFIER.fullmatch(raw):
             raw, start = raw[1:], start + 1
-        if not (_IDENTIFIER.fullmatch(raw) or _numeric_code(raw)):
+        if not (_IDENTIFIER.fullmatch(raw) or _numeric_code(raw) or _hex_id(raw)):
             continue
         found.append(Value(IDENTIFIER, "i:" + raw.lower(), raw, start))
         taken.append((start, start + len(raw)))

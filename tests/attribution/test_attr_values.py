@@ -53,3 +53,10 @@ def test_a_day_and_month_without_a_year_is_a_date_not_two_numbers() -> None:
 def test_dash_joined_digit_codes_are_identifiers_and_ranges_stay_numbers() -> None:
     assert kinds("SKU 88-40213, call 555-1234, ref 12-3456-78", IDENTIFIER) == ["i:88-40213", "i:555-1234", "i:12-3456-78"]
     assert kinds("takes 5-10 days, 1000-1500 units, in 1999-2004", NUMBER) == ["n:5", "n:10", "n:1000", "n:1500", "n:1999", "n:2004"]
+
+
+def test_span_ids_hashes_and_uuids_are_identifiers_not_numbers() -> None:
+    text = "trace 992dd226a71e82ff, commit 3f2a9c1, request 123e4567-e89b-12d3-a456-426614174000"
+    assert kinds(text, NUMBER) == []
+    assert set(kinds(text, IDENTIFIER)) == {"i:992dd226a71e82ff", "i:3f2a9c1", "i:123e4567-e89b-12d3-a456-426614174000"}
+    assert kinds("12345678 units", NUMBER) == ["n:12345678"]  # digits alone are a number
