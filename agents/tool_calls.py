@@ -63,7 +63,7 @@ def _json_object(text: str) -> Optional[dict[str, Any]]:
 
 
 def _deepseek_call(body: str) -> Optional[tuple[str, dict[str, Any]]]:
-    """``function<｜tool▁sep｜>NAME\\n```json\\nARGS\\n```\`` (V3) or ``NAME<｜tool▁sep｜>ARGS`` (V3.1)."""
+    """V3: ``function<｜tool▁sep｜>NAME``, newline, a json code fence holding ARGS; V3.1: ``NAME<｜tool▁sep｜>ARGS``."""
     left, sep, right = body.partition(DEEPSEEK_SEP)
     if not sep:
         return None
