@@ -144,7 +144,7 @@ def markup_of(render: Callable[[list[dict[str, Any]], list[dict[str, Any]]], str
             return markup
     if not rendered:
         for markup in MARKUPS:
-            if markup.call_begin in source:
+            if markup.start in source:
                 return markup
     return None
 
