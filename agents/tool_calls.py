@@ -127,7 +127,7 @@ def markup_of(render: Callable[[list[dict[str, Any]], list[dict[str, Any]]], str
     template's source is the fallback for a template that refuses both. None: no tool calls."""
     tools = [{"type": "function", "function": {"name": _PROBE_NAME, "description": "probe",
                                                "parameters": {"type": "object", "properties": {}}}}]
-    rendered = []
+    rendered, refused = [], 0
     for arguments in ('{"x": 1}', {"x": 1}):
         call = {"id": "call_0", "type": "function", "function": {"name": _PROBE_NAME, "arguments": arguments}}
         messages = [{"role": "user", "content": "probe"},
@@ -136,13 +136,14 @@ def markup_of(render: Callable[[list[dict[str, Any]], list[dict[str, Any]]], str
         try:
             text = render(messages, tools)
         except Exception:  # noqa: BLE001 - a template that refuses this shape says nothing either way
+            refused += 1
             continue
         if _PROBE_NAME in text:
             rendered.append(text)
     for markup in MARKUPS:
         if any(markup.call_begin in text for text in rendered):
             return markup
-    if not rendered:
+    if refused == 2:
         for markup in MARKUPS:
             if markup.start in source:
                 return markup

@@ -174,6 +174,8 @@ def test_the_markup_is_what_the_template_renders() -> None:
     # Mentioning the markup is not rendering it: a template that writes calls some other way.
     other = "{# <tool_call> is Hermes' #}{% for m in messages %}{{ m['content'] }}{% for c in m.tool_calls or [] %}CALL {{ c['function']['name'] }}{% endfor %}{% endfor %}"
     assert markup_of(_render_with(other), other) is None
+    ignoring = "{# <tool_call> #}{% for m in messages %}{{ m['content'] }}{% endfor %}"  # drops calls: no tool support
+    assert markup_of(_render_with(ignoring), ignoring) is None
     # A template that refuses every probe: its source decides.
     refusing = "{{ raise_exception('no') }}" + DS_BEGIN
     assert markup_of(_render_with(refusing), refusing) is DEEPSEEK
