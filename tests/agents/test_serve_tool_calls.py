@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
 import torch
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from rootspan.agents.chat_format import ChatFormat
@@ -232,9 +236,13 @@ def write_scripted_checkpoint(out: Path, template: str, script: list[str]) -> Pa
 def served(request, tmp_path_factory):
     template, script = SCRIPTS[request.param]
     checkpoint = write_scripted_checkpoint(tmp_path_factory.mktemp(request.param), template, script)
-    served = build(checkpoint)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    served = build(checkpoint, tracer=provider.get_tracer("test"))
     with running(served.app) as url:
         served.url = url  # type: ignore[attr-defined]
+        served.exporter = exporter  # type: ignore[attr-defined]
         served.format = request.param  # type: ignore[attr-defined]
         served.client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0)  # type: ignore[attr-defined]
         yield served
@@ -271,6 +279,23 @@ def test_a_streamed_call_comes_in_tool_call_deltas(served) -> None:
     assert "".join(content) == "Checking." and finish == "tool_calls"
     assert list(calls) == [0] and calls[0]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
     assert json.loads(calls[0]["arguments"]) == {"city": "Paris"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_request_span_says_tool_calls(served, stream) -> None:
+    trace_id = random.getrandbits(128) | 1
+    header = {"traceparent": f"00-{trace_id:032x}-{random.getrandbits(64) | 1:016x}-01"}
+    reply = served.client.chat.completions.create(model=served.model_name, messages=ASK, tools=TOOLS, stream=stream,
+                                                  extra_headers=header)
+    if stream:
+        list(reply)  # the server ends its span after the last chunk is sent: wait for it
+    deadline = time.monotonic() + 10
+    while not (spans := [s for s in served.exporter.get_finished_spans()
+                         if s.name.startswith("serve ") and s.context.trace_id == trace_id]):
+        assert time.monotonic() < deadline, "the request span never ended"
+        time.sleep(0.01)
+    [span] = spans
+    assert tuple(span.attributes["gen_ai.response.finish_reasons"]) == ("tool_calls",)
 
 
 def test_without_tools_the_markup_is_plain_text(served) -> None:
