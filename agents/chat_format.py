@@ -8,6 +8,10 @@ has some) gives the prompt the model was trained on. The template already holds 
 tokens, so the text is tokenized without adding any. A checkpoint without a template (the
 shipped demo model was trained on raw prompts) gets ``MoEBackend.prompt_of``: the non-system
 messages' text in order.
+
+Tool calls: ``markup`` is the tool-call form the template writes (agents/tool_calls.py), found
+by rendering an assistant turn that calls a tool; None when the template renders none (or there
+is no template), and then the server parses no calls and refuses a forced ``tool_choice``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rootspan.agents.tool_calls import Markup, markup_of
 from rootspan.errors import UserError
 
 CONFIG_FILE = "tokenizer_config.json"
@@ -35,6 +40,7 @@ class ChatFormat:
         self.backend = backend
         self.template: Any = None
         self.special: dict[str, str] = {}
+        self.markup: Markup | None = None
         path = Path(checkpoint) / CONFIG_FILE
         if not path.is_file():
             return
@@ -49,6 +55,7 @@ class ChatFormat:
             return
         self.special = {"bos_token": _token_text(config.get("bos_token")), "eos_token": _token_text(config.get("eos_token"))}
         self.template = _compile(source, path)
+        self.markup = markup_of(self.render, source)
 
     @property
     def templated(self) -> bool:
@@ -61,6 +68,17 @@ class ChatFormat:
         if tools:
             context["tools"] = tools
         return self.template.render(**context)
+
+    def markup_token_ids(self) -> set[int]:
+        """Ids of the tokenizer's special tokens that spell the tool-call markers: the output's
+        decode must keep them (some checkpoints mark them special, and a decode that skips
+        special tokens would erase the calls)."""
+        if self.markup is None:
+            return set()
+        tokenizer = self.backend.tokenizer
+        added = tokenizer.get_added_tokens_decoder() if hasattr(tokenizer, "get_added_tokens_decoder") else {}
+        wanted = set(self.markup.tokens)
+        return {int(i) for i, token in added.items() if token.special and token.content in wanted}
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of a rendered prompt (a template's text already holds its special tokens)."""

@@ -122,7 +122,8 @@ def serve_command(
     tree, e.g. `rootspan spans CLIENT_RUN SERVER_RUN` (docs/agents.md). Any HF-format
     DeepSeek-V2/V3 checkpoint serves with --model DIR (e.g. a downloaded
     deepseek-ai/DeepSeek-V2-Lite folder); its directory name is the model name unless
-    --served-model-name says otherwise.
+    --served-model-name says otherwise. Requests with `tools` get `tool_calls` back when the
+    checkpoint's chat template writes DeepSeek-V3 or Hermes/Qwen tool-call markup.
     """
     import time as _time
 

@@ -8,6 +8,12 @@ plus max_tokens past the model's context, 503 the queue is full (with Retry-Afte
 Each request extracts the W3C ``traceparent``/``tracestate`` headers with OpenTelemetry's
 propagator, so the request span (and under it the engine's queue_wait, prefill and decode) is a
 child of the client's LLM-call span in the client's trace.
+
+Tool calls: when the checkpoint's chat template writes tool calls in a markup agents/tool_calls.py
+reads, the output is parsed into ``message.tool_calls`` (streamed: ``delta.tool_calls``) with
+``finish_reason: "tool_calls"``. ``tool_choice`` "required" or a named function is accepted
+then, but not enforced (no constrained decoding): a reply without a call comes back as text
+with finish_reason "stop".
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import functools
 import json
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Literal, Optional, Union
 
 from opentelemetry import trace as trace_api
@@ -31,6 +38,7 @@ from starlette.routing import Route
 
 from rootspan import semconv as sc
 from rootspan.agents.chat_format import ChatFormat
+from rootspan.agents.tool_calls import Markup, ToolCall, ToolCallParser, parse as parse_tool_calls
 from rootspan.tracer.steps import TRACESTATE_KEY
 from rootspan.agents.serve_engine import (
     INPUT_TOKENS,
@@ -117,14 +125,44 @@ def _reserved_step(ctx: Any) -> int | None:
     return None
 
 
-def _text_of(message: Message) -> dict[str, Any]:
-    """The message as a chat template reads it: text content, other fields (tool_calls...) kept."""
+def _text_of(message: Message, templated: bool) -> dict[str, Any]:
+    """The message as a chat template reads it: text content, other fields (tool_calls...) kept.
+
+    An assistant turn that only calls tools keeps ``content: None`` for a template: DeepSeek's
+    tells such a turn by ``content is none`` and would otherwise drop its calls."""
     out = message.model_dump(exclude_none=True)
     content = message.content
     if isinstance(content, list):
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    out["content"] = content or ""
+    out["content"] = None if templated and content is None and out.get("tool_calls") else content or ""
     return out
+
+
+@dataclass
+class ToolPlan:
+    """What a request's tools and tool_choice mean here: the tools the template gets, and the
+    markup and names to parse calls out of the output with (no markup: no parsing)."""
+
+    template_tools: list[dict[str, Any]] | None = None
+    markup: Markup | None = None
+    names: list[str] = field(default_factory=list)
+
+    def parser(self) -> ToolCallParser | None:
+        return ToolCallParser(self.markup, self.names) if self.markup is not None else None
+
+
+def _tool_name(tool: Any) -> str | None:
+    function = tool.get("function") if isinstance(tool, dict) and tool.get("type", "function") == "function" else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _call_chunks(index: int, call: ToolCall) -> list[dict[str, Any]]:
+    """A call as OpenAI streams one: id, type and name first, then the arguments."""
+    return [
+        {"tool_calls": [{"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}]},
+        {"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]},
+    ]
 
 
 def _validation_error(exc: ValidationError) -> APIError:
@@ -140,6 +178,9 @@ class ServeApp:
                  chat_format: ChatFormat | None = None) -> None:
         self.engine = engine
         self.chat_format = chat_format or ChatFormat(engine.backend, engine.backend.checkpoint)
+        keep = self.chat_format.markup_token_ids()
+        if keep:
+            engine.keep_special(keep)
         self.model_name = model_name
         self.tracer = tracer or trace_api.NoOpTracer()
         self.created = int(time.time())
@@ -204,13 +245,36 @@ class ServeApp:
         stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
         if len(stops) > 4 or any(not s for s in stops):
             raise APIError(400, "stop takes up to 4 non-empty strings", param="stop")
-        choice = body.tool_choice
-        if body.tools and (choice == "required" or isinstance(choice, dict)):
-            # The tools go into the prompt (when the checkpoint's template renders them), but no
-            # tool call is parsed out of the output: nothing could honour a forced call.
-            raise APIError(400, "this server returns no tool calls; tool_choice must be 'auto' or 'none'",
-                           param="tool_choice")
         return body
+
+    def _tool_plan(self, body: ChatRequest) -> ToolPlan:
+        """Check tools and tool_choice (400s) and say what to render and parse."""
+        tools = body.tools or []
+        names = [_tool_name(t) for t in tools]
+        for i, name in enumerate(names):
+            if name is None:
+                raise APIError(400, f"tools.{i}: expected {{'type': 'function', 'function': {{'name': ...}}}}",
+                               param=f"tools.{i}")
+        choice = body.tool_choice if body.tool_choice is not None else ("auto" if tools else "none")
+        forced: str | None = None
+        if isinstance(choice, dict):
+            forced = _tool_name(choice)
+            if forced is None:
+                raise APIError(400, "tool_choice: expected 'none', 'auto', 'required' or "
+                                    "{'type': 'function', 'function': {'name': ...}}", param="tool_choice")
+        elif choice not in ("none", "auto", "required"):
+            raise APIError(400, f"tool_choice: {choice!r} is not one of 'none', 'auto', 'required'", param="tool_choice")
+        if choice == "none" or not tools:
+            if choice not in ("none", "auto"):
+                raise APIError(400, "tool_choice other than 'none' or 'auto' needs tools", param="tool_choice")
+            return ToolPlan()
+        markup = self.chat_format.markup
+        if markup is None and (choice == "required" or forced):
+            raise APIError(400, "this model's chat format has no tool calls; tool_choice must be 'auto' or 'none'",
+                           param="tool_choice")
+        if forced is not None and forced not in names:
+            raise APIError(400, f"tool_choice names {forced!r}, which is not among the tools", param="tool_choice")
+        return ToolPlan(template_tools=tools, markup=markup, names=[forced] if forced else [n for n in names if n])
 
     async def chat(self, request: Request) -> Response:
         parent_ctx = _propagator.extract(dict(request.headers))
@@ -232,8 +296,10 @@ class ServeApp:
         received = time.perf_counter()
         try:
             body = await self._parse(request)
+            plan = self._tool_plan(body)
+            templated = self.chat_format.templated
             try:
-                prompt = self.chat_format.render([_text_of(m) for m in body.messages], body.tools)
+                prompt = self.chat_format.render([_text_of(m, templated) for m in body.messages], plan.template_tools)
             except Exception as exc:  # noqa: BLE001 - the checkpoint's template failing on these messages is bad input
                 message = (str(exc).splitlines() or [type(exc).__name__])[0]
                 raise APIError(400, f"the model's chat template cannot render these messages: {message}", param="messages") from None
@@ -268,10 +334,10 @@ class ServeApp:
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return StreamingResponse(
-                self._stream(request, gen, events, span, meta, include_usage, received),
+                self._stream(request, gen, events, span, meta, include_usage, received, plan),
                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"},
             )
-        return await self._whole(request, gen, events, span, meta, received)
+        return await self._whole(request, gen, events, span, meta, received, plan)
 
     def _end_with_error(self, span: Any, exc: APIError) -> Response:
         span.set_attribute("http.response.status_code", exc.status)
@@ -306,7 +372,7 @@ class ServeApp:
                 return
 
     async def _whole(self, request: Request, gen: GenRequest, events: asyncio.Queue[Event], span: Any,
-                     meta: dict[str, Any], received: float) -> Response:
+                     meta: dict[str, Any], received: float, plan: ToolPlan) -> Response:
         watcher = asyncio.create_task(self._watch_disconnect(request, gen))
         try:
             event = await events.get()
@@ -318,18 +384,24 @@ class ServeApp:
         if event.kind == "error":
             return self._end_with_error(span, APIError(500, event.text, type_="server_error"))
         span.set_attribute("http.response.status_code", 200)
+        message: dict[str, Any] = {"role": "assistant", "content": event.text}
+        if plan.markup is not None:
+            message["content"], calls = parse_tool_calls(event.text, plan.markup, plan.names)
+            if calls:
+                message["tool_calls"] = [c.openai() for c in calls]
+                event.finish_reason = _finish_with_calls(event.finish_reason)
         # The engine's time to first token counts from the enqueue, a moment after `received`.
         first_s = received + event.ttft_s if event.ttft_s is not None else None
         self._finish_span(span, event, received, first_s, cancelled=False)
         return JSONResponse({
             "object": "chat.completion", **meta,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": event.text},
-                         "finish_reason": event.finish_reason, "logprobs": None}],
+            "choices": [{"index": 0, "message": message, "finish_reason": event.finish_reason, "logprobs": None}],
             "usage": event.usage,
         })
 
     async def _stream(self, request: Request, gen: GenRequest, events: asyncio.Queue[Event], span: Any,
-                      meta: dict[str, Any], include_usage: bool, received: float) -> AsyncIterator[bytes]:
+                      meta: dict[str, Any], include_usage: bool, received: float,
+                      plan: ToolPlan) -> AsyncIterator[bytes]:
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
             payload: dict[str, Any] = {"object": "chat.completion.chunk", **meta,
                                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
@@ -338,6 +410,18 @@ class ServeApp:
             payload.update(extra)
             return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
+        def pieces(items: list[Any]) -> list[bytes]:
+            out = []
+            for item in items:
+                if isinstance(item, ToolCall):
+                    out.extend(chunk(delta) for delta in _call_chunks(len(calls), item))
+                    calls.append(item)
+                elif item:
+                    out.append(chunk({"content": item}))
+            return out
+
+        parser = plan.parser()
+        calls: list[ToolCall] = []
         span.set_attribute("http.response.status_code", 200)
         first_s = None
         done: Event | None = None
@@ -357,7 +441,13 @@ class ServeApp:
                     yield b"data: [DONE]\n\n"
                     return
                 first_s = first_s or time.perf_counter()
-                yield chunk({"content": event.text})
+                for data in pieces(parser.feed(event.text) if parser else [event.text]):
+                    yield data
+            if parser is not None:
+                for data in pieces(parser.finish()):
+                    yield data
+            if calls and done is not None:
+                done.finish_reason = _finish_with_calls(done.finish_reason)
             ended = True
             yield chunk({}, done.finish_reason if done else "stop")
             if include_usage and done is not None:
@@ -369,6 +459,12 @@ class ServeApp:
             if not ended:
                 gen.cancel()
             self._finish_span(span, done, received, first_s, cancelled=not ended)
+
+
+def _finish_with_calls(reason: str | None) -> str | None:
+    """A reply that ended by itself with calls in it finished for "tool_calls"; one cut off by
+    max_tokens still says "length" (its calls are the complete ones before the cut)."""
+    return "tool_calls" if reason == "stop" else reason
 
 
 def build_app(engine: Engine, model_name: str, tracer: trace_api.Tracer | None = None,

@@ -140,6 +140,8 @@ class Engine:
         self.eos_id = backend.eos_id
         # Without a decoder, tokenizers joins tokens with spaces; the backend's own join is right then.
         self._pieces_only = getattr(backend.tokenizer, "decoder", None) is None
+        self._keep: set[int] = set()  # special tokens the decode keeps (tool-call markers)
+        self._special: set[int] = set()
         self.stats = backend.collect_stats
         self.model.collect_stats(self.stats)
         self._waiting: collections.deque[GenRequest] = collections.deque()
@@ -175,6 +177,14 @@ class Engine:
             )
             self._waiting.append(request)
             self._cond.notify()
+
+    def keep_special(self, ids: set[int]) -> None:
+        """Keep these special tokens in the output text (the chat format's tool-call markers);
+        every other special token (end of sentence...) is still left out."""
+        tokenizer = self.backend.tokenizer
+        added = tokenizer.get_added_tokens_decoder() if hasattr(tokenizer, "get_added_tokens_decoder") else {}
+        self._special = {int(i) for i, token in added.items() if token.special}
+        self._keep = set(ids) & self._special
 
     @property
     def queue_depth(self) -> int:
@@ -383,6 +393,9 @@ class Engine:
         is not text on its own, so pieces are the difference between successive decodes."""
         if self._pieces_only:
             return self.backend.decode(ids)
+        if self._keep:
+            kept = [i for i in ids if i in self._keep or i not in self._special]
+            return self.backend.tokenizer.decode(kept, skip_special_tokens=False)
         return self.backend.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _flush(self, row: GenRequest, upto: int) -> None:
