@@ -32,9 +32,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
-from scipy import stats as scipy_stats
+
+def _stats() -> Any:
+    """scipy.stats, imported on first use: it takes most of a second, and every rootspan command
+    imports this module through the CLI while only ``report`` needs it."""
+    from scipy import stats
+
+    return stats
+
 
 NOISE_FLOOR = 0.02  # smallest log-sd used: 2% run-to-run noise
 HETEROGENEITY_ALPHA = 0.05
@@ -96,7 +103,7 @@ def bartlett_p(samples: Sequence[LogSample]) -> float | None:
     pooled = sum(var * df for var, df in usable) / total_df
     statistic = total_df * math.log(pooled) - sum(df * math.log(var) for var, df in usable)
     correction = 1.0 + (sum(1.0 / df for _, df in usable) - 1.0 / total_df) / (3.0 * (len(usable) - 1))
-    return float(scipy_stats.chi2.sf(statistic / correction, len(usable) - 1))
+    return float(_stats().chi2.sf(statistic / correction, len(usable) - 1))
 
 
 def pooled_log_tests(samples: Sequence[LogSample], prior_sd: float, prior_df: float) -> tuple[list[LogTest], float | None]:
@@ -124,8 +131,8 @@ def pooled_log_tests(samples: Sequence[LogSample], prior_sd: float, prior_df: fl
         t = (sample.cand_mean - sample.base_mean) / error
         tests.append(
             LogTest(
-                p_worse=float(scipy_stats.t.sf(t, df)),
-                p_better=float(scipy_stats.t.cdf(t, df)),
+                p_worse=float(_stats().t.sf(t, df)),
+                p_better=float(_stats().t.cdf(t, df)),
                 t=t,
                 df=df,
                 sd=sd,
