@@ -13,7 +13,7 @@ made, so data that cannot exist yet is not counted as missing.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from collections import Counter
 from typing import Iterable
 

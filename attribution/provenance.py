@@ -332,11 +332,11 @@ def picked_total(value: Value, beside: list[Value], sources: list[tuple[str, dic
         chosen = [records[key] for key in ids if key in records]
         if len(chosen) < MIN_PICKED:
             continue
-        for field in chosen[0]:
-            if all(field in record for record in chosen):
-                total = sum(record[field] for record in chosen)
+        for name in chosen[0]:
+            if all(name in record for record in chosen):
+                total = sum(record[name] for record in chosen)
                 if _matches(target, decimals, total, False):
-                    return (source,), f"the sum of {field} over the {len(chosen)} records named", ()
+                    return (source,), f"the sum of {name} over the {len(chosen)} records named", ()
     return None
 
 
