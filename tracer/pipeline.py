@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from rootspan.tracer import endpoint as endpoint_credentials
+from rootspan.tracer import threads
 from rootspan.tracer.delivery import CountingBatchSpanProcessor, loss_report
 from rootspan.tracer.exporter import RunDirSpanExporter
 from rootspan.tracer.redact import Redactor
@@ -59,6 +60,9 @@ class Tracing:
     otlp_endpoint: str | None = None
     parent_context: otel_context.Context | None = None
     deliveries: list[CountingBatchSpanProcessor] = field(default_factory=list)
+    # True when this setup() patched threading (and so shutdown() unpatches it); False when threads
+    # were left alone or something else (the app, opentelemetry-instrument) had patched them first.
+    instrumented_threads: bool = False
     # Spans opened through rootspan's API and not yet ended, so SIGTERM can close them.
     open_spans: dict[int, Any] = field(default_factory=dict)
     _closed: bool = field(default=False, init=False, repr=False)
@@ -82,6 +86,9 @@ class Tracing:
             if self._closed:
                 return
             self._closed = True
+        if self.instrumented_threads:
+            threads.uninstrument()
+            self.instrumented_threads = False
         self.provider.shutdown()
         report = loss_report(self.deliveries)
         if report:
@@ -153,6 +160,7 @@ def setup(
     capture_content: bool = False,
     profile: str = "auto",
     redact_patterns: Iterable[str | Pattern[str]] | None = None,
+    instrument_threads: bool = True,
 ) -> Tracing:
     """Start tracing this process; see docs/tracing.md.
 
@@ -161,6 +169,9 @@ def setup(
     only destination asked for. ROOTSPAN_PROFILE overrides ``profile``. Without ``service``,
     OTEL_SERVICE_NAME names the service, else "rootspan-app". Content capture is on
     when ``capture_content`` is true or OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.
+    With ``instrument_threads`` (the default) opentelemetry-instrumentation-threading patches
+    threading.Thread, threading.Timer and ThreadPoolExecutor.submit so spans opened in them keep
+    the caller's trace; ``shutdown()`` takes the patch off again.
     """
     global _active
     with _state_lock:
@@ -173,6 +184,8 @@ def setup(
             )
             return _active
         tracing = _build(service, run_dir, capture_content, profile, redact_patterns)
+        if instrument_threads:
+            tracing.instrumented_threads = threads.instrument()
         _active = tracing
     _install_hooks()
     return tracing

@@ -42,8 +42,8 @@ def test_thread_helpers_keep_the_caller(tmp_path):
 
 
 def test_plain_thread_without_helper_starts_a_new_trace(tmp_path):
-    """Why the helpers exist: a bare threading.Thread loses the context."""
-    start(tmp_path)
+    """Why the helpers exist: with threading left unpatched a bare threading.Thread loses the context."""
+    start(tmp_path, instrument_threads=False)
     with rs.workflow("w"):
         thread = threading.Thread(target=worker, args=("lost",))
         thread.start()
