@@ -2,12 +2,18 @@
 
 Each export batch becomes one OTLP ``TracesData`` line (hex ids, enums as integers, int64 as
 strings), encoded with the core's ``rootspan.otlp`` encoders so the tracer and every loader agree
-on one encoding, and appended with ``rootspan.rundir.append_jsonl`` (one write per line, so a
-live reader or a killed run never sees half a batch interleaved with another).
+on one encoding, and appended in one write (so a live reader or a killed run never sees half a
+batch interleaved with another).
+
+A line stays under ``MAX_LINE_BYTES`` (1 MiB): the Collector's otlpjsonfile/filelog readers
+reject longer lines, so a batch of large spans (captured content) is split into several lines,
+each a complete TracesData object. Only a single span that is itself larger cannot be split;
+it is written alone, with a warning naming OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +23,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from rootspan.otlp import encode_attributes
 from rootspan.errors import UserError
-from rootspan.rundir import TRACES_FILE, append_jsonl
+from rootspan.rundir import TRACES_FILE
+from rootspan.safe_write import append_bytes
 from rootspan.text import printable
 
 
@@ -118,14 +125,49 @@ def spans_to_traces_data(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
     return {"resourceSpans": resource_spans}
 
 
-class RunDirSpanExporter(SpanExporter):
-    """Appends each export batch to ``<run_dir>/traces.jsonl`` as one TracesData line."""
+# The OpenTelemetry Collector's file readers stop at 1 MiB a line (filelog's max_log_size default).
+MAX_LINE_BYTES = 1 << 20
 
-    def __init__(self, run_dir: str | Path) -> None:
+
+def _line(spans: Sequence[ReadableSpan]) -> bytes:
+    return (json.dumps(spans_to_traces_data(spans), separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def batch_lines(spans: Sequence[ReadableSpan], max_line_bytes: int = MAX_LINE_BYTES) -> tuple[list[bytes], int]:
+    """The batch as TracesData lines each shorter than ``max_line_bytes``, and how many single spans
+    could not be brought under it.
+
+    The whole batch is encoded first (almost every batch fits); a line that is too long is split in
+    halves until each part fits, so the cost of splitting is paid only by batches that need it.
+    """
+    lines: list[bytes] = []
+    oversized = 0
+    pending = [list(spans)]
+    while pending:
+        part = pending.pop()
+        line = _line(part)
+        if len(line) < max_line_bytes:
+            lines.append(line)
+        elif len(part) == 1:
+            lines.append(line)
+            oversized += 1
+        else:
+            middle = len(part) // 2
+            pending.append(part[middle:])  # popped second: lines keep the batch's span order
+            pending.append(part[:middle])
+    return lines, oversized
+
+
+class RunDirSpanExporter(SpanExporter):
+    """Appends each export batch to ``<run_dir>/traces.jsonl`` as TracesData lines under 1 MiB."""
+
+    def __init__(self, run_dir: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / TRACES_FILE
+        self.max_line_bytes = max_line_bytes
         self._shutdown = False
         self._warned = False
+        self._warned_oversized = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
@@ -133,7 +175,8 @@ class RunDirSpanExporter(SpanExporter):
         if not spans:
             return SpanExportResult.SUCCESS
         try:
-            append_jsonl(self.path, spans_to_traces_data(spans), root=self.run_dir)
+            lines, oversized = batch_lines(spans, self.max_line_bytes)
+            append_bytes(self.path, b"".join(lines), root=self.run_dir)
         except (OSError, ValueError, TypeError) as exc:
             # A full disk or an unwritable directory must not crash the app being traced; say
             # why once, and the counting wrapper reports how many spans it cost at shutdown.
@@ -143,6 +186,11 @@ class RunDirSpanExporter(SpanExporter):
                 reason = str(exc) if isinstance(exc, UserError) else f"cannot write {self.path}: {exc}"
                 print(f"rootspan: warning: {printable(reason)}", file=sys.stderr)
             return SpanExportResult.FAILURE
+        if oversized and not self._warned_oversized:
+            self._warned_oversized = True
+            print(f"rootspan: warning: {oversized} span(s) alone are over {self.max_line_bytes} bytes of JSON; "
+                  "their lines in traces.jsonl are too long for the OpenTelemetry Collector's file reader "
+                  "(set OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT to cap attribute values)", file=sys.stderr)
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
