@@ -16,6 +16,7 @@ from rootspan.metrics import write_metrics
 from rootspan.model import MetricPoint
 from rootspan.profilers import names as n
 from rootspan.profilers.host import HostSource
+from rootspan.profilers.otlp_metrics import OtlpMetricSink, metrics_endpoint
 from rootspan.profilers.nvml import NvmlSource, NvmlUnavailable, decode_clock_event_reasons
 from rootspan.profilers.samples import SampleBuffer, SeriesKey, energy_between, mean
 
@@ -45,7 +46,9 @@ class Sampler:
         device: str = "auto",
         nvml: Any = None,
         note: Callable[[str], None] = note_once,
+        otlp: OtlpMetricSink | None | bool = None,
     ) -> None:
+        """``otlp``: a sink, False for none, None (default) for one when an OTLP metrics endpoint is set."""
         self.metrics_path = metrics_path
         self.resource = dict(resource or {})
         self.interval_s = interval_s
@@ -73,6 +76,10 @@ class Sampler:
             self.gpu_static = {key: value for key, value in self.gpu_static.items() if value}
         else:
             self.primary_id = ""
+        self.otlp: OtlpMetricSink | None
+        if otlp is None:
+            otlp = OtlpMetricSink(self.resource, time.time_ns(), note) if metrics_endpoint() else None
+        self.otlp = otlp or None
         self._pending: list[MetricPoint] = []
         self._pending_lock = threading.Lock()
         self._last_flush = time.monotonic()
@@ -119,6 +126,8 @@ class Sampler:
                 write_metrics(self.metrics_path, points, self.resource)
             except OSError as exc:
                 self._note(f"cannot write {self.metrics_path} ({exc}); samples dropped")
+        if points and self.otlp is not None:
+            self.otlp.export(points)
 
     def _run(self) -> None:
         next_tick = time.monotonic()
@@ -152,6 +161,9 @@ class Sampler:
             except Exception:  # noqa: BLE001 - a final sample is a nicety
                 pass
         self.flush()
+        if self.otlp is not None:
+            self.otlp.shutdown()
+            self.otlp = None
         if self.gpu is not None:
             self.gpu.close()
             self.gpu = None
