@@ -43,6 +43,7 @@ ENV_CAPTURE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+ENV_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
 
 
 @dataclass
@@ -226,12 +227,14 @@ def _build(
         deliveries.append(CountingBatchSpanProcessor(
             RunDirSpanExporter(resolved_dir), label=str(resolved_dir / "traces.jsonl"),
             schedule_delay_millis=run_dir_schedule_delay_ms()))
+    if endpoint or os.environ.get(ENV_METRICS_ENDPOINT, "").strip():
+        # The profilers' metric exporter logs refused exports too (profilers/otlp_metrics.py).
+        endpoint_credentials.install_filter(redactor)
     if endpoint:
         # Imported only when asked for: the protobuf/requests stack costs ~100 ms of start-up.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         # The label is printed (shutdown line, late-span warning): never with userinfo or query.
-        endpoint_credentials.install_filter(redactor)
         deliveries.append(CountingBatchSpanProcessor(
             OTLPSpanExporter(), label=f"OTLP endpoint {endpoint_credentials.display_endpoint(endpoint)}"))
     downstream: SpanProcessor
