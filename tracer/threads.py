@@ -11,15 +11,22 @@ threading instrumentation patches ``Thread.start``/``run``, ``Timer`` and
 from __future__ import annotations
 
 import threading
-
-from opentelemetry.instrumentation.threading import ThreadingInstrumentor
+from typing import Any
 
 _lock = threading.Lock()
 
 
+def _instrumentor() -> Any:
+    # Imported on first use: wrapt and the instrumentation base cost ~45 ms, which
+    # ``import rootspan.tracer`` and ``setup(instrument_threads=False)`` need not pay.
+    from opentelemetry.instrumentation.threading import ThreadingInstrumentor
+
+    return ThreadingInstrumentor()  # a singleton: every caller sees the same state
+
+
 def instrument() -> bool:
     """Patch threading unless it already is; True when this call put the patch on."""
-    instrumentor = ThreadingInstrumentor()  # a singleton: every caller sees the same state
+    instrumentor = _instrumentor()
     with _lock:
         if instrumentor.is_instrumented_by_opentelemetry:
             return False
@@ -29,7 +36,7 @@ def instrument() -> bool:
 
 def uninstrument() -> None:
     """Take off the patch that ``instrument()`` put on."""
-    instrumentor = ThreadingInstrumentor()
+    instrumentor = _instrumentor()
     with _lock:
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
@@ -37,4 +44,4 @@ def uninstrument() -> None:
 
 def instrumented() -> bool:
     """Whether threading carries the OTel context right now (by rootspan or anyone else)."""
-    return ThreadingInstrumentor().is_instrumented_by_opentelemetry
+    return bool(_instrumentor().is_instrumented_by_opentelemetry)
