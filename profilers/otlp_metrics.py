@@ -10,24 +10,12 @@ would read them again at its own interval and keep only the last value per serie
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable
-
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Metric,
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from rootspan.model import MetricPoint
+
+if TYPE_CHECKING:  # the SDK's metrics package is imported only when an endpoint is set (~17 ms)
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricsData
 
 ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 SCOPE = "rootspan.profilers"
@@ -46,8 +34,21 @@ def metrics_endpoint(environ: dict[str, str] | os._Environ[str] | None = None) -
 
 def points_to_metrics_data(
     points: Iterable[MetricPoint], resource: dict[str, Any] | None, start_ns: int = 0
-) -> MetricsData:
+) -> "MetricsData":
     """MetricPoints -> one SDK MetricsData (one metric per name), as metrics.jsonl groups them."""
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Gauge,
+        Metric,
+        MetricsData,
+        NumberDataPoint,
+        ResourceMetrics,
+        ScopeMetrics,
+        Sum,
+    )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
     by_name: dict[str, list[MetricPoint]] = {}
     for point in points:
         by_name.setdefault(point.name, []).append(point)
@@ -61,7 +62,7 @@ def points_to_metrics_data(
             )
             for point in series
         ]
-        data: Sum | Gauge
+        data: Any
         if counter:
             data = Sum(data_points=data_points, aggregation_temporality=AggregationTemporality.CUMULATIVE, is_monotonic=True)
         else:
@@ -78,7 +79,7 @@ class OtlpMetricSink:
 
     def __init__(
         self, resource: dict[str, Any] | None, start_ns: int, note: Callable[[str], None],
-        exporter: MetricExporter | None = None,
+        exporter: "MetricExporter | None" = None,
     ) -> None:
         if exporter is None:
             # Imported only when an endpoint is set: the protobuf/requests stack costs start-up time.
@@ -92,6 +93,8 @@ class OtlpMetricSink:
         self._note = note
 
     def export(self, points: list[MetricPoint]) -> bool:
+        from opentelemetry.sdk.metrics.export import MetricExportResult
+
         if not points:
             return True
         try:
