@@ -417,6 +417,17 @@ class Trace(BaseModel):
         """
         return self.outcome == "failure"
 
+    @property
+    def failure_reason(self) -> str | None:
+        """Why the trace failed, for display: the recorded reason, else the root's status message."""
+        if not self.failed:
+            return None
+        if self.recorded_outcome == "failure":
+            reason = self._root_attribute(sc.ROOTSPAN_OUTCOME_REASON)
+            return str(reason) if reason not in (None, "") else None
+        root = self.root
+        return (root.status_message or None) if root is not None else None
+
     def is_outcome_status(self, span: Span) -> bool:
         """Whether ``span``'s ERROR status only restates the recorded failure outcome.
 
