@@ -435,11 +435,12 @@ class Trace(BaseModel):
         that status is the run's result, not a step that errored, so error counts leave it out.
         An exception recorded on the root is a real error and keeps it counted.
         """
+        # cheapest test first: callers ask for every errored span, and only the root can qualify
         return (
             span.is_error
-            and self.recorded_outcome == "failure"
             and span is self.root
             and not span.exception_events
+            and self.recorded_outcome == "failure"
         )
 
     @property

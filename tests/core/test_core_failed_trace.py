@@ -165,3 +165,21 @@ def test_only_the_outcome_s_own_root_status_is_left_out_of_error_counts() -> Non
     assert not trace.is_outcome_status(trace.spans[1])
     untold = _trace(_span(1, None, 0, StatusCode.ERROR))
     assert not untold.is_outcome_status(untold.root)  # an error nobody explained is an error
+
+
+def test_a_reason_with_control_codes_is_shown_escaped_on_the_header(tmp_path: Path) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from rootspan.tracer.exporter import RunDirSpanExporter
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(RunDirSpanExporter(tmp_path / "run")))
+    with provider.get_tracer("t").start_as_current_span("invoke_workflow x") as root:
+        root.set_attribute(sc.ROOTSPAN_OUTCOME, "failure")
+        root.set_attribute(sc.ROOTSPAN_OUTCOME_REASON, "\x1b[2J\x1b]0;pwned\x07 wrong")
+    provider.shutdown()
+    result = _cli("spans", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "outcome failure: " in result.stdout and "wrong" in result.stdout
