@@ -349,8 +349,5 @@ def _no_evidence(graph: AttributionGraph, sink: Span | None) -> FailureFinding:
 
 
 def is_failure(graph: AttributionGraph) -> bool:
-    """A trace failed when it says so (rootspan.outcome), or, when it says nothing, when a step errored."""
-    outcome = graph.trace.outcome
-    if outcome is not None:
-        return outcome != "success"
-    return any(span.is_error for span in graph.order)
+    """Whether to look for a culprit: the shared definition of a failed trace (``Trace.failed``)."""
+    return graph.trace.failed

@@ -231,6 +231,18 @@ def _number_unstepped(spans: list[Span], by_id: dict[str, Span]) -> None:
             span.attributes[sc.ROOTSPAN_STEP] = parent.step
 
 
+# Recorded outcomes read as a success; any other recorded value is a failure (DESIGN.md names
+# ``success``/``failure``; the others are what hand-written or foreign producers put there).
+SUCCESS_OUTCOMES = frozenset({"success", "succeeded", "ok", "pass", "passed"})
+
+
+def normalise_outcome(value: Any) -> Literal["success", "failure"] | None:
+    """A recorded ``rootspan.outcome`` as ``success``/``failure``; None when it is not a non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return "success" if value.strip().lower() in SUCCESS_OUTCOMES else "failure"
+
+
 class Trace(BaseModel):
     """All spans of one trace id, with the tree and step order the analyses need."""
 
@@ -370,15 +382,66 @@ class Trace(BaseModel):
         return None
 
     @property
-    def outcome(self) -> str | None:
-        """``success``/``failure`` from ``rootspan.outcome``, else ``failure`` if the root errored."""
-        value = self._root_attribute(sc.ROOTSPAN_OUTCOME)
-        if isinstance(value, str):
-            return value
+    def recorded_outcome(self) -> Literal["success", "failure"] | None:
+        """What the app recorded in ``rootspan.outcome`` (see ``normalise_outcome``), or None."""
+        return normalise_outcome(self._root_attribute(sc.ROOTSPAN_OUTCOME))
+
+    @property
+    def outcome(self) -> Literal["success", "failure"] | None:
+        """``success``/``failure``: the recorded outcome, else ``failure`` if the root span errored.
+
+        None when the app recorded nothing and the root did not fail: the trace counts as a success
+        (``failed`` is False) but nobody said so, which some attribution rules need to know.
+        """
+        recorded = self.recorded_outcome
+        if recorded is not None:
+            return recorded
         root = self.root
         if root is not None and root.is_error:
             return "failure"
         return None
+
+    @property
+    def failed(self) -> bool:
+        """Whether this trace failed: THE definition ``attribute``, ``report`` and ``view`` share.
+
+        1. The outcome the app recorded (``rootspan.outcome`` on the root, or on any span when the
+           root carries none) decides, whatever the span statuses say: an errored call that was
+           retried or worked around does not fail a run the app says succeeded.
+        2. With no recorded outcome, the root span's status decides: ERROR is a failure. An error
+           that nothing caught propagates to the root (OTel SDKs set ERROR on every span an
+           exception leaves), while one the app caught and recovered from stops below it, so the
+           root is the one span whose status speaks for the whole operation.
+        3. Otherwise the trace succeeded; errors on inner spans were recovered from. They still
+           show (error counts, attribution evidence) but do not turn the run into a failure.
+        """
+        return self.outcome == "failure"
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why the trace failed, for display: the recorded reason, else the root's status message."""
+        if not self.failed:
+            return None
+        if self.recorded_outcome == "failure":
+            reason = self._root_attribute(sc.ROOTSPAN_OUTCOME_REASON)
+            return str(reason) if reason not in (None, "") else None
+        root = self.root
+        return (root.status_message or None) if root is not None else None
+
+    def is_outcome_status(self, span: Span) -> bool:
+        """Whether ``span``'s ERROR status only restates the recorded failure outcome.
+
+        The tracer marks the root ERROR when the app records a failure (so OTLP backends show it);
+        that status is the run's result, not a step that errored, so error counts leave it out.
+        An exception recorded on the root is a real error and keeps it counted.
+        """
+        # cheapest test first: callers ask for every errored span, and only the root can qualify
+        return (
+            span.is_error
+            and span is self.root
+            and not span.exception_events
+            and self.recorded_outcome == "failure"
+        )
 
     @property
     def expected(self) -> str | None:

@@ -13,6 +13,12 @@ GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
 GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+# Older names of the same counts (OpenLLMetry/Traceloop before v1.27 of the conventions) and
+# OpenInference's; read on ingest only, after the current names.
+GEN_AI_USAGE_PROMPT_TOKENS_DEPRECATED = "gen_ai.usage.prompt_tokens"
+GEN_AI_USAGE_COMPLETION_TOKENS_DEPRECATED = "gen_ai.usage.completion_tokens"
+OPENINFERENCE_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
+OPENINFERENCE_TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
 GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"

@@ -529,14 +529,22 @@ def root_span() -> Any:
 
 
 def outcome(success: bool, reason: str | None = None, expected: Any = None, answer: Any = None) -> None:
-    """The run's result on the root span: rootspan.outcome, its reason and the expected answer."""
+    """The run's result on the root span: rootspan.outcome, its reason and the expected answer.
+
+    A failure also sets the root's OTel status to ERROR with the (redacted) reason as description:
+    Jaeger, Phoenix and the rest know nothing of ``rootspan.outcome`` but all show a failed status.
+    A success leaves the status alone: OK would make the SDK ignore a later exception's ERROR.
+    """
     span = root_span()
     if not span.is_recording():
         return
     redact = _redactor(pipeline._active)
     span.set_attribute(sc.ROOTSPAN_OUTCOME, "success" if success else "failure")
-    if reason is not None:
-        span.set_attribute(sc.ROOTSPAN_OUTCOME_REASON, redact(str(reason)))
+    redacted_reason = None if reason is None else redact(str(reason))
+    if redacted_reason is not None:
+        span.set_attribute(sc.ROOTSPAN_OUTCOME_REASON, redacted_reason)
+    if not success:
+        span.set_status(Status(StatusCode.ERROR, redacted_reason))
     if expected is not None:
         span.set_attribute(sc.ROOTSPAN_EXPECTED, redact.to_json(expected))
     if answer is not None and _capturing():

@@ -187,7 +187,7 @@ def pair_change(baseline: Trace | None, candidate: Trace | None) -> tuple[bool, 
     if baseline is None or candidate is None:
         present = baseline or candidate
         return True, present.duration_ns if present is not None else 0
-    status_changed = (baseline.outcome or "") != (candidate.outcome or "") or (
+    status_changed = baseline.failed != candidate.failed or (
         any(span.is_error for span in baseline.spans) != any(span.is_error for span in candidate.spans))
     return status_changed, abs(candidate.duration_ns - baseline.duration_ns)
 

@@ -142,12 +142,17 @@ def outermost_gpu_time(trace: Trace) -> int | None:
     return total
 
 
-def trace_status(trace: Trace, errors: int) -> str:
-    """``success``/``failure`` from the recorded outcome; else ``error`` or ``ok`` from span statuses."""
-    outcome = trace.outcome
-    if outcome:
-        return outcome
-    return "error" if errors else "ok"
+def trace_status(trace: Trace) -> str:
+    """``success``/``failure`` as recorded; else ``error`` (failed by its root's status) or ``ok``.
+
+    ``failure`` and ``error`` are exactly the traces ``Trace.failed`` calls failed, the definition
+    ``attribute`` and ``report`` use too; an inner error the run recovered from leaves it ``ok``
+    (the errors column still counts it).
+    """
+    recorded = trace.recorded_outcome
+    if recorded is not None:
+        return recorded
+    return "error" if trace.failed else "ok"
 
 
 def summarize_trace(trace: Trace, verdict: Verdict | None = None) -> TraceSummary:
@@ -157,7 +162,7 @@ def summarize_trace(trace: Trace, verdict: Verdict | None = None) -> TraceSummar
     end_ns = start_ns
     agents: dict[str, None] = {}
     for span in trace.spans:
-        if span.status_code == StatusCode.ERROR:
+        if span.status_code == StatusCode.ERROR and not trace.is_outcome_status(span):
             errors += 1
         attributes = span.attributes
         if sc.GEN_AI_USAGE_INPUT_TOKENS in attributes:
@@ -173,7 +178,7 @@ def summarize_trace(trace: Trace, verdict: Verdict | None = None) -> TraceSummar
     return TraceSummary(
         trace_id=trace.trace_id,
         name=root.name if root is not None else "",
-        status=trace_status(trace, errors),
+        status=trace_status(trace),
         start_ns=start_ns,
         duration_ns=max(0, end_ns - start_ns),
         agents=list(agents),

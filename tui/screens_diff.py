@@ -18,7 +18,7 @@ from rootspan.model import Span, Trace
 from rootspan.text import format_duration, printable
 from rootspan.tui.analysis import pair_change, pair_traces, pairs_by_change
 from rootspan.tui.cells import compact, delta_style, signed_duration, signed_number
-from rootspan.tui.data import GPU_KERNEL_TIME, ViewData, summarize_trace
+from rootspan.tui.data import GPU_KERNEL_TIME, ViewData, summarize_trace, trace_status
 from rootspan.tui.difftable import COLUMNS, DiffCell, column_width, draw_row, fit_widths, header
 from rootspan.tui.keytable import KeyTable
 from rootspan.tui.messages import AlignmentReady
@@ -312,4 +312,4 @@ class PairsScreen(Screen[int]):
 def _status(trace: Trace | None) -> str:
     if trace is None:
         return "(none)"
-    return trace.outcome or ("error" if any(span.is_error for span in trace.spans) else "ok")
+    return trace_status(trace)

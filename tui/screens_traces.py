@@ -21,7 +21,7 @@ from rootspan.tui.cells import STATUS_STYLES, compact, verdict_line, verdict_sty
 from rootspan.tui.data import RunView, TraceSummary, ViewData, mark_slow
 from rootspan.tui.difftable import Column, DiffCell, column_width, draw_row, header, plan_widths
 from rootspan.tui.keytable import KeyTable
-from rootspan.tui.tracelist import SORTS, TraceFilter, arrange, full_start, next_sort, start_label
+from rootspan.tui.tracelist import FAILED_STATUSES, SORTS, TraceFilter, arrange, full_start, next_sort, start_label
 
 COLUMNS: tuple[Column, ...] = (
     Column("status", "status", "left"),
@@ -89,7 +89,7 @@ class TracesScreen(Screen):
             text.append(printable(run_view.label), "bold")
             run = run_view.run
             text.append(f"  {len(run.traces)} traces, {run.span_count} spans")
-            failed = sum(1 for summary in run_view.summaries if summary.status in ("failure", "error"))
+            failed = sum(1 for summary in run_view.summaries if summary.status in FAILED_STATUSES)
             slow = sum(1 for summary in run_view.summaries if summary.slow is not None)
             if failed:
                 text.append(f", {failed} failed", "red")

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from rootspan.tui.cells import verdict_line
 from rootspan.tui.data import TraceSummary
 
-FAILED_STATUSES = ("failure", "error")
+FAILED_STATUSES = ("failure", "error")  # trace_status of exactly the traces Trace.failed calls failed
 STATUS_ORDER = {"failure": 0, "error": 1, "success": 2, "ok": 3}
 
 

@@ -79,7 +79,7 @@ def _from_verdict(failure: Failure, verdict: Verdict, source: str) -> None:
 
 def _first_error(trace: Trace) -> Span | None:
     """The error span that ended first: where an error that propagated upwards started."""
-    errors = [span for span in trace.spans if span.is_error]
+    errors = [span for span in trace.spans if span.is_error and not trace.is_outcome_status(span)]
     return min(errors, key=lambda span: (span.end_ns, -span.start_ns)) if errors else None
 
 

@@ -19,7 +19,6 @@ from rootspan.attribution.report.config import Price
 
 GPU_KERNEL_TIME = "rootspan.gpu.kernel_time_ns"
 GPU_ENERGY = "rootspan.gpu.energy_j"
-_SUCCESS_OUTCOMES = {"success", "ok", "pass", "passed", "succeeded"}
 _CALL_KINDS = (SpanKind.LLM, SpanKind.TOOL, SpanKind.AGENT)
 
 StepKey = tuple[str, str, int]  # (agent or "-", span name, occurrence of that pair in the trace)
@@ -49,9 +48,8 @@ class TraceMeasures:
 
 
 def is_success(trace: Trace) -> bool:
-    """A trace succeeded unless ``rootspan.outcome`` says otherwise or its root span errored."""
-    outcome = trace.outcome
-    return outcome is None or outcome.lower() in _SUCCESS_OUTCOMES
+    """The shared definition of a failed trace (``Trace.failed``), negated."""
+    return not trace.failed
 
 
 def _number(value: Any) -> float | None:
@@ -186,6 +184,6 @@ def measure_trace(trace: Trace, run: str, prices: Mapping[str, Price], step_keys
     kernel_ns = _topmost_sum(trace, GPU_KERNEL_TIME)
     measures.gpu_time_ms = None if kernel_ns is None else kernel_ns / 1e6
     measures.energy_j = _topmost_sum(trace, GPU_ENERGY)
-    measures.errors = sum(1 for span in trace.spans if span.is_error)
+    measures.errors = sum(1 for span in trace.spans if span.is_error and not trace.is_outcome_status(span))
     measures.calls, measures.retries, measures.loops = _repeats(trace)
     return measures

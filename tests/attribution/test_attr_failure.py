@@ -8,7 +8,7 @@ from attr_builders import sid, span, team_trace, trace
 from rootspan.attribution import attribute_run, attribute_trace, summarize
 from rootspan.attribution.failure import Scoring, analyze_failure
 from rootspan.attribution.graph import build_graph
-from rootspan.model import Run
+from rootspan.model import Run, StatusCode
 
 
 def test_tool_exception_is_blamed_on_the_tool_with_its_path_to_the_answer() -> None:
@@ -80,9 +80,16 @@ def test_untrusted_text_in_evidence_is_made_printable() -> None:
     assert "\x1b" not in joined and "\\x1b" in joined and "\n" not in joined
 
 
-def test_outcome_unset_counts_errors_as_failure_and_attribute_run_summarises() -> None:
+def test_outcome_unset_the_root_status_decides_and_attribute_run_summarises() -> None:
+    """The shared definition (Trace.failed): with no outcome, an inner error the root did not
+    inherit was recovered from; an error on the root is a failure, attributed as usual."""
+    recovered = team_trace(tool_error="boom", tool_result="", solver_output="calc is unavailable", verifier_output="no answer")
+    recovered.spans[0].attributes.pop("rootspan.outcome")
+    recovered.spans[0].status_code = StatusCode.UNSET
+    assert [v.outcome for v in attribute_run(Run(path=".", traces={recovered.trace_id: recovered}))] == ["success"]
     failing = team_trace(tool_error="boom", tool_result="", solver_output="calc is unavailable", verifier_output="no answer")
     failing.spans[0].attributes.pop("rootspan.outcome")
+    failing.spans[0].status_code = StatusCode.ERROR
     verdicts = attribute_run(Run(path=".", traces={failing.trace_id: failing}))
     assert [v.outcome for v in verdicts] == ["failure"]
     summary = summarize(verdicts)
