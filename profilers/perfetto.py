@@ -201,7 +201,9 @@ def _start_at_zero(events: list[dict[str, Any]], base_ns: int) -> int:
     earliest = min((float(event["ts"]) for event in events if "ts" in event), default=0.0)
     if earliest >= 0:
         return base_ns
-    shift_ns = int(math.floor(earliest * 1000.0))  # whole ns, at or before the earliest event
+    # timestamps are whole ns already (µs with 3 decimals): round, not floor, since -12.346 µs
+    # times 1000 may come out as -12346.0000001 and a floor would leave the earliest at 0.001
+    shift_ns = int(round(earliest * 1000.0))
     for event in events:
         if "ts" in event:
             event["ts"] = round(float(event["ts"]) - shift_ns / 1000.0, 3)

@@ -247,3 +247,14 @@ def test_nan_and_infinity_never_reach_the_json(tmp_path, capsys):
     values = [e["args"]["value"] for e in doc["traceEvents"] if e.get("ph") == "C"]
     assert values == [1.0, 2.0]
     assert "2 samples that are NaN or infinite skipped" in capsys.readouterr().err
+
+
+def test_the_earliest_event_lands_exactly_on_zero_whatever_the_float_rounding() -> None:
+    """-2.007 us times 1000 is -2006.9999999999998 in floating point: a floor of it once left the
+    timeline's first sample at 0.001 (a test that failed about one run in a hundred)."""
+    from rootspan.profilers.perfetto import _start_at_zero
+
+    events = [{"ts": -2.007}, {"ts": 15.25}, {"name": "no timestamp"}]
+    base = _start_at_zero(events, 1_700_000_000_000_000_000)
+    assert events[0]["ts"] == 0.0 and events[1]["ts"] == 17.257
+    assert base == 1_700_000_000_000_000_000 - 2007  # the join rule: wall ns = base + ts * 1000
