@@ -7,17 +7,16 @@ read what it wrote: the run directory's OTLP JSON file, and its stderr.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 from secret_corpus import CASES
+from tracer_helpers import EchoingCollector, serving
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "tracing.md"
 SECRETS = {case.name: case.secret for case in CASES}
@@ -118,50 +117,27 @@ def test_capture_off_exports_only_the_documented_fields_and_no_secret(tmp_path):
     assert attributes | events <= documented, sorted((attributes | events) - documented)
 
 
-class _EchoingCollector(http.server.BaseHTTPRequestHandler):
-    """Refuses every export and echoes the request's URL and Authorization header in its reply,
-    as some proxies do: the exporter logs the reply, so the echo must not reach stderr."""
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server naming
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = f"denied {self.path} {self.headers.get('Authorization')} {self.headers.get('x-api-key')}".encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_otlp_credentials_are_never_printed(tmp_path):
-    server = http.server.HTTPServer(("127.0.0.1", 0), _EchoingCollector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    basic = "QWxhZGRpbjpvcGVuIHNlc2FtZQ" + "xyz"
-    api_key = "k-" + SECRETS["Hugging Face"]
-    password = "pw-" + SECRETS["env DB_PASSWORD"]
-    query_key = "q-" + SECRETS["GitHub ghp_"][4:]
-    port = server.server_port
-    env = {
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://ann:{password}@127.0.0.1:{port}/v1/traces?api_key={query_key}",
-        "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Basic%20{basic},x-api-key={api_key}",
-        "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
-    }
-    app = tmp_path / "app.py"
-    app.write_text(textwrap.dedent("""
-        import rootspan.tracer as rs
-        rs.setup(service="creds", profile="off")
-        with rs.workflow("w"):
-            pass
-    """))
-    try:
+    with serving(EchoingCollector) as server:
+        port = server.server_port
+        basic = "QWxhZGRpbjpvcGVuIHNlc2FtZQ" + "xyz"
+        api_key = "k-" + SECRETS["Hugging Face"]
+        password = "pw-" + SECRETS["env DB_PASSWORD"]
+        query_key = "q-" + SECRETS["GitHub ghp_"][4:]
+        env = {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://ann:{password}@127.0.0.1:{port}/v1/traces?api_key={query_key}",
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Basic%20{basic},x-api-key={api_key}",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
+        }
+        app = tmp_path / "app.py"
+        app.write_text(textwrap.dedent("""
+            import rootspan.tracer as rs
+            rs.setup(service="creds", profile="off")
+            with rs.workflow("w"):
+                pass
+        """))
         result = subprocess.run([sys.executable, str(app)], capture_output=True, text=True, timeout=120,
                                 env={**os.environ, **env}, cwd=tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.returncode == 0, result.stderr
     err = result.stderr
     # The export failed and both the exporter and rootspan said so...

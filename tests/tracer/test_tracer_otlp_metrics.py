@@ -14,7 +14,7 @@ import sys
 import threading
 
 import pytest
-from tracer_helpers import start
+from tracer_helpers import EchoingCollector, serving, start
 
 import rootspan.tracer as rs
 from rootspan.metrics import load_metrics
@@ -38,12 +38,8 @@ class _Collector(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def collector():
     _Collector.requests = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Collector) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 def _received_points(requests: list[tuple[str, str, bytes]]) -> list[tuple[str, int, float]]:
@@ -114,50 +110,28 @@ def test_an_unreachable_endpoint_is_noted_once_and_the_file_keeps_the_samples(tm
     assert err.count("metrics not sent to the OTLP endpoint") <= 1
 
 
-class _EchoingCollector(http.server.BaseHTTPRequestHandler):
-    """Refuses every export and echoes the URL and the credential headers in its reply (as some
-    proxies do); the metric exporter logs that reply, so the echo must not reach stderr."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = f"denied {self.path} {self.headers.get('Authorization')}".encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 def test_metrics_endpoint_credentials_are_never_printed(tmp_path):
-    server = http.server.HTTPServer(("127.0.0.1", 0), _EchoingCollector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    token = "tok" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
-    password = "pw" + "Zx81Qm42Lr77Kd09"
-    query_key = "qk" + "51aa62bb73cc84dd"
-    port = server.server_port
-    env = {
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": f"http://ann:{password}@127.0.0.1:{port}/v1/metrics?key={query_key}",
-        "OTEL_EXPORTER_OTLP_METRICS_HEADERS": f"Authorization=Bearer%20{token}",
-        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "2",
-        "ROOTSPAN_RUN_DIR": str(tmp_path / "run"),
-    }
-    app = tmp_path / "app.py"
-    app.write_text(
-        "import rootspan.tracer as rs\n"
-        "rs.setup(service='creds', profile='auto')\n"
-        "with rs.workflow('w'):\n"
-        "    pass\n"
-    )
-    try:
+    with serving(EchoingCollector) as server:
+        port = server.server_port
+        token = "tok" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+        password = "pw" + "Zx81Qm42Lr77Kd09"
+        query_key = "qk" + "51aa62bb73cc84dd"
+        env = {
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": f"http://ann:{password}@127.0.0.1:{port}/v1/metrics?key={query_key}",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS": f"Authorization=Bearer%20{token}",
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "2",
+            "ROOTSPAN_RUN_DIR": str(tmp_path / "run"),
+        }
+        app = tmp_path / "app.py"
+        app.write_text(
+            "import rootspan.tracer as rs\n"
+            "rs.setup(service='creds', profile='auto')\n"
+            "with rs.workflow('w'):\n"
+            "    pass\n"
+        )
         result = subprocess.run([sys.executable, str(app)], capture_output=True, text=True, timeout=120,
                                 env={**os.environ, **env}, cwd=tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.returncode == 0, result.stderr
     err = result.stderr
     # The export was refused and both the SDK's exporter and rootspan said so (this SDK version logs

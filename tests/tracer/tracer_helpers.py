@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import rootspan.tracer as rs
 from rootspan.model import Run, Span, Trace
@@ -33,3 +36,32 @@ def by_name(trace: Trace, name: str) -> Span:
     matches = [span for span in trace.spans if span.name == name]
     assert len(matches) == 1, (name, [span.name for span in trace.spans])
     return matches[0]
+
+
+class EchoingCollector(http.server.BaseHTTPRequestHandler):
+    """Refuses every export and echoes the request's URL and credential headers in its reply, as
+    some proxies do: exporters log the reply, so the echo must never reach stderr."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = f"denied {self.path} {self.headers.get('Authorization')} {self.headers.get('x-api-key')}".encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[http.server.HTTPServer]:
+    """A local HTTP server on a free port, in a daemon thread, for the length of the block."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
