@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-from tracer_helpers import by_name, finish, only_trace, start
+from tracer_helpers import assert_workers_under, by_name, finish, only_trace, start
 
 import rootspan.tracer as rs
 from rootspan import semconv as sc
@@ -33,12 +33,7 @@ def test_thread_helpers_keep_the_caller(tmp_path):
             with rs.propagating_executor(max_workers=2) as pool:
                 assert list(pool.map(worker, ["pool-a", "pool-b"])) == ["pool-a", "pool-b"]
     trace = only_trace(finish(tmp_path))
-    agents = [span for span in trace.spans if span.name == "invoke_agent worker"]
-    assert len(agents) == 4
-    for agent in agents:
-        assert agent.parent_span_id == boss.span_id
-        (tool,) = trace.children(agent.span_id)
-        assert tool.name.startswith("execute_tool tool-")
+    assert_workers_under(trace, boss.span_id, 4)
 
 
 def test_plain_thread_without_helper_starts_a_new_trace(tmp_path):

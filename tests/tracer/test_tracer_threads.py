@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from opentelemetry.instrumentation.threading import ThreadingInstrumentor
-from tracer_helpers import by_name, finish, only_trace, start
+from tracer_helpers import assert_workers_under, by_name, finish, only_trace, start
 
 import rootspan.tracer as rs
 from rootspan.tracer import threads
@@ -43,12 +43,7 @@ def test_plain_pool_thread_and_timer_stay_in_the_trace(tmp_path):
     plain_app()
     trace = only_trace(finish(tmp_path))
     boss = by_name(trace, "invoke_agent boss")
-    agents = [span for span in trace.spans if span.name == "invoke_agent worker"]
-    assert len(agents) == 4
-    for agent in agents:
-        assert agent.parent_span_id == boss.span_id
-        (tool,) = trace.children(agent.span_id)
-        assert tool.name.startswith("execute_tool tool-")
+    assert_workers_under(trace, boss.span_id, 4)
 
 
 def test_instrument_threads_off_splits_the_pool_into_traces(tmp_path):

@@ -38,6 +38,17 @@ def by_name(trace: Trace, name: str) -> Span:
     return matches[0]
 
 
+def assert_workers_under(trace: Trace, boss_span_id: str, count: int) -> None:
+    """``count`` "worker" agent turns, each a child of the boss's turn and holding its one tool call:
+    what a fan-out to threads looks like when the context went along."""
+    agents = [span for span in trace.spans if span.name == "invoke_agent worker"]
+    assert len(agents) == count
+    for agent in agents:
+        assert agent.parent_span_id == boss_span_id
+        (tool,) = trace.children(agent.span_id)
+        assert tool.name.startswith("execute_tool tool-")
+
+
 class EchoingCollector(http.server.BaseHTTPRequestHandler):
     """Refuses every export and echoes the request's URL and credential headers in its reply, as
     some proxies do: exporters log the reply, so the echo must never reach stderr."""
