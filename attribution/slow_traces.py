@@ -137,10 +137,18 @@ def _timed(trace: Trace) -> bool:
     return root is None or root.attributes.get(sc.ROOTSPAN_TIMING) != sc.TIMING_SYNTHETIC
 
 
+def _profiled(trace: Trace) -> bool:
+    """Whether kernel/op profiling covered some of the trace's spans (``rootspan.profile.coverage``):
+    such a trace paid the profiler's overhead (the default demo profiles each agent's first call)."""
+    return any(sc.ROOTSPAN_PROFILE_COVERAGE in span.attributes for span in trace.spans)
+
+
 def find_slow_traces(run: Run, verdicts: list[Verdict], baseline: Run | None = None) -> list[SlowTrace]:
     """The run's slow traces, slowest (by ratio) first, each with its verdict's first bottleneck.
 
-    Traces with synthetic timing (Who&When imports) are neither judged nor anyone's peers.
+    Traces with synthetic timing (Who&When imports) are neither judged nor anyone's peers. A
+    kernel-profiled trace is compared only with profiled ones (peers or its baseline match): next
+    to unprofiled traces it is slow by the profiler's own cost, not the app's.
     """
     traces = [trace for trace in run.trace_list() if _timed(trace)]
     by_id = {verdict.trace_id: verdict for verdict in verdicts}
@@ -150,13 +158,15 @@ def find_slow_traces(run: Run, verdicts: list[Verdict], baseline: Run | None = N
             if not _timed(trace):
                 continue
             match = _baseline_match(trace, baseline, index)
-            if match is None or match.duration_ns <= 0 or not _timed(match):
+            if match is None or match.duration_ns <= 0 or not _timed(match) or _profiled(match) != _profiled(trace):
                 continue
             ratio = trace.duration_ns / match.duration_ns
             if ratio >= SLOW_RATIO and trace.duration_ns - match.duration_ns >= MIN_EXCESS_NS:
                 found.append(SlowTrace(trace.trace_id, trace.duration_ns, match.duration_ns, ratio, "baseline"))
     else:
-        groups = _peer_groups(traces)
+        profiled = {trace.trace_id for trace in traces if _profiled(trace)}
+        groups = {**_peer_groups([t for t in traces if t.trace_id not in profiled]),
+                  **_peer_groups([t for t in traces if t.trace_id in profiled])}
         for trace in traces:
             slow, median_ns = groups[trace.trace_id].judge(trace.duration_ns)
             if slow:

@@ -6,6 +6,8 @@ OTel has no name for live under ``rootspan.gpu.*``. Span attributes are the CONT
 "Profile attributes" list. Ratios are fractions in [0, 1] everywhere (OTel's unit "1").
 """
 
+from rootspan import semconv as sc
+
 # metrics.jsonl series (one per GPU, attribute hw.id = "gpu<index>")
 HW_GPU_UTILIZATION = "hw.gpu.utilization"
 GPU_MEMCTL_UTILIZATION = "rootspan.gpu.memory_controller.utilization"
@@ -93,7 +95,7 @@ CPU_ACHIEVED_FLOPS = "rootspan.cpu.achieved_flops"
 CPU_RSS_PEAK = "rootspan.cpu.rss_peak_bytes"
 CPU_SYSTEM_UTILIZATION = "rootspan.cpu.system_utilization"
 CPU_SYNC_WAIT_NS = "rootspan.cpu.sync_wait_ns"
-PROFILE_COVERAGE = "rootspan.profile.coverage"
+PROFILE_COVERAGE = sc.ROOTSPAN_PROFILE_COVERAGE
 
 # kernel trace annotations: record_function names are "<prefix><16 hex span id> <span name>"
 ANNOTATION_PREFIX = "rootspan:"

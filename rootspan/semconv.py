@@ -66,6 +66,8 @@ ROOTSPAN_GPU_PREFIX = "rootspan.gpu."
 # A model server's phase of one request (rootspan serve): "queue", "prefill" or "decode".
 ROOTSPAN_SERVE_PHASE = "rootspan.serve.phase"
 ROOTSPAN_CPU_PREFIX = "rootspan.cpu."
+# share of a span covered by a kernel/op profiling window: the span paid the profiler's overhead
+ROOTSPAN_PROFILE_COVERAGE = "rootspan.profile.coverage"
 
 OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
 TRACELOOP_SPAN_KIND = "traceloop.span.kind"

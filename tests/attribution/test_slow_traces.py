@@ -161,3 +161,19 @@ def test_traces_with_synthetic_timing_are_never_slow(tmp_path: Path) -> None:
     run = load_run(tmp_path / "imported")
     assert find_slow_traces(run, []) == []
     assert find_slow_traces(run, [], baseline=load_run(_run(tmp_path, [50.0] * 10, "base"))) == []
+
+
+def test_a_kernel_profiled_trace_is_not_slow_next_to_unprofiled_peers(tmp_path: Path) -> None:
+    """The default demo profiles each agent's first call: that trace pays the profiler's cost and
+    must not headline the summary as the run's slowdown; an unprofiled slow trace still does."""
+    rng = random.Random(0)
+    spans: list[Span] = []
+    for index, tool in enumerate([50.0] * 8 + [3000.0, 3000.0]):
+        trace_spans = _trace(index, 100 * rng.lognormvariate(0, 0.15), tool)
+        if index == 8:  # this one's tool call ran under a kernel profiling window
+            trace_spans[3].attributes["rootspan.profile.coverage"] = 1.0
+        spans += trace_spans
+    write_traces(tmp_path / "run", spans)
+    run = load_run(tmp_path / "run")
+    (slow,) = find_slow_traces(run, attribute_run(run))
+    assert slow.trace_id == run.trace_list()[9].trace_id
